@@ -1,0 +1,127 @@
+"""The adapter contract: how an implementation under test is plugged into the suite.
+
+A minimal adapter:
+
+    class MyLSTM(Adapter):
+        name = "my-lstm"
+        def capabilities(self):
+            return Capabilities(dtypes={"float32"}, features={"bias", "initial_state"})
+        def prepare(self, problem):
+            ...convert problem.x / problem.params to your layout, once, untimed...
+            return lambda: my_forward(...)      # returns {"y": ..., "h_n": ..., "c_n": ...}
+
+`prepare` receives canonical float64 arrays (values already rounded to `problem.dtype`) and
+returns a zero-argument callable doing only the computation; the benchmarks time that call.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from .spec.model import ACTIVATION_ROLES, STANDARD_ACTIVATIONS, Problem
+
+# Optional features a problem may use (see LSTMConfig.features and Problem.features).
+FEATURES = ("bias", "initial_state", "layers", "bidirectional", "projection", "peepholes",
+            "variable_lengths", "batch_first", "unbatched", "cell_clip", "input_forget", "forget_bias")
+
+STANDARD_ONLY = {role: frozenset({STANDARD_ACTIVATIONS[role].name}) for role in ACTIVATION_ROLES}
+
+
+@dataclass
+class Capabilities:
+    """What an implementation can run. Anything else is reported as unsupported."""
+
+    dtypes: frozenset = frozenset({"float32", "float64"})
+    devices: frozenset = frozenset({"cpu"})
+    features: frozenset = frozenset({"bias", "initial_state"})
+    # role ("gate", "cell", "hidden") -> activation names; None: any activation of the spec
+    activations: Optional[dict] = field(default_factory=lambda: dict(STANDARD_ONLY))
+    # outputs it returns: y, h_n, c_n, and c (per-step cell states) when exposed
+    outputs: frozenset = frozenset({"y", "h_n", "c_n"})
+    gradients: bool = False
+    deterministic: bool = True
+    # feature name (or "activations", "dtype") -> why it is missing, shown in the tables
+    reasons: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.dtypes, self.devices = frozenset(self.dtypes), frozenset(self.devices)
+        self.features, self.outputs = frozenset(self.features), frozenset(self.outputs)
+        unknown = set(self.features) - set(FEATURES)
+        if unknown:
+            raise ValueError(f"unknown features {sorted(unknown)}; known: {', '.join(FEATURES)}")
+
+
+class Adapter:
+    """Base class of adapters. Subclasses set `name` and implement capabilities and prepare."""
+
+    name: str = "unnamed"
+    description: str = ""
+
+    def capabilities(self) -> Capabilities:
+        raise NotImplementedError
+
+    def skip_reason(self) -> Optional[str]:
+        """Why this adapter cannot run in this environment at all (e.g. no GPU), or None."""
+        return None
+
+    def unsupported_reason(self, problem: Problem) -> Optional[str]:
+        """Why this problem is outside the adapter's capabilities, or None when it can run it."""
+        return unsupported_by(self.capabilities(), problem)
+
+    def prepare(self, problem: Problem) -> Callable[[], Any]:
+        raise NotImplementedError
+
+    def to_numpy(self, result: Any) -> dict[str, np.ndarray]:
+        """Bring the callable's result back as NumPy arrays in canonical layout, native dtype."""
+        return outputs_to_numpy(result)
+
+
+def unsupported_by(caps: Capabilities, problem: Problem) -> Optional[str]:
+    reasons = caps.reasons
+    if problem.dtype not in caps.dtypes:
+        return reasons.get("dtype") or f"dtype {problem.dtype} not supported (supports {', '.join(sorted(caps.dtypes))})"
+    missing = sorted(problem.features() - set(caps.features))
+    if missing:
+        return "; ".join(reasons.get(m, f"feature {m} not supported") for m in missing)
+    if caps.activations is not None:
+        for role in ACTIVATION_ROLES:
+            act = problem.config.activation(role)
+            if act.name not in caps.activations.get(role, ()) or (act.alpha, act.beta) != (None, None):
+                return reasons.get("activations") or f"{role} activation {act} not supported"
+    return None
+
+
+def to_numpy_array(value) -> np.ndarray:
+    """A NumPy array from a NumPy array or a torch tensor (any device), keeping float dtypes
+    except bfloat16, which NumPy lacks (returned as float32; the dtype is recorded before)."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu()
+        if str(value.dtype) == "torch.bfloat16":
+            value = value.float()
+        return value.numpy()
+    return np.asarray(value)
+
+
+def native_dtype(value) -> str:
+    """Name of an array's or tensor's dtype in the spec's vocabulary (float32, bfloat16, ...)."""
+    return str(getattr(value, "dtype", "")).replace("torch.", "")
+
+
+def outputs_to_numpy(result: Any) -> dict[str, np.ndarray]:
+    """Accepts {"y": ..., "h_n": ..., "c_n": ...[, "c": ...]} or torch's (y, (h_n, c_n))."""
+    if isinstance(result, dict):
+        return {k: to_numpy_array(v) for k, v in result.items()}
+    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], tuple):
+        y, (h_n, c_n) = result
+        return {"y": to_numpy_array(y), "h_n": to_numpy_array(h_n), "c_n": to_numpy_array(c_n)}
+    raise TypeError(f"adapter returned {type(result).__name__}; expected a dict of outputs or (y, (h_n, c_n))")
+
+
+def result_dtypes(result: Any) -> dict[str, str]:
+    if isinstance(result, dict):
+        return {k: native_dtype(v) for k, v in result.items()}
+    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], tuple):
+        return {"y": native_dtype(result[0]), "h_n": native_dtype(result[1][0]), "c_n": native_dtype(result[1][1])}
+    return {}

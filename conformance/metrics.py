@@ -1,0 +1,69 @@
+"""Compare one output with the reference: abs, rel and ULP error, and where the worst element is."""
+from __future__ import annotations
+
+import numpy as np
+
+from .spec.model import LSTMConfig
+from .tolerances import Tolerance
+
+
+def axis_names(output: str, config: LSTMConfig) -> tuple[str, ...]:
+    """Names of the axes of an output, for reporting the worst element's position."""
+    if output in ("h_n", "c_n"):
+        return ("layer_dir", "unit") if config.unbatched else ("layer_dir", "b", "unit")
+    if config.unbatched:
+        return ("t", "unit")
+    return ("b", "t", "unit") if config.batch_first else ("t", "b", "unit")
+
+
+def ulp(values: np.ndarray, dtype: str) -> np.ndarray:
+    """Spacing of `dtype` floats at |values| (the size of one unit in the last place)."""
+    mags = np.abs(values)
+    if dtype == "bfloat16":
+        exponent = np.floor(np.log2(np.maximum(mags, np.finfo(np.float32).tiny)))
+        return np.exp2(exponent - 7)
+    return np.spacing(mags.astype(dtype)).astype(np.float64)
+
+
+def compare_output(name: str, expected: np.ndarray, got: np.ndarray, tol: Tolerance, dtype: str,
+                   config: LSTMConfig) -> dict:
+    """Metrics of one output; `passed` is False on a shape mismatch, NaN/Inf, or tolerance excess."""
+    expected = np.asarray(expected, dtype=np.float64)
+    got = np.asarray(got)
+    record = {"output": name, "shape": list(expected.shape), "atol": tol.atol, "rtol": tol.rtol}
+    if got.shape != expected.shape:
+        record.update(passed=False, message=f"{name} has shape {tuple(got.shape)}, expected {tuple(expected.shape)}")
+        return record
+    got = got.astype(np.float64)
+    diff = np.abs(got - expected)
+    diff = np.where(np.isfinite(got), diff, np.inf)  # NaN or Inf where a number was expected
+    allowed = tol.atol + tol.rtol * np.abs(expected)
+    significant = np.abs(expected) >= tol.atol  # relative error is meaningless near zero
+    rel = np.where(significant, diff / np.where(significant, np.abs(expected), 1.0), 0.0)
+    record.update(
+        max_abs=float(diff.max()) if diff.size else 0.0,
+        max_rel=float(rel.max()) if rel.size else 0.0,
+        max_ulp=float((diff / ulp(expected, dtype)).max()) if diff.size else 0.0,
+        passed=bool((diff <= allowed).all()),
+    )
+    if diff.size:
+        worst = np.unravel_index(int(np.argmax(diff / allowed)), diff.shape)
+        names = axis_names(name, config)
+        record["worst"] = {
+            "index": {n: int(i) for n, i in zip(names, worst)},
+            "expected": float(expected[worst]),
+            "got": float(got[worst]),
+            "abs_error": float(diff[worst]),
+        }
+        if not record["passed"]:
+            record["failing_elements"] = int((~(diff <= allowed)).sum())
+            record["message"] = describe_failure(record)
+    return record
+
+
+def describe_failure(record: dict) -> str:
+    worst = record["worst"]
+    where = ", ".join(f"{k}={v}" for k, v in worst["index"].items())
+    return (f"{record['output']}[{where}]: expected {worst['expected']:.9g}, got {worst['got']:.9g} "
+            f"(abs error {worst['abs_error']:.3g} > atol {record['atol']:g} + rtol {record['rtol']:g}·|expected|; "
+            f"{record['failing_elements']} of {int(np.prod(record['shape']))} elements out of tolerance)")

@@ -1,0 +1,9 @@
+"""Built-in implementations under test, one module each, with their adapters."""
+
+# Built-in adapters by name -> "module:Class" (imported lazily: torch loads only when needed).
+BUILTIN = {
+    "numpy": "lstm_conformance.implementations.numpy_lstm:NumpyAdapter",
+    "torch-cell": "lstm_conformance.implementations.torch_cell:TorchCellAdapter",
+    "torch-lstm": "lstm_conformance.implementations.torch_lstm:TorchLSTMAdapter",
+    "cuda": "lstm_conformance.implementations.cuda:CudaLSTMAdapter",
+}

@@ -1,0 +1,137 @@
+"""`numpy`: an independent, vectorised NumPy LSTM (it does not import the reference).
+
+The input projection of all time steps is one matrix product; each step then does one fused
+4-gate recurrent product and the gate math on preallocated buffers. float32 and float64.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..adapter import Adapter, Capabilities
+from ..adapter import FEATURES
+
+
+def _sigmoid(z, out):
+    # σ(z) = (1 + tanh(z/2)) / 2: one transcendental, and it cannot overflow.
+    np.multiply(z, 0.5, out=out)
+    np.tanh(out, out=out)
+    out += 1.0
+    out *= 0.5
+    return out
+
+
+def _activation(name, alpha, beta):
+    """An in-place activation f(z, out) for the spec's activation names."""
+    a = {"leaky_relu": 0.01, "thresholded_relu": 1.0, "hard_sigmoid": 0.2, "elu": 1.0, "affine": 1.0}.get(name) if alpha is None else alpha
+    b = {"hard_sigmoid": 0.5, "affine": 0.0}.get(name) if beta is None else beta
+    table = {
+        "sigmoid": _sigmoid,
+        "tanh": lambda z, out: np.tanh(z, out=out),
+        "identity": lambda z, out: np.copyto(out, z) or out,
+        "relu": lambda z, out: np.maximum(z, 0, out=out),
+        "hard_sigmoid": lambda z, out: np.clip(z * a + b, 0, 1, out=out),
+        "affine": lambda z, out: np.copyto(out, z * a + b) or out,
+        "leaky_relu": lambda z, out: np.copyto(out, np.where(z >= 0, z, a * z)) or out,
+        "thresholded_relu": lambda z, out: np.copyto(out, np.where(z > a, z, 0)) or out,
+        "scaled_tanh": lambda z, out: np.copyto(out, a * np.tanh(b * z)) or out,
+        "elu": lambda z, out: np.copyto(out, np.where(z >= 0, z, a * np.expm1(np.minimum(z, 0)))) or out,
+        "softsign": lambda z, out: np.copyto(out, z / (1 + np.abs(z))) or out,
+        "softplus": lambda z, out: np.copyto(out, np.logaddexp(0, z)) or out,
+    }
+    return table[name]
+
+
+def lstm_numpy(config, x, params, h0=None, c0=None, lengths=None, dtype=np.float32):
+    """Forward pass; returns {"y", "h_n", "c_n", "c"} in the input's layout and `dtype`."""
+    if config.unbatched:
+        x = x[:, None, :]
+        h0 = None if h0 is None else h0[:, None, :]
+        c0 = None if c0 is None else c0[:, None, :]
+    elif config.batch_first:
+        x = np.swapaxes(x, 0, 1)
+    x = np.ascontiguousarray(x, dtype=dtype)
+    T, B, _ = x.shape
+    H, P, D, L = config.hidden_size, config.output_size, config.num_directions, config.num_layers
+    sig, phi, psi = (_activation(a.name, a.alpha, a.beta) for a in config.activations)
+    h_n = np.zeros((L * D, B, P), dtype) if h0 is None else np.array(h0, dtype)
+    c_n = np.zeros((L * D, B, H), dtype) if c0 is None else np.array(c0, dtype)
+    mask = None if lengths is None else (np.arange(T)[:, None] < np.asarray(lengths)[None, :])[:, :, None]
+
+    layer_in = x
+    for layer in range(L):
+        layer_out = np.zeros((T, B, D * P), dtype)
+        cells = np.zeros((T, B, D * H), dtype)
+        for d in range(D):
+            sfx = f"_l{layer}" + ("_reverse" if d else "")
+            w_ih = np.asarray(params["weight_ih" + sfx], dtype)
+            w_hh_t = np.ascontiguousarray(np.asarray(params["weight_hh" + sfx], dtype).T)
+            # All steps' input projections in one GEMM, biases folded in.
+            xw = (layer_in.reshape(T * B, -1) @ w_ih.T).reshape(T, B, 4 * H)
+            if config.bias:
+                xw += np.asarray(params["bias_ih" + sfx], dtype) + np.asarray(params["bias_hh" + sfx], dtype)
+            if config.forget_bias:
+                xw[:, :, H:2 * H] += dtype(config.forget_bias)
+            peep = np.asarray(params["peephole" + sfx], dtype) if config.peepholes else None
+            w_hr_t = np.asarray(params["weight_hr" + sfx], dtype).T if config.proj_size else None
+            idx = layer * D + d
+            h, c = h_n[idx].copy(), c_n[idx].copy()
+            z = np.empty((B, 4 * H), dtype)
+            act = np.empty((B, 4 * H), dtype)
+            for t in (range(T - 1, -1, -1) if d else range(T)):
+                np.matmul(h, w_hh_t, out=z)
+                z += xw[t]
+                zi, zf, zg, zo = z[:, :H], z[:, H:2 * H], z[:, 2 * H:3 * H], z[:, 3 * H:]
+                if peep is not None:
+                    zi += peep[0] * c
+                    zf += peep[1] * c
+                if config.cell_clip is not None:
+                    np.clip(z[:, :3 * H], -config.cell_clip, config.cell_clip, out=z[:, :3 * H])
+                i, f, g, o = act[:, :H], act[:, H:2 * H], act[:, 2 * H:3 * H], act[:, 3 * H:]
+                sig(zi, i)
+                if config.input_forget:
+                    np.subtract(1, i, out=f)
+                else:
+                    sig(zf, f)
+                phi(zg, g)
+                c_new = f * c + i * g
+                if peep is not None:
+                    zo += peep[2] * c_new
+                if config.cell_clip is not None:
+                    np.clip(zo, -config.cell_clip, config.cell_clip, out=zo)
+                sig(zo, o)
+                h_new = o * psi(c_new, np.empty_like(c_new))
+                if w_hr_t is not None:
+                    h_new = h_new @ w_hr_t
+                if mask is not None:
+                    m = mask[t]
+                    h = np.where(m, h_new, h)
+                    c = np.where(m, c_new, c)
+                    h_new, c_new = h_new * m, c_new * m
+                else:
+                    h, c = h_new, c_new
+                layer_out[t, :, d * P:(d + 1) * P] = h_new
+                cells[t, :, d * H:(d + 1) * H] = c_new
+            h_n[idx], c_n[idx] = h, c
+        layer_in = layer_out
+    y = layer_in
+    if config.unbatched:
+        y, cells, h_n, c_n = y[:, 0], cells[:, 0], h_n[:, 0], c_n[:, 0]
+    elif config.batch_first:
+        y, cells = np.swapaxes(y, 0, 1), np.swapaxes(cells, 0, 1)
+    return {"y": y, "h_n": h_n, "c_n": c_n, "c": cells}
+
+
+class NumpyAdapter(Adapter):
+    name = "numpy"
+    description = "independent vectorised NumPy LSTM (implementations/numpy_lstm.py)"
+
+    def capabilities(self):
+        return Capabilities(dtypes={"float32", "float64"}, features=set(FEATURES), activations=None,
+                            outputs={"y", "h_n", "c_n", "c"})
+
+    def prepare(self, problem):
+        dtype = np.dtype(problem.dtype).type
+        cast = lambda a: None if a is None else a.astype(dtype)  # noqa: E731
+        x, h0, c0 = cast(problem.x), cast(problem.h0), cast(problem.c0)
+        params = {k: v.astype(dtype) for k, v in problem.params.items()}
+        return lambda: lstm_numpy(problem.config, x, params, h0, c0, problem.lengths, dtype)

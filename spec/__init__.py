@@ -1,0 +1,1 @@
+"""The spec: the model's options (model.py), the case format (schema.py), the loader."""

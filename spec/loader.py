@@ -1,0 +1,280 @@
+"""Load, validate and expand YAML spec case files.
+
+Every error is a SpecError naming the file, the case id and the key path. Matrices are
+expanded here: each variant is an ordinary case whose id is `case/label/label...`.
+"""
+from __future__ import annotations
+
+import copy
+import fnmatch
+import itertools
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+import jsonschema
+import yaml
+
+from . import schema
+from .model import (ACTIVATION_ROLES, CONFIG_OPTION_NAMES, STANDARD_ACTIVATIONS, Activation, LSTMConfig,
+                    input_shape, parameter_shapes, state_shapes)
+
+DEFAULT_DTYPES = ("float32", "float64")
+
+
+class SpecError(ValueError):
+    """A spec file or case is invalid. str() names file, case id and key path."""
+
+    def __init__(self, file, case_id: Optional[str], key: str, message: str):
+        self.file, self.case_id, self.key, self.message = str(file), case_id, key, message
+        where = [self.file]
+        if case_id:
+            where.append(f"case {case_id!r}")
+        if key:
+            where.append(f"key {key!r}")
+        super().__init__(f"{': '.join(where)}: {message}")
+
+
+@dataclass
+class CaseSpec:
+    """One expanded spec case, as written (arrays are made by materialize.py)."""
+
+    id: str
+    about: str
+    group: str
+    file: str
+    shape: dict
+    options: dict = field(default_factory=dict)
+    dtypes: tuple = DEFAULT_DTYPES
+    seed: int = 0
+    inputs: dict = field(default_factory=dict)
+    parameters: dict = field(default_factory=dict)
+    expect: list = field(default_factory=list)
+    expect_error: Optional[str] = None
+    tags: tuple = ()
+
+    @property
+    def config(self) -> LSTMConfig:
+        return build_config(self.shape, self.options)
+
+
+def build_config(shape: dict, options: dict) -> LSTMConfig:
+    opts = {k: v for k, v in options.items() if k != "activations"}
+    given = options.get("activations", {})
+    acts = tuple(Activation.parse(given[r]) if r in given else STANDARD_ACTIVATIONS[r] for r in ACTIVATION_ROLES)
+    return LSTMConfig(input_size=shape["input_size"], hidden_size=shape["hidden_size"], activations=acts, **opts)
+
+
+def _key_path(path: Iterable) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _schema_check(instance: Any, schema_: dict, file, case_id, prefix: str = "") -> None:
+    validator = jsonschema.Draft202012Validator(schema_)
+    errors = sorted(validator.iter_errors(instance), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    if errors:
+        err = errors[0]
+        # For oneOf failures the most useful message is usually the deepest one.
+        best = jsonschema.exceptions.best_match([err]) if err.context else err
+        key = _key_path(list(filter(None, [prefix])) + list(best.absolute_path))
+        raise SpecError(file, case_id, key, _describe(best))
+
+
+def _describe(err: jsonschema.ValidationError) -> str:
+    if err.validator == "additionalProperties":
+        return f"unknown key: {err.message}"
+    if err.validator == "oneOf" and err.schema is schema.DATA:
+        return ("expected 'zeros', 'ones', 'none' or a mapping with literal, fill, uniform [lo, hi] or "
+                f"normal [mean, std], got {err.instance!r}")
+    return err.message
+
+
+def deep_merge(base: dict, overrides: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in (overrides or {}).items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def expand_matrix(raw_case: dict) -> list[tuple[str, dict]]:
+    """[(variant id, merged case dict)] for the cartesian product of the matrix axes."""
+    matrix = raw_case.get("matrix")
+    base = {k: v for k, v in raw_case.items() if k != "matrix"}
+    if not matrix:
+        return [(raw_case["id"], base)]
+    variants = []
+    axes = list(matrix.values())
+    for combo in itertools.product(*(list(axis.items()) for axis in axes)):
+        merged = base
+        for _label, overrides in combo:
+            merged = deep_merge(merged, overrides or {})
+        variant_id = "/".join([raw_case["id"]] + [label for label, _ in combo])
+        variants.append((variant_id, dict(merged, id=variant_id)))
+    return variants
+
+
+def load_text(text: str, file="<string>") -> list[CaseSpec]:
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise SpecError(file, None, "", f"not valid YAML{where}: {getattr(err, 'problem', None) or err}") from None
+    if not isinstance(document, dict):
+        raise SpecError(file, None, "", f"expected a mapping with a 'cases' list, got {type(document).__name__}")
+    _schema_check(document, schema.FILE, file, None)
+    group = document.get("group") or Path(str(file)).stem
+    cases, seen = [], set()
+    for index, raw in enumerate(document["cases"]):
+        case_id = raw.get("id") if isinstance(raw.get("id"), str) else None
+        _schema_check(raw, schema.CASE, file, case_id, prefix=f"cases[{index}]" if case_id is None else "")
+        for variant_id, merged in expand_matrix(raw):
+            _schema_check(dict(merged, id=raw["id"]), schema.CASE, file, variant_id)
+            if variant_id in seen:
+                raise SpecError(file, variant_id, "id", "duplicate case id")
+            seen.add(variant_id)
+            case = _to_case(merged, file, group)
+            check_case(case)
+            cases.append(case)
+    return cases
+
+
+def _to_case(raw: dict, file, group: str) -> CaseSpec:
+    if "shape" not in raw:
+        raise SpecError(file, raw["id"], "shape", "missing: every case states seq_len, batch, input_size, hidden_size")
+    return CaseSpec(
+        id=raw["id"], about=raw["about"], group=raw.get("group", group), file=str(file),
+        shape=raw["shape"], options=raw.get("options", {}), dtypes=tuple(raw.get("dtypes", DEFAULT_DTYPES)),
+        seed=raw.get("seed", 0), inputs=raw.get("inputs", {}), parameters=raw.get("parameters", {}),
+        expect=raw.get("expect", []), expect_error=raw.get("expect_error"), tags=tuple(raw.get("tags", ())),
+    )
+
+
+def _literal_shape(value) -> tuple[int, ...]:
+    """Shape of a nested list; raises ValueError when ragged."""
+    if not isinstance(value, list):
+        return ()
+    shapes = {_literal_shape(v) for v in value}
+    if len(shapes) > 1:
+        raise ValueError("ragged nested list")
+    return (len(value),) + (shapes.pop() if shapes else ())
+
+
+def check_case(case: CaseSpec) -> None:
+    """Semantic checks beyond the schema: names, shapes of literals, counts."""
+    from ..reference import activations as act_module  # the reference owns the activation list
+
+    fail = lambda key, msg: SpecError(case.file, case.id, key, msg)  # noqa: E731
+    try:
+        config = case.config
+    except (TypeError, ValueError) as err:
+        raise fail("options", str(err)) from None
+    for role in ACTIVATION_ROLES:
+        name = config.activation(role).name
+        if name not in act_module.NAMES:
+            raise fail(f"options.activations.{role}", f"unknown activation {name!r}; expected one of {', '.join(act_module.NAMES)}")
+        act = config.activation(role)
+        if act.name == "scaled_tanh" and (act.alpha is None or act.beta is None):
+            raise fail(f"options.activations.{role}", "scaled_tanh needs both alpha and beta")
+    unknown = set(case.options) - set(CONFIG_OPTION_NAMES)
+    if unknown:
+        raise fail("options", f"unknown options {sorted(unknown)}")
+
+    T, B = case.shape["seq_len"], case.shape["batch"]
+    expected = {"x": input_shape(config, T, B), **state_shapes(config, B)}
+    pshapes = parameter_shapes(config)
+    invalid_ok = case.expect_error is not None
+    for name, spec in case.inputs.items():
+        if name == "lengths":
+            if len(spec) != B and not invalid_ok:
+                raise fail("inputs.lengths", f"expected {B} lengths (one per batch row), got {len(spec)}")
+            if not invalid_ok and any(not 1 <= n <= T for n in spec):
+                raise fail("inputs.lengths", f"lengths must lie in 1..{T}, got {spec}")
+            continue
+        _check_data(case, f"inputs.{name}", spec, expected[name], invalid_ok)
+    for pattern, spec in case.parameters.items():
+        matched = [n for n in pshapes if fnmatch.fnmatchcase(n, pattern)]
+        if not matched:
+            raise fail(f"parameters.{pattern}", f"matches no parameter of this configuration; parameters are {', '.join(pshapes)}")
+        for name in matched:
+            _check_data(case, f"parameters.{pattern}", spec, pshapes[name], invalid_ok)
+    if not invalid_ok and T < 1:
+        raise fail("shape.seq_len", "must be at least 1 (T = 0 belongs in an expect_error case)")
+    for k, exp in enumerate(case.expect):
+        if exp["output"] == "c_entering" and (config.num_layers > 1 or config.bidirectional):
+            raise fail(f"expect[{k}].output", "c_entering is defined for one layer, one direction")
+        if "round" in exp and "atol" in exp:
+            raise fail(f"expect[{k}]", "give either round or atol, not both")
+
+
+def _check_data(case: CaseSpec, key: str, spec, shape: tuple, invalid_ok: bool) -> None:
+    if not isinstance(spec, dict):
+        if spec == "none" and not key.startswith("inputs.h") and not key.startswith("inputs.c"):
+            raise SpecError(case.file, case.id, key, "'none' is only allowed for h0 and c0")
+        return
+    if "shape" in spec:
+        if not invalid_ok:
+            raise SpecError(case.file, case.id, f"{key}.shape", "a shape override is only allowed in expect_error cases")
+        shape = tuple(spec["shape"])
+    makers = [k for k in ("literal", "fill", "uniform", "normal") if k in spec]
+    if len(makers) != 1:
+        raise SpecError(case.file, case.id, key, f"give exactly one of literal, fill, uniform, normal; got {makers or 'none'}")
+    if "literal" in spec:
+        try:
+            got = _literal_shape(spec["literal"])
+        except ValueError:
+            raise SpecError(case.file, case.id, f"{key}.literal", "ragged nested list") from None
+        if got != tuple(shape):
+            raise SpecError(case.file, case.id, f"{key}.literal", f"has shape {got}, expected {tuple(shape)}")
+    if "block_scale" in spec and (not shape or shape[0] % 4):
+        raise SpecError(case.file, case.id, f"{key}.block_scale", f"needs a (4H, ...) array, got shape {tuple(shape)}")
+    if "uniform" in spec and spec["uniform"][0] > spec["uniform"][1]:
+        raise SpecError(case.file, case.id, f"{key}.uniform", "low must not exceed high")
+
+
+def builtin_case_files() -> list[Path]:
+    folder = resources.files("lstm_conformance.spec") / "cases"
+    return sorted(Path(str(p)) for p in folder.iterdir() if str(p).endswith(".yaml"))
+
+
+def load_file(path) -> list[CaseSpec]:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise SpecError(path, None, "", f"cannot read: {err.strerror or err}") from None
+    except UnicodeDecodeError:
+        raise SpecError(path, None, "", "not UTF-8 text") from None
+    return load_text(text, path)
+
+
+def load_cases(paths=None) -> list[CaseSpec]:
+    """All cases of the given files (default: the built-in library); ids must be unique."""
+    cases, origin = [], {}
+    for path in paths or builtin_case_files():
+        for case in load_file(path):
+            if case.id in origin:
+                raise SpecError(path, case.id, "id", f"duplicate case id (also in {origin[case.id]})")
+            origin[case.id] = path
+            cases.append(case)
+    return cases
+
+
+def select(cases: list[CaseSpec], patterns: Optional[list[str]]) -> list[CaseSpec]:
+    """Cases whose id or group matches any of the glob patterns (substring match without wildcards)."""
+    if not patterns:
+        return list(cases)
+
+    def hit(case, pattern):
+        if any(ch in pattern for ch in "*?["):
+            return fnmatch.fnmatchcase(case.id, pattern) or fnmatch.fnmatchcase(case.group, pattern)
+        return pattern in case.id or pattern == case.group
+
+    return [c for c in cases if any(hit(c, p) for p in patterns)]

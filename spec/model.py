@@ -1,0 +1,176 @@
+"""The normative LSTM model as data: configuration, activations, parameter names and shapes.
+
+Everything else (the reference, the adapters, the harness) talks in these terms. The
+equations themselves are in SPEC.md and reference/forward.py.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Optional
+
+import numpy as np
+
+GATE_ORDER = ("i", "f", "g", "o")  # PyTorch's order of the four blocks of weight_ih/weight_hh
+PEEPHOLE_ORDER = ("i", "f", "o")  # rows of peephole_l{k}
+ACTIVATION_ROLES = ("gate", "cell", "hidden")  # σ, φ, ψ of SPEC.md
+DTYPES = ("float16", "bfloat16", "float32", "float64")
+OUTPUTS = ("y", "h_n", "c_n", "c")  # c: per-step cell states of the last layer, when exposed
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An activation function by name, with ONNX-style optional alpha and beta."""
+
+    name: str
+    alpha: Optional[float] = None
+    beta: Optional[float] = None
+
+    def __str__(self) -> str:
+        extra = [f"{k}={v:g}" for k, v in (("alpha", self.alpha), ("beta", self.beta)) if v is not None]
+        return f"{self.name}({', '.join(extra)})" if extra else self.name
+
+    @classmethod
+    def parse(cls, value) -> "Activation":
+        if isinstance(value, Activation):
+            return value
+        if isinstance(value, str):
+            return cls(value)
+        return cls(value["name"], value.get("alpha"), value.get("beta"))
+
+
+STANDARD_ACTIVATIONS = {"gate": Activation("sigmoid"), "cell": Activation("tanh"), "hidden": Activation("tanh")}
+
+
+@dataclass(frozen=True)
+class LSTMConfig:
+    """Structure and options of one LSTM problem (see SPEC.md for the meaning of each)."""
+
+    input_size: int
+    hidden_size: int
+    num_layers: int = 1
+    bias: bool = True
+    bidirectional: bool = False
+    proj_size: int = 0
+    batch_first: bool = False
+    unbatched: bool = False
+    peepholes: bool = False
+    cell_clip: Optional[float] = None
+    input_forget: bool = False
+    forget_bias: float = 0.0
+    activations: tuple = (STANDARD_ACTIVATIONS["gate"], STANDARD_ACTIVATIONS["cell"], STANDARD_ACTIVATIONS["hidden"])
+
+    @property
+    def num_directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    @property
+    def output_size(self) -> int:
+        """Size of h: proj_size when projecting, else hidden_size."""
+        return self.proj_size if self.proj_size else self.hidden_size
+
+    def activation(self, role: str) -> Activation:
+        return self.activations[ACTIVATION_ROLES.index(role)]
+
+    @property
+    def standard_activations(self) -> bool:
+        return all(self.activation(r) == STANDARD_ACTIVATIONS[r] for r in ACTIVATION_ROLES)
+
+    def features(self) -> set[str]:
+        """The optional features this configuration uses (names match Capabilities.features)."""
+        used = set()
+        if self.bias:
+            used.add("bias")
+        if self.num_layers > 1:
+            used.add("layers")
+        for flag in ("bidirectional", "batch_first", "unbatched", "peepholes", "input_forget"):
+            if getattr(self, flag):
+                used.add(flag)
+        if self.proj_size:
+            used.add("projection")
+        if self.cell_clip is not None:
+            used.add("cell_clip")
+        if self.forget_bias:
+            used.add("forget_bias")
+        return used
+
+    def with_options(self, **changes) -> "LSTMConfig":
+        return replace(self, **changes)
+
+
+CONFIG_OPTION_NAMES = tuple(f.name for f in fields(LSTMConfig) if f.name not in ("input_size", "hidden_size"))
+
+
+def direction_suffix(direction: int) -> str:
+    return "_reverse" if direction else ""
+
+
+def parameter_shapes(config: LSTMConfig) -> dict[str, tuple[int, ...]]:
+    """Canonical (PyTorch) parameter names and shapes, in PyTorch's registration order."""
+    H, P = config.hidden_size, config.proj_size
+    shapes: dict[str, tuple[int, ...]] = {}
+    for layer in range(config.num_layers):
+        layer_input = config.input_size if layer == 0 else config.num_directions * config.output_size
+        for direction in range(config.num_directions):
+            sfx = f"_l{layer}{direction_suffix(direction)}"
+            shapes["weight_ih" + sfx] = (4 * H, layer_input)
+            shapes["weight_hh" + sfx] = (4 * H, config.output_size)
+            if config.bias:
+                shapes["bias_ih" + sfx] = (4 * H,)
+                shapes["bias_hh" + sfx] = (4 * H,)
+            if P:
+                shapes["weight_hr" + sfx] = (P, H)
+            if config.peepholes:
+                shapes["peephole" + sfx] = (3, H)
+    return shapes
+
+
+def state_shapes(config: LSTMConfig, batch: int) -> dict[str, tuple[int, ...]]:
+    """Shapes of h0 and c0 (also of h_n and c_n)."""
+    lead = config.num_layers * config.num_directions
+    if config.unbatched:
+        return {"h0": (lead, config.output_size), "c0": (lead, config.hidden_size)}
+    return {"h0": (lead, batch, config.output_size), "c0": (lead, batch, config.hidden_size)}
+
+
+def input_shape(config: LSTMConfig, seq_len: int, batch: int) -> tuple[int, ...]:
+    if config.unbatched:
+        return (seq_len, config.input_size)
+    if config.batch_first:
+        return (batch, seq_len, config.input_size)
+    return (seq_len, batch, config.input_size)
+
+
+@dataclass
+class Problem:
+    """One concrete problem handed to adapters: canonical float64 arrays whose values are
+    exactly representable in `dtype` (they were rounded to it), plus the configuration."""
+
+    case_id: str
+    dtype: str
+    config: LSTMConfig
+    x: np.ndarray
+    params: dict[str, np.ndarray]
+    h0: Optional[np.ndarray] = None
+    c0: Optional[np.ndarray] = None
+    lengths: Optional[np.ndarray] = None
+    group: str = ""
+    tags: tuple = field(default_factory=tuple)
+
+    @property
+    def seq_len(self) -> int:
+        return self.x.shape[1] if (self.config.batch_first and not self.config.unbatched) else self.x.shape[0]
+
+    @property
+    def batch(self) -> int:
+        if self.config.unbatched:
+            return 1
+        return self.x.shape[0] if self.config.batch_first else self.x.shape[1]
+
+    def features(self) -> set[str]:
+        """Features used, including those that depend on the data, not only the config."""
+        used = self.config.features()
+        if self.h0 is not None or self.c0 is not None:
+            used.add("initial_state")
+        if self.lengths is not None:
+            used.add("variable_lengths")
+        return used
