@@ -1,0 +1,62 @@
+"""results.json: the source of every table. Schema-versioned, deterministic order, atomic writes."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+
+
+def atomic_write_text(path, text: str) -> None:
+    """Write via a temporary file in the same folder and rename it, so that a reader never
+    sees a half-written file and an interrupted run leaves the previous file intact."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _clean(value):
+    """JSON has no Inf/NaN: write them as strings so the file stays standard JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def sort_key(record: dict):
+    return (record.get("group", ""), record.get("case", ""), record.get("dtype", ""), record.get("impl", ""))
+
+
+def build(records: list[dict], environment: dict, speed: list[dict] | None = None, settings: dict | None = None) -> dict:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "settings": settings or {},
+        "environment": environment,
+        "records": sorted(records, key=sort_key),
+        "speed": sorted(speed or [], key=lambda s: (s.get("shape", ""), s.get("mode", ""), s.get("impl", ""))),
+    }
+
+
+def write(path, document: dict) -> None:
+    atomic_write_text(path, json.dumps(_clean(document), indent=1, sort_keys=False) + "\n")
+
+
+def read(path) -> dict:
+    document = json.loads(Path(path).read_text(encoding="utf-8"))
+    version = document.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise ValueError(f"{path}: results schema_version {version!r}, this tool reads {SCHEMA_VERSION}")
+    return document
