@@ -80,9 +80,11 @@ def _cases(args):
 
 
 def _shapes(args):
-    if args.shapes:
-        return args.shapes, "float32"
     try:
+        if args.shapes:
+            for shape in args.shapes:
+                bench.parse_shape(shape)
+            return args.shapes, "float32"
         return bench.shapes_of_set(args.set)
     except ValueError as err:
         raise UsageError(str(err)) from None

@@ -23,7 +23,10 @@ def available_names() -> list[str]:
 
 
 def _instantiate(obj, spec: str) -> Adapter:
-    adapter = obj() if isinstance(obj, type) else obj
+    try:
+        adapter = obj() if isinstance(obj, type) else obj
+    except Exception as err:
+        raise AdapterLoadError(f"--impl {spec}: creating {obj.__name__}() failed: {type(err).__name__}: {err}") from err
     missing = [m for m in ("name", "capabilities", "prepare") if not hasattr(adapter, m)]
     if missing:
         raise AdapterLoadError(f"--impl {spec}: {obj!r} is not an adapter (missing {', '.join(missing)})")
