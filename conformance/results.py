@@ -37,7 +37,8 @@ def _clean(value):
 
 
 def sort_key(record: dict):
-    return (record.get("group", ""), record.get("case", ""), record.get("dtype", ""), record.get("impl", ""))
+    return (record.get("group", ""), record.get("case", ""), record.get("dtype", ""), record.get("impl", ""),
+            record.get("check", ""))
 
 
 def build(records: list[dict], environment: dict, speed: list[dict] | None = None, settings: dict | None = None) -> dict:

@@ -45,7 +45,7 @@ def _short_error(err: BaseException) -> str:
 def run_case(case: CaseSpec, dtype: str, adapter, cache: Optional[ReferenceCache] = None) -> dict:
     """The result record of one case in one dtype on one adapter. Never raises for adapter faults."""
     cache = cache or ReferenceCache()
-    record = {"case": case.id, "group": case.group, "dtype": dtype, "impl": adapter.name,
+    record = {"case": case.id, "group": case.group, "dtype": dtype, "impl": adapter.name, "check": "forward",
               "about": case.about, "status": None, "message": ""}
     started = time.perf_counter()
     try:

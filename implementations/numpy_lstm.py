@@ -32,7 +32,8 @@ def _activation(name, alpha, beta):
         "hard_sigmoid": lambda z, out: np.clip(z * a + b, 0, 1, out=out),
         "affine": lambda z, out: np.copyto(out, z * a + b) or out,
         "leaky_relu": lambda z, out: np.copyto(out, np.where(z >= 0, z, a * z)) or out,
-        "thresholded_relu": lambda z, out: np.copyto(out, np.where(z > a, z, 0)) or out,
+        # ONNX's LSTM text: "x if x >= alpha else 0" (the stand-alone operator says x > alpha)
+        "thresholded_relu": lambda z, out: np.copyto(out, np.where(z >= a, z, 0)) or out,
         "scaled_tanh": lambda z, out: np.copyto(out, a * np.tanh(b * z)) or out,
         "elu": lambda z, out: np.copyto(out, np.where(z >= 0, z, a * np.expm1(np.minimum(z, 0)))) or out,
         "softsign": lambda z, out: np.copyto(out, z / (1 + np.abs(z))) or out,
@@ -66,7 +67,7 @@ def lstm_numpy(config, x, params, h0=None, c0=None, lengths=None, dtype=np.float
             w_ih = np.asarray(params["weight_ih" + sfx], dtype)
             w_hh_t = np.ascontiguousarray(np.asarray(params["weight_hh" + sfx], dtype).T)
             # All steps' input projections in one GEMM, biases folded in.
-            xw = (layer_in.reshape(T * B, -1) @ w_ih.T).reshape(T, B, 4 * H)
+            xw = (layer_in.reshape(T * B, layer_in.shape[-1]) @ w_ih.T).reshape(T, B, 4 * H)
             if config.bias:
                 xw += np.asarray(params["bias_ih" + sfx], dtype) + np.asarray(params["bias_hh" + sfx], dtype)
             if config.forget_bias:
@@ -99,7 +100,9 @@ def lstm_numpy(config, x, params, h0=None, c0=None, lengths=None, dtype=np.float
                 if config.cell_clip is not None:
                     np.clip(zo, -config.cell_clip, config.cell_clip, out=zo)
                 sig(zo, o)
-                h_new = o * psi(c_new, np.empty_like(c_new))
+                # ONNX clip bounds every activation input, ψ's too; the carried c_new stays unclipped
+                psi_in = c_new if config.cell_clip is None else np.clip(c_new, -config.cell_clip, config.cell_clip)
+                h_new = o * psi(psi_in, np.empty_like(c_new))
                 if w_hr_t is not None:
                     h_new = h_new @ w_hr_t
                 if mask is not None:

@@ -1,4 +1,5 @@
-"""Golden float64 NumPy reference of the LSTM spec (no torch)."""
-from .forward import ForwardResult, lstm_forward, validate_problem
+"""Golden float64 NumPy reference of the LSTM spec (no torch): forward and BPTT backward."""
+from .backward import lstm_backward
+from .forward import ForwardResult, lstm_forward, rejects, validate_problem
 
-__all__ = ["ForwardResult", "lstm_forward", "validate_problem"]
+__all__ = ["ForwardResult", "lstm_backward", "lstm_forward", "rejects", "validate_problem"]

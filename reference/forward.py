@@ -1,14 +1,30 @@
 """The golden reference: LSTM forward pass in float64, a plain loop over time.
 
-Reads like SPEC.md. Per layer and direction, with z the pre-activations of the four gate
+Reads like SPEC.md. Per layer and direction, with a the pre-activations of the four gate
 blocks (order i, f, g, o), c the cell state and h the (projected) hidden state:
 
-    z  = W_ih x_t + b_ih + W_hh h + b_hh
-    i  = σ(z_i + p_i ⊙ c)          f = σ(z_f + p_f ⊙ c + forget_bias)   (or f = 1 − i)
-    g  = φ(z_g)                     c' = f ⊙ c + i ⊙ g
-    o  = σ(z_o + p_o ⊙ c')          h' = o ⊙ ψ(c')   then   h' = W_hr h'  (projection)
+    a  = W_ih x_t + b_ih + W_hh h + b_hh
+    i  = σ(clip(a_i + p_i ⊙ c))
+    f  = σ(clip(a_f + p_f ⊙ c + forget_bias))        (f = 1 − i with input_forget)
+    g  = φ(clip(a_g))
+    c' = f ⊙ c + i ⊙ g
+    o  = σ(clip(a_o + p_o ⊙ c'))
+    h' = o ⊙ ψ(clip(c'))        then  h' = W_hr h'  with projection
 
-Rows past their length keep their state and output zeros. No torch here, on purpose.
+clip is the identity unless cell_clip is set. Rows past their length keep their state and
+output zeros. No torch here, on purpose.
+
+Cell clip, decided from ONNX's LSTM text (attribute `clip`, opsets 7-22): "Cell clip
+threshold. Clipping bounds the elements of a tensor in the range of [-threshold, +threshold]
+and is applied to the input of activations." The activations of the operator are f, g and h
+(here σ, φ, ψ), so the bound applies to every activation input: the four gate
+pre-activations (after peepholes and forget_bias are added: they are part of the input) and
+the cell state as ψ sees it. The text clips inputs of activations, not the state, so the
+carried state c' (and c_n, and the per-step c output) stays unclipped.
+Secondary evidence, not normative: onnxruntime's CPU LSTM (uni_directional_lstm.cc) and
+OpenVINO's decomposition clip only the four gate pre-activations and pass c' to h
+unclipped; onnxruntime issue #27224 reports exactly this as a deviation from the ONNX text
+(PR #27239 proposes clipping c' before h). ONNX's own reference (op_lstm.py) ignores clip.
 """
 from __future__ import annotations
 
@@ -17,7 +33,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..spec.model import LSTMConfig, direction_suffix, input_shape, parameter_shapes, state_shapes
+from ..spec.model import ACTIVATION_ROLES, LSTMConfig, direction_suffix, input_shape, parameter_shapes, state_shapes
 from . import activations
 
 
@@ -32,126 +48,90 @@ class ForwardResult:
         return {"y": self.y, "h_n": self.h_n, "c_n": self.c_n, "c": self.c}
 
 
-def validate_problem(config: LSTMConfig, x, params, h0=None, c0=None, lengths=None) -> None:
-    """Raise ValueError for inputs the spec rejects (SPEC.md, 'Error conditions')."""
+@dataclass
+class Step:
+    """What one time step of one layer and direction computes (kept for the backward pass).
+    Arrays are (B, ·); `a_*` are the activation inputs before clipping."""
+
+    x: np.ndarray  # the layer's input at this step
+    h: np.ndarray  # state entering the step
+    c: np.ndarray
+    a_i: np.ndarray
+    a_f: np.ndarray
+    a_g: np.ndarray
+    a_o: np.ndarray
+    i: np.ndarray
+    f: np.ndarray
+    g: np.ndarray
+    o: np.ndarray
+    c_new: np.ndarray  # c' = f ⊙ c + i ⊙ g, unclipped
+    psi: np.ndarray  # ψ(clip(c'))
+    r: np.ndarray  # o ⊙ ψ(clip(c')), before the projection
+    h_new: np.ndarray  # r, or W_hr r with projection
+    active: np.ndarray  # (B, 1) bool: rows whose sequence includes this step
+
+
+# ----------------------------------------------------------------------------- validation
+
+def validate_config(config: LSTMConfig) -> None:
+    """Raise ValueError for a configuration the spec rejects."""
+    for name in ("input_size", "hidden_size", "num_layers"):
+        value = getattr(config, name)
+        if not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if not isinstance(config.proj_size, (int, np.integer)) or config.proj_size < 0:
+        raise ValueError(f"proj_size must be a non-negative integer (0: no projection), got {config.proj_size!r}")
     if config.proj_size and config.proj_size >= config.hidden_size:
         raise ValueError(f"proj_size {config.proj_size} must be smaller than hidden_size {config.hidden_size}")
-    if config.proj_size < 0 or config.hidden_size < 1 or config.input_size < 1 or config.num_layers < 1:
-        raise ValueError("sizes must be positive (proj_size may be 0)")
+    if config.cell_clip is not None and not (np.isfinite(config.cell_clip) and config.cell_clip > 0):
+        raise ValueError(f"cell_clip must be a positive finite number or None, got {config.cell_clip!r}")
+    if config.batch_first and config.unbatched:
+        raise ValueError("batch_first and unbatched exclude each other (an unbatched x is (T, I))")
+    if len(config.activations) != len(ACTIVATION_ROLES):
+        raise ValueError(f"activations must give one activation per role {ACTIVATION_ROLES}, got {config.activations!r}")
+    for role in ACTIVATION_ROLES:
+        try:
+            activations.parameters(config.activation(role))
+        except ValueError as err:
+            raise ValueError(f"{role} activation: {err}") from None
+
+
+def validate_problem(config: LSTMConfig, x, params, h0=None, c0=None, lengths=None) -> None:
+    """Raise ValueError for inputs the spec rejects (SPEC.md, 'Error conditions').
+    A batch of 0 rows is valid: the outputs are empty arrays of the right shapes."""
+    validate_config(config)
+    x = np.asarray(x)
     if x.ndim != (2 if config.unbatched else 3):
-        raise ValueError(f"x must have {2 if config.unbatched else 3} dimensions, got shape {x.shape}")
+        layout = "(T, I) unbatched" if config.unbatched else ("(B, T, I)" if config.batch_first else "(T, B, I)")
+        raise ValueError(f"x must have {2 if config.unbatched else 3} dimensions {layout}, got shape {x.shape}")
     seq_len = x.shape[1] if (config.batch_first and not config.unbatched) else x.shape[0]
     batch = 1 if config.unbatched else (x.shape[0] if config.batch_first else x.shape[1])
     if seq_len == 0:
-        raise ValueError("sequence length T must be at least 1")
+        raise ValueError(f"sequence length T must be at least 1, got x of shape {x.shape}")
     expected_x = input_shape(config, seq_len, batch)
     if x.shape != expected_x:
-        raise ValueError(f"x has shape {x.shape}, expected {expected_x}")
-    for name, shape in parameter_shapes(config).items():
+        raise ValueError(f"x has shape {x.shape}, expected {expected_x} (input_size {config.input_size})")
+    shapes = parameter_shapes(config)
+    for name, shape in shapes.items():
         if name not in params:
             raise ValueError(f"missing parameter {name} of shape {shape}")
-        if params[name].shape != shape:
-            raise ValueError(f"parameter {name} has shape {params[name].shape}, expected {shape}")
+        if np.shape(params[name]) != shape:
+            raise ValueError(f"parameter {name} has shape {np.shape(params[name])}, expected {shape}")
+    unexpected = sorted(set(params) - set(shapes))
+    if unexpected:
+        raise ValueError(f"unexpected parameters {unexpected} for this configuration; expected {sorted(shapes)}")
     for name, value in (("h0", h0), ("c0", c0)):
         expected = state_shapes(config, batch)[name]
-        if value is not None and value.shape != expected:
-            raise ValueError(f"{name} has shape {value.shape}, expected {expected}")
+        if value is not None and np.shape(value) != expected:
+            raise ValueError(f"{name} has shape {np.shape(value)}, expected {expected}")
     if lengths is not None:
         lengths = np.asarray(lengths)
         if lengths.shape != (batch,):
-            raise ValueError(f"lengths has shape {lengths.shape}, expected ({batch},)")
+            raise ValueError(f"lengths has shape {lengths.shape}, expected ({batch},): one length per batch row")
+        if batch and not np.all(np.equal(np.mod(lengths, 1), 0)):
+            raise ValueError(f"lengths must be whole numbers, got {lengths.tolist()}")
         if batch and (lengths.min() < 1 or lengths.max() > seq_len):
-            raise ValueError(f"lengths must lie in 1..{seq_len}, got {lengths.tolist()}")
-
-
-def lstm_forward(config: LSTMConfig, x, params, h0=None, c0=None, lengths=None) -> ForwardResult:
-    """Run the LSTM described by `config` on `x` with canonical `params`, all in float64."""
-    x = np.asarray(x, dtype=np.float64)
-    params = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
-    validate_problem(config, x, params, h0, c0, lengths)
-
-    # Work in the (T, B, features) layout; convert back at the end.
-    if config.unbatched:
-        x = x[:, None, :]
-        h0 = None if h0 is None else np.asarray(h0, np.float64)[:, None, :]
-        c0 = None if c0 is None else np.asarray(c0, np.float64)[:, None, :]
-    elif config.batch_first:
-        x = x.transpose(1, 0, 2)
-    T, B, _ = x.shape
-    H, P, D = config.hidden_size, config.output_size, config.num_directions
-    h0 = np.zeros((config.num_layers * D, B, P)) if h0 is None else np.asarray(h0, np.float64)
-    c0 = np.zeros((config.num_layers * D, B, H)) if c0 is None else np.asarray(c0, np.float64)
-    lengths = np.full(B, T) if lengths is None else np.asarray(lengths)
-
-    layer_input = x
-    h_n, c_n = [], []
-    for layer in range(config.num_layers):
-        outputs, cells = [], []
-        for direction in range(D):
-            sfx = f"_l{layer}{direction_suffix(direction)}"
-            index = layer * D + direction
-            y_dir, c_dir, h_last, c_last = run_direction(
-                config, layer_input, {k[: -len(sfx)]: v for k, v in params.items() if k.endswith(sfx)},
-                h0[index], c0[index], lengths, reverse=bool(direction))
-            outputs.append(y_dir)
-            cells.append(c_dir)
-            h_n.append(h_last)
-            c_n.append(c_last)
-        layer_input = np.concatenate(outputs, axis=2)
-    y, c = layer_input, np.concatenate(cells, axis=2)
-    h_n, c_n = np.stack(h_n), np.stack(c_n)
-
-    if config.unbatched:
-        y, c, h_n, c_n = y[:, 0], c[:, 0], h_n[:, 0], c_n[:, 0]
-    elif config.batch_first:
-        y, c = y.transpose(1, 0, 2), c.transpose(1, 0, 2)
-    return ForwardResult(y=y, h_n=h_n, c_n=c_n, c=c)
-
-
-def run_direction(config: LSTMConfig, x, p, h, c, lengths, reverse: bool):
-    """One layer, one direction. `p` holds this direction's parameters without the suffix
-    (weight_ih, weight_hh, bias_ih, ...). Returns y (T, B, P), the cell states (T, B, H),
-    and the final h and c."""
-    T, B, _ = x.shape
-    H = config.hidden_size
-    sigma, phi, psi = (config.activation(r) for r in ("gate", "cell", "hidden"))
-    y = np.zeros((T, B, config.output_size))
-    cells = np.zeros((T, B, H))
-    steps = range(T - 1, -1, -1) if reverse else range(T)
-    for t in steps:
-        # Rows whose sequence has ended keep their state. In reverse, a row starts at its last
-        # valid step because nothing changes its state before that.
-        active = (t < lengths)[:, None]
-        z = x[t] @ p["weight_ih"].T + h @ p["weight_hh"].T
-        if config.bias:
-            z = z + p["bias_ih"] + p["bias_hh"]
-        z_i, z_f, z_g, z_o = z[:, :H], z[:, H:2 * H], z[:, 2 * H:3 * H], z[:, 3 * H:]
-        if config.peepholes:
-            z_i = z_i + p["peephole"][0] * c
-            z_f = z_f + p["peephole"][1] * c
-        z_f = z_f + config.forget_bias
-        i = activations.apply(sigma, clip(config, z_i))
-        f = 1.0 - i if config.input_forget else activations.apply(sigma, clip(config, z_f))
-        g = activations.apply(phi, clip(config, z_g))
-        c_new = f * c + i * g
-        if config.peepholes:
-            z_o = z_o + p["peephole"][2] * c_new
-        o = activations.apply(sigma, clip(config, z_o))
-        h_new = o * activations.apply(psi, c_new)
-        if config.proj_size:
-            h_new = h_new @ p["weight_hr"].T
-        h = np.where(active, h_new, h)
-        c = np.where(active, c_new, c)
-        y[t] = np.where(active, h_new, 0.0)
-        cells[t] = np.where(active, c_new, 0.0)
-    return y, cells, h, c
-
-
-def clip(config: LSTMConfig, z: np.ndarray) -> np.ndarray:
-    """ONNX's cell clip: bound the input of an activation to [-clip, clip]."""
-    if config.cell_clip is None:
-        return z
-    return np.clip(z, -config.cell_clip, config.cell_clip)
+            raise ValueError(f"lengths must lie in 1..{seq_len} (T), got {lengths.tolist()}")
 
 
 def rejects(config: LSTMConfig, x, params, h0=None, c0=None, lengths=None) -> Optional[str]:
@@ -161,3 +141,138 @@ def rejects(config: LSTMConfig, x, params, h0=None, c0=None, lengths=None) -> Op
     except ValueError as err:
         return str(err)
     return None
+
+
+# ----------------------------------------------------------------------------- layouts
+
+def to_time_major(config: LSTMConfig, sequence: np.ndarray) -> np.ndarray:
+    """A (T, B, F) float64 view of an array laid out like x or y in `config`'s layout."""
+    sequence = np.asarray(sequence, dtype=np.float64)
+    if config.unbatched:
+        return sequence[:, None, :]
+    return sequence.transpose(1, 0, 2) if config.batch_first else sequence
+
+
+def from_time_major(config: LSTMConfig, sequence: np.ndarray) -> np.ndarray:
+    """The inverse of to_time_major."""
+    if config.unbatched:
+        return sequence[:, 0]
+    return sequence.transpose(1, 0, 2) if config.batch_first else sequence
+
+
+def state_to_batched(config: LSTMConfig, state) -> Optional[np.ndarray]:
+    """A (L·D, B, F) float64 array from a state in `config`'s layout (None stays None)."""
+    if state is None:
+        return None
+    state = np.asarray(state, dtype=np.float64)
+    return state[:, None, :] if config.unbatched else state
+
+
+def state_from_batched(config: LSTMConfig, state: np.ndarray) -> np.ndarray:
+    return state[:, 0] if config.unbatched else state
+
+
+def direction_parameters(params: dict, layer: int, direction: int) -> dict:
+    """One layer's and direction's parameters, without the suffix (weight_ih, bias_hh, ...)."""
+    sfx = f"_l{layer}{direction_suffix(direction)}"
+    return {k[: -len(sfx)]: np.asarray(v, dtype=np.float64) for k, v in params.items() if k.endswith(sfx)}
+
+
+# ----------------------------------------------------------------------------- the forward pass
+
+def lstm_forward(config: LSTMConfig, x, params, h0=None, c0=None, lengths=None) -> ForwardResult:
+    """Run the LSTM described by `config` on `x` with canonical `params`, all in float64."""
+    validate_problem(config, x, params, h0, c0, lengths)
+    y, cells, h_n, c_n, _ = run_stack(config, to_time_major(config, x), params,
+                                      state_to_batched(config, h0), state_to_batched(config, c0), lengths)
+    return ForwardResult(y=from_time_major(config, y), h_n=state_from_batched(config, h_n),
+                         c_n=state_from_batched(config, c_n), c=from_time_major(config, cells))
+
+
+def run_stack(config: LSTMConfig, x, params, h0, c0, lengths, keep_steps: bool = False):
+    """All layers and directions on a (T, B, I) input. Returns y (T, B, D·P), the last layer's
+    cell states (T, B, D·H), h_n, c_n, and, with keep_steps, steps[layer][direction]: the
+    Step records in the order they were computed."""
+    T, B, _ = x.shape
+    H, P, D = config.hidden_size, config.output_size, config.num_directions
+    h0 = np.zeros((config.num_layers * D, B, P)) if h0 is None else h0
+    c0 = np.zeros((config.num_layers * D, B, H)) if c0 is None else c0
+    lengths = np.full(B, T) if lengths is None else np.asarray(lengths)
+
+    layer_input = x
+    h_n, c_n, steps = [], [], []
+    for layer in range(config.num_layers):
+        outputs, cells, layer_steps = [], [], []
+        for direction in range(D):
+            index = layer * D + direction
+            y_dir, c_dir, h_last, c_last, dir_steps = run_direction(
+                config, layer_input, direction_parameters(params, layer, direction),
+                h0[index], c0[index], lengths, reverse=bool(direction), keep_steps=keep_steps)
+            outputs.append(y_dir)
+            cells.append(c_dir)
+            h_n.append(h_last)
+            c_n.append(c_last)
+            layer_steps.append(dir_steps)
+        layer_input = np.concatenate(outputs, axis=2)
+        steps.append(layer_steps)
+    return layer_input, np.concatenate(cells, axis=2), np.stack(h_n), np.stack(c_n), steps
+
+
+def run_direction(config: LSTMConfig, x, p, h, c, lengths, reverse: bool, keep_steps: bool = False):
+    """One layer, one direction. `p` holds this direction's parameters without the suffix.
+    Returns y (T, B, P), the cell states (T, B, H), the final h and c, and the Step records."""
+    T, B, _ = x.shape
+    y = np.zeros((T, B, config.output_size))
+    cells = np.zeros((T, B, config.hidden_size))
+    steps = []
+    for t in (range(T - 1, -1, -1) if reverse else range(T)):
+        # Rows whose sequence has ended keep their state. In reverse, a row starts at its last
+        # valid step because nothing changes its state before that.
+        step = lstm_step(config, p, x[t], h, c, active=(t < lengths)[:, None])
+        h = np.where(step.active, step.h_new, h)
+        c = np.where(step.active, step.c_new, c)
+        y[t] = np.where(step.active, step.h_new, 0.0)
+        cells[t] = np.where(step.active, step.c_new, 0.0)
+        if keep_steps:
+            steps.append(step)
+    return y, cells, h, c, steps
+
+
+def lstm_step(config: LSTMConfig, p: dict, x, h, c, active) -> Step:
+    """One time step for all rows (the caller applies `active`)."""
+    H = config.hidden_size
+    sigma, phi, psi = (config.activation(role) for role in ACTIVATION_ROLES)
+    a = x @ p["weight_ih"].T + h @ p["weight_hh"].T
+    if config.bias:
+        a = a + p["bias_ih"] + p["bias_hh"]
+    a_i, a_f, a_g, a_o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+    if config.peepholes:
+        a_i = a_i + p["peephole"][0] * c
+        a_f = a_f + p["peephole"][1] * c
+    a_f = a_f + config.forget_bias
+    i = activations.apply(sigma, clip(config, a_i))
+    f = 1.0 - i if config.input_forget else activations.apply(sigma, clip(config, a_f))
+    g = activations.apply(phi, clip(config, a_g))
+    c_new = f * c + i * g
+    if config.peepholes:
+        a_o = a_o + p["peephole"][2] * c_new
+    o = activations.apply(sigma, clip(config, a_o))
+    psi_c = activations.apply(psi, clip(config, c_new))
+    r = o * psi_c
+    h_new = r @ p["weight_hr"].T if config.proj_size else r
+    return Step(x=x, h=h, c=c, a_i=a_i, a_f=a_f, a_g=a_g, a_o=a_o, i=i, f=f, g=g, o=o,
+                c_new=c_new, psi=psi_c, r=r, h_new=h_new, active=active)
+
+
+def clip(config: LSTMConfig, z: np.ndarray) -> np.ndarray:
+    """ONNX's cell clip: bound the input of an activation to [-clip, clip]."""
+    if config.cell_clip is None:
+        return z
+    return np.clip(z, -config.cell_clip, config.cell_clip)
+
+
+def clip_passes(config: LSTMConfig, z: np.ndarray) -> np.ndarray:
+    """d clip(z) / dz: 1 where the bound leaves z unchanged (bounds included), else 0."""
+    if config.cell_clip is None:
+        return np.ones_like(z)
+    return (np.abs(z) <= config.cell_clip).astype(np.float64)
