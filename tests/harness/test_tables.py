@@ -1,0 +1,25 @@
+"""Markdown tables count statuses apart and show the worst error."""
+from lstm_conformance.tables import correctness_markdown, speed_markdown
+
+
+def rec(impl, group, status, max_abs=None, message=""):
+    return {"impl": impl, "group": group, "status": status, "max_abs": max_abs, "message": message,
+            "case": f"{group}-case", "dtype": "float32"}
+
+
+def test_correctness_table_counts_pass_over_applicable_and_lists_reasons():
+    records = [rec("a", "toy", "pass", 1e-7), rec("a", "toy", "fail", 0.3, "y[t=5]: bad"),
+               rec("a", "toy", "unsupported", message="no peepholes"), rec("b", "toy", "skipped", message="no GPU")]
+    text = correctness_markdown(records)
+    row_a = next(line for line in text.splitlines() if line.startswith("| a"))
+    assert "1/2 (3.0e-01) 1 unsupported" in row_a
+    assert "– 1 skipped" in next(line for line in text.splitlines() if line.startswith("| b"))
+    assert "y[t=5]: bad" in text and "no peepholes" in text and "no GPU" in text
+
+
+def test_speed_table_shows_ratio_and_reason_for_unmeasured():
+    speed = [{"shape": "t1b1i1h1", "impl": "torch-lstm", "status": "ok", "median": 2e-3, "iqr": 1e-4, "rounds": 9, "ratio": 1.0},
+             {"shape": "t1b1i1h1", "impl": "numpy", "status": "ok", "median": 3e-3, "iqr": 1e-4, "rounds": 9, "ratio": 1.5},
+             {"shape": "t1b1i1h1", "impl": "cuda", "status": "not measured", "message": "no CUDA device"}]
+    text = speed_markdown(speed)
+    assert "1.50×" in text and "3 ms" in text and "no CUDA device" in text
