@@ -6,4 +6,6 @@ BUILTIN = {
     "torch-cell": "lstm_conformance.implementations.torch_cell:TorchCellAdapter",
     "torch-lstm": "lstm_conformance.implementations.torch_lstm:TorchLSTMAdapter",
     "cuda": "lstm_conformance.implementations.cuda:CudaLSTMAdapter",
+    # optional extra: pip install lstm-conformance[onnx]
+    "onnxruntime": "lstm_conformance.implementations.onnxruntime_lstm:OnnxRuntimeAdapter",
 }

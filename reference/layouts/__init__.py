@@ -1,0 +1,24 @@
+"""Converters between the canonical (PyTorch) parameter layout and other conventions.
+
+One module per convention, each with `to_X` / `from_X` and a docstring stating the facts it
+relies on and where they come from:
+  keras     Keras LSTM: kernel, recurrent_kernel, one summed bias; gates i, f, c, o
+  onnx      ONNX LSTM node: W, R, B = [Wb, Rb], P; gates i, o, f, c; peepholes i, o, f
+  flax      Flax linen LSTMCell / OptimizedLSTMCell: Dense ii..io (no bias), hi..ho (bias)
+  textbook  the per-gate and vectorised layouts of SEEDS.md §2, §4, §5
+Single-cell conventions work on one layer and direction (`cell_params`, `suffixed`).
+Pure NumPy: nothing here imports torch, onnx or a framework.
+"""
+from .cells import LayoutError, all_cells, cell_params, suffixed
+from .flax import from_flax, to_flax
+from .keras import from_keras, to_keras
+from .onnx import from_onnx, to_onnx
+from .textbook import (from_per_gate_column, from_per_gate_right, from_vectorised, to_per_gate_column,
+                       to_per_gate_right, to_vectorised)
+
+__all__ = [
+    "LayoutError", "all_cells", "cell_params", "suffixed",
+    "to_keras", "from_keras", "to_onnx", "from_onnx", "to_flax", "from_flax",
+    "to_per_gate_right", "from_per_gate_right", "to_per_gate_column", "from_per_gate_column",
+    "to_vectorised", "from_vectorised",
+]

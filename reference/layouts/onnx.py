@@ -1,0 +1,121 @@
+"""ONNX LSTM layout <-> canonical, one node (= one layer, all its directions) at a time.
+
+Facts (ONNX operator spec, LSTM-7/14/22, inputs and notation sections):
+  W  [num_directions, 4·hidden_size, input_size]   "Concatenation of W[iofc] and WB[iofc]"
+  R  [num_directions, 4·hidden_size, hidden_size]  R[iofc]
+  B  [num_directions, 8·hidden_size]               "[Wb[iofc], Rb[iofc]]"; optional (zeros)
+  P  [num_directions, 3·hidden_size]               "P[iof]"; optional (zeros)
+  Y  [seq_length, num_directions, batch_size, hidden_size]   (layout = 0)
+  Y_h, Y_c, initial_h, initial_c  [num_directions, batch_size, hidden_size]
+Gate blocks are in order i, o, f, c (c = cell input, our g); peepholes i, o, f. Direction 0 is
+forward, direction 1 (bidirectional) the reverse pass, as in PyTorch's `_reverse`. The
+equations are the same as the canonical ones (σ(Xt·Wiᵀ + Ht-1·Riᵀ + Pi⊙Ct-1 + Wbi + Rbi)
+...), and both biases are kept, so the conversion is exact both ways. ONNX has no
+projection; one node is one layer, so a stack converts layer by layer.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from ...spec.model import GATE_ORDER as CANONICAL_GATE_ORDER
+from ...spec.model import PEEPHOLE_ORDER
+from .cells import cell_params, cell_sizes, check_shape, fail, join_gates, reject_extras, require, suffixed
+
+CONVENTION = "ONNX LSTM"
+ONNX_GATE_ORDER = ("i", "o", "f", "g")  # ONNX writes iofc; its c is the canonical g block
+ONNX_PEEPHOLE_ORDER = ("i", "o", "f")
+
+
+def _reorder_rows(array: np.ndarray, src: tuple, dst: tuple, axis: int = 0) -> np.ndarray:
+    return join_gates(dict(zip(src, np.split(np.asarray(array), len(src), axis=axis))), axis, dst)
+
+
+def _gates_to_onnx(array: np.ndarray) -> np.ndarray:
+    return _reorder_rows(array, CANONICAL_GATE_ORDER, ONNX_GATE_ORDER)
+
+
+def _gates_from_onnx(array: np.ndarray) -> np.ndarray:
+    return _reorder_rows(array, ONNX_GATE_ORDER, CANONICAL_GATE_ORDER)
+
+
+def layer_directions(params: Mapping[str, np.ndarray], layer: int) -> int:
+    """1 or 2: whether the canonical parameters of `layer` have a reverse direction."""
+    return 2 if f"weight_ih_l{layer}_reverse" in params else 1
+
+
+def to_onnx(params: Mapping[str, np.ndarray], layer: int = 0) -> dict[str, np.ndarray]:
+    """The node inputs {"W", "R"[, "B"][, "P"]} of one layer of canonical parameters."""
+    cells = [cell_params(params, layer, d) for d in range(layer_directions(params, layer))]
+    for cell in cells:
+        reject_extras(cell, CONVENTION, allowed=("peephole",))
+    sizes = {cell_sizes(cell, CONVENTION) for cell in cells}
+    if len(sizes) > 1:
+        raise fail(CONVENTION, f"layer {layer}: the directions differ in (input_size, hidden_size): {sorted(sizes)}")
+    for key in ("bias_ih", "peephole"):
+        if len({key in cell for cell in cells}) > 1:
+            raise fail(CONVENTION, f"layer {layer}: {key} is present in one direction only")
+    tensors = {
+        "W": np.stack([_gates_to_onnx(c["weight_ih"]) for c in cells]),
+        "R": np.stack([_gates_to_onnx(c["weight_hh"]) for c in cells]),
+    }
+    if "bias_ih" in cells[0]:
+        tensors["B"] = np.stack([np.concatenate([_gates_to_onnx(c["bias_ih"]), _gates_to_onnx(c["bias_hh"])])
+                                 for c in cells])
+    if "peephole" in cells[0]:
+        tensors["P"] = np.stack([_reorder_rows(c["peephole"], PEEPHOLE_ORDER, ONNX_PEEPHOLE_ORDER).reshape(-1)
+                                 for c in cells])
+    return tensors
+
+
+def from_onnx(tensors: Mapping[str, np.ndarray], layer: int = 0) -> dict[str, np.ndarray]:
+    """Canonical parameters (suffix `_l{layer}`) from one node's W, R and optional B, P.
+    A node without B gives no bias arrays (a bias-free configuration), likewise for P."""
+    unknown = set(tensors) - {"W", "R", "B", "P"}
+    if unknown:
+        raise fail(CONVENTION, f"unknown tensors {sorted(unknown)}; expected W, R, B, P")
+    w, r = require(tensors, "W", CONVENTION), require(tensors, "R", CONVENTION)
+    if r.ndim != 3 or r.shape[1] != 4 * r.shape[2] or r.shape[0] not in (1, 2):
+        raise fail(CONVENTION, f"R has shape {r.shape}, expected [num_directions (1 or 2), 4·hidden_size, hidden_size]")
+    dirs, hidden = r.shape[0], r.shape[2]
+    if w.ndim != 3:
+        raise fail(CONVENTION, f"W has shape {w.shape}, expected [{dirs}, {4 * hidden}, input_size]")
+    check_shape(w, (dirs, 4 * hidden, w.shape[2]), CONVENTION, "W", "num_directions, 4·hidden_size, input_size")
+    b, p = tensors.get("B"), tensors.get("P")
+    if b is not None:
+        check_shape(np.asarray(b), (dirs, 8 * hidden), CONVENTION, "B", "num_directions, 8·hidden_size = [Wb, Rb]")
+    if p is not None:
+        check_shape(np.asarray(p), (dirs, 3 * hidden), CONVENTION, "P", "num_directions, 3·hidden_size, order i, o, f")
+    params: dict[str, np.ndarray] = {}
+    for d in range(dirs):
+        cell = {"weight_ih": _gates_from_onnx(w[d]),
+                "weight_hh": _gates_from_onnx(r[d])}
+        if b is not None:
+            wb, rb = np.split(np.asarray(b)[d], 2)
+            cell["bias_ih"] = _gates_from_onnx(wb)
+            cell["bias_hh"] = _gates_from_onnx(rb)
+        if p is not None:
+            rows = np.asarray(p)[d].reshape(3, hidden)
+            cell["peephole"] = _reorder_rows(rows, ONNX_PEEPHOLE_ORDER, PEEPHOLE_ORDER)
+        params.update(suffixed(cell, layer, d))
+    return params
+
+
+def y_to_canonical(y: np.ndarray) -> np.ndarray:
+    """ONNX Y [T, D, B, H] -> canonical y (T, B, D·H), directions side by side per step."""
+    y = np.asarray(y)
+    if y.ndim != 4:
+        raise fail(CONVENTION, f"Y has shape {y.shape}, expected [seq_length, num_directions, batch_size, hidden_size]")
+    steps, dirs, batch, hidden = y.shape
+    return y.transpose(0, 2, 1, 3).reshape(steps, batch, dirs * hidden)
+
+
+def y_from_canonical(y: np.ndarray, num_directions: int) -> np.ndarray:
+    """Canonical y (T, B, D·H) -> ONNX Y [T, D, B, H]."""
+    y = np.asarray(y)
+    steps, batch, width = y.shape
+    if width % num_directions:
+        raise fail(CONVENTION, f"y has {width} features, not a multiple of num_directions = {num_directions}")
+    return y.reshape(steps, batch, num_directions, width // num_directions).transpose(0, 2, 1, 3)
+

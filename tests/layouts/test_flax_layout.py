@@ -1,0 +1,80 @@
+"""Flax linen LSTMCell tree: names and shapes, round trips, and a forward pass in Flax terms."""
+import numpy as np
+import pytest
+from layout_formulas import config_for, flax_forward, random_cell, swap_input_and_forget
+
+from lstm_conformance.reference import lstm_forward
+from lstm_conformance.reference.layouts import LayoutError, from_flax, suffixed, to_flax
+
+DENSE = {"ii", "if", "ig", "io", "hi", "hf", "hg", "ho"}
+
+
+def test_tree_has_eight_dense_layers_with_bias_on_the_hidden_side():
+    cell = random_cell(np.random.default_rng(1), input_size=3, hidden_size=5)
+    tree = to_flax(cell)
+    assert set(tree) == DENSE
+    for gate in "ifgo":
+        assert set(tree["i" + gate]) == {"kernel"} and tree["i" + gate]["kernel"].shape == (3, 5)
+        assert set(tree["h" + gate]) == {"kernel", "bias"} and tree["h" + gate]["kernel"].shape == (5, 5)
+    # 'io' is the output gate: canonical rows 3H..4H, transposed to (in, out).
+    np.testing.assert_array_equal(tree["io"]["kernel"], cell["weight_ih"][15:].T)
+    np.testing.assert_array_equal(tree["hf"]["bias"], cell["bias_ih"][5:10] + cell["bias_hh"][5:10])
+
+
+def test_canonical_to_flax_and_back_keeps_weights_and_the_bias_sum():
+    cell = random_cell(np.random.default_rng(2))
+    back = from_flax(to_flax(cell))
+    np.testing.assert_array_equal(back["weight_ih"], cell["weight_ih"])
+    np.testing.assert_array_equal(back["weight_hh"], cell["weight_hh"])
+    # Flax's one bias lives on the hidden-side Dense: it comes back as bias_hh.
+    np.testing.assert_array_equal(back["bias_hh"], cell["bias_ih"] + cell["bias_hh"])
+    np.testing.assert_array_equal(back["bias_ih"], np.zeros(24))
+
+
+def test_canonical_with_zero_input_bias_round_trips_exactly():
+    cell = random_cell(np.random.default_rng(3))
+    cell["bias_ih"] = np.zeros_like(cell["bias_ih"])
+    back = from_flax(to_flax(cell))
+    for key in cell:
+        np.testing.assert_array_equal(back[key], cell[key])
+
+
+def test_flax_to_canonical_and_back_is_exact():
+    rng = np.random.default_rng(4)
+    tree = {name: {"kernel": rng.normal(size=(3 if name[0] == "i" else 2, 2))} for name in DENSE}
+    for name in ("hi", "hf", "hg", "ho"):
+        tree[name]["bias"] = rng.normal(size=2)
+    again = to_flax(from_flax(tree))
+    for name in DENSE:
+        assert set(again[name]) == set(tree[name])
+        for leaf in tree[name]:
+            np.testing.assert_array_equal(again[name][leaf], tree[name][leaf])
+
+
+def test_bias_free_cell_gets_zero_biases():
+    tree = to_flax(random_cell(np.random.default_rng(5), bias=False))
+    assert all(not tree["h" + g]["bias"].any() for g in "ifgo")
+
+
+def test_forward_in_flax_terms_matches_the_reference():
+    rng = np.random.default_rng(6)
+    cell = random_cell(rng)
+    x, h0, c0 = rng.uniform(-1, 1, (5, 3, 4)), rng.uniform(-1, 1, (3, 6)), rng.uniform(-2, 2, (3, 6))
+    expected = lstm_forward(config_for(cell), x, suffixed(cell), h0[None], c0[None])
+    y, h, c = flax_forward(to_flax(cell), x, h0, c0)
+    np.testing.assert_allclose(y, expected.y, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(c, expected.c_n[0], rtol=1e-12, atol=1e-12)
+    y_wrong, _, _ = flax_forward(to_flax(swap_input_and_forget(cell)), x, h0, c0)
+    assert np.abs(y_wrong - expected.y).max() > 1e-2
+
+
+def test_refusals():
+    cell = random_cell(np.random.default_rng(7), peepholes=True)
+    with pytest.raises(LayoutError, match="Flax LSTMCell has no place for peephole"):
+        to_flax(cell)
+    tree = to_flax(random_cell(np.random.default_rng(8)))
+    with pytest.raises(LayoutError, match=r"params\['cell'\]"):
+        from_flax({"cell": tree})
+    tree["ii"]["bias"] = np.zeros(6)
+    with pytest.raises(LayoutError, match="ii has .*expected only a kernel"):
+        from_flax(tree)
