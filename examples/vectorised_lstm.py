@@ -59,7 +59,9 @@ class VectorisedLSTM(Adapter):
         state = None
         if problem.h0 is not None or problem.c0 is not None:
             zeros = torch.zeros(problem.batch, cfg.hidden_size, dtype=dtype)
-            state = tuple(zeros if s is None else torch.from_numpy(s[0]).to(dtype) for s in (problem.h0, problem.c0))
+            # reshape, not s[0]: a state with more than one layer slice must be rejected, not cut
+            state = tuple(zeros if s is None else torch.from_numpy(s).reshape(zeros.shape).to(dtype)
+                          for s in (problem.h0, problem.c0))
 
         def run():
             with torch.no_grad():

@@ -42,8 +42,36 @@ def _activation(name, alpha, beta):
     return table[name]
 
 
+def check_inputs(config, x, params, h0, c0, lengths):
+    """Reject what an LSTM cannot run, before computing anything (ValueError)."""
+    H, P = config.hidden_size, config.proj_size
+    if P and P >= H:
+        raise ValueError(f"proj_size {P} must be smaller than hidden_size {H}")
+    if x.ndim != (2 if config.unbatched else 3):
+        raise ValueError(f"x must be {'2' if config.unbatched else '3'}-D, got shape {x.shape}")
+    if x.shape[-1] != config.input_size:
+        raise ValueError(f"x has {x.shape[-1]} features, expected input_size {config.input_size}")
+    T = x.shape[1] if (config.batch_first and not config.unbatched) else x.shape[0]
+    B = 1 if config.unbatched else x.shape[0 if config.batch_first else 1]
+    if T < 1:
+        raise ValueError("the sequence must have at least one step")
+    lead = config.num_layers * config.num_directions
+    batch = () if config.unbatched else (B,)
+    for name, state, size in (("h0", h0, config.output_size), ("c0", c0, H)):
+        if state is not None and state.shape != (lead, *batch, size):
+            raise ValueError(f"{name} has shape {state.shape}, expected {(lead, *batch, size)}")
+    for name, value in params.items():
+        if name.startswith("weight_ih_l0") and value.shape[1] != config.input_size:
+            raise ValueError(f"{name} has shape {value.shape}, expected (4H, {config.input_size})")
+    if lengths is not None:
+        lengths = np.asarray(lengths)
+        if lengths.shape != (B,) or (B and (lengths.min() < 1 or lengths.max() > T)):
+            raise ValueError(f"lengths must be {B} values in 1..{T}, got {lengths.tolist()}")
+
+
 def lstm_numpy(config, x, params, h0=None, c0=None, lengths=None, dtype=np.float32):
     """Forward pass; returns {"y", "h_n", "c_n", "c"} in the input's layout and `dtype`."""
+    check_inputs(config, x, params, h0, c0, lengths)
     if config.unbatched:
         x = x[:, None, :]
         h0 = None if h0 is None else h0[:, None, :]

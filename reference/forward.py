@@ -88,7 +88,8 @@ def validate_config(config: LSTMConfig) -> None:
     if config.batch_first and config.unbatched:
         raise ValueError("batch_first and unbatched exclude each other (an unbatched x is (T, I))")
     if len(config.activations) != len(ACTIVATION_ROLES):
-        raise ValueError(f"activations must give one activation per role {ACTIVATION_ROLES}, got {config.activations!r}")
+        raise ValueError(f"activations must give one activation per role {ACTIVATION_ROLES}, "
+                         f"got {config.activations!r}")
     for role in ACTIVATION_ROLES:
         try:
             activations.parameters(config.activation(role))

@@ -1,0 +1,145 @@
+"""The golden reference's backward pass: backpropagation through time in float64.
+
+Given upstream gradients for any of the outputs y, h_n and c_n (None: zero), returns the
+gradients of  L = Σ grad_y ⊙ y + Σ grad_h_n ⊙ h_n + Σ grad_c_n ⊙ c_n  with respect to x,
+h0, c0 and every canonical parameter, for every option of the forward pass.
+
+The forward pass is re-run keeping its Step records (forward.lstm_step, so the two cannot
+drift apart); then each layer, last first, and each direction walks its steps backwards,
+undoing the equations of forward.py one by one:
+
+    h' = W_hr r,  r = o ⊙ s,  s = ψ(clip(c')),  o = σ(clip(a_o + p_o ⊙ c'))
+    c' = f ⊙ c + i ⊙ g,  g = φ(clip(a_g)),  f = σ(clip(a_f + p_f ⊙ c + fb)) or 1 − i,
+    i = σ(clip(a_i + p_i ⊙ c)),  a = W_ih x + W_hh h + b_ih + b_hh
+
+Clipping passes the gradient where the bound leaves its input unchanged and stops it where
+it clips. A row past its length carries its state through unchanged and outputs zero, so
+there the incoming state gradient passes straight to the previous step.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..spec.model import ACTIVATION_ROLES, LSTMConfig, parameter_shapes, state_shapes
+from . import activations
+from .forward import (clip, clip_passes, direction_parameters, from_time_major, run_stack, state_from_batched,
+                      state_to_batched, to_time_major, validate_problem)
+
+
+def lstm_backward(config: LSTMConfig, x, params, h0=None, c0=None, lengths=None,
+                  grad_y=None, grad_h_n=None, grad_c_n=None) -> dict[str, np.ndarray]:
+    """Gradients {"x", "h0", "c0", <canonical parameter names>} in the layouts of the inputs
+    (h0 and c0 gradients are returned even when h0 / c0 were None, i.e. zeros)."""
+    validate_problem(config, x, params, h0, c0, lengths)
+    x_tm = to_time_major(config, x)
+    T, B, _ = x_tm.shape
+    H, P, D, L = config.hidden_size, config.output_size, config.num_directions, config.num_layers
+    _check_upstream(config, "grad_y", grad_y, np.shape(from_time_major(config, np.zeros((T, B, D * P)))))
+    _check_upstream(config, "grad_h_n", grad_h_n, state_shapes(config, B)["h0"])
+    _check_upstream(config, "grad_c_n", grad_c_n, state_shapes(config, B)["c0"])
+
+    _, _, _, _, steps = run_stack(config, x_tm, params, state_to_batched(config, h0),
+                                  state_to_batched(config, c0), lengths, keep_steps=True)
+    grad_y = np.zeros((T, B, D * P)) if grad_y is None else to_time_major(config, grad_y)
+    grad_h_n = np.zeros((L * D, B, P)) if grad_h_n is None else state_to_batched(config, grad_h_n)
+    grad_c_n = np.zeros((L * D, B, H)) if grad_c_n is None else state_to_batched(config, grad_c_n)
+
+    grads = {name: np.zeros(shape) for name, shape in parameter_shapes(config).items()}
+    grad_h0, grad_c0 = np.zeros((L * D, B, P)), np.zeros((L * D, B, H))
+    grad_out = grad_y  # gradient w.r.t. the current layer's output sequence
+    for layer in reversed(range(L)):
+        grad_in = np.zeros((T,) + steps[layer][0][0].x.shape)  # w.r.t. this layer's input
+        for direction in range(D):
+            index = layer * D + direction
+            # direction_parameters strips the suffix; on `grads` it gives views, accumulated in place
+            dir_grad_in, grad_h0[index], grad_c0[index] = backward_direction(
+                config, direction_parameters(params, layer, direction), direction_parameters(grads, layer, direction),
+                steps[layer][direction], grad_out[:, :, direction * P:(direction + 1) * P],
+                grad_h_n[index], grad_c_n[index], reverse=bool(direction))
+            grad_in += dir_grad_in
+        grad_out = grad_in
+
+    result = {"x": from_time_major(config, grad_out),
+              "h0": state_from_batched(config, grad_h0), "c0": state_from_batched(config, grad_c0)}
+    result.update(grads)
+    return result
+
+
+def backward_direction(config: LSTMConfig, p: dict, grads: dict, steps: list, grad_y, grad_h, grad_c,
+                       reverse: bool):
+    """Backward through one layer and direction. `steps` are in the order the forward pass
+    computed them; `grads` maps this direction's parameter names (no suffix) to arrays that are
+    accumulated in place. grad_y is (T, B, P); grad_h / grad_c are the gradients w.r.t. the
+    final state. Returns the gradient w.r.t. the layer's input (T, B, I) and w.r.t. h0, c0."""
+    T = len(steps)
+    H = config.hidden_size
+    sigma, phi, psi = (config.activation(role) for role in ACTIVATION_ROLES)
+
+    def slope(act, z):  # d act(clip(z)) / dz
+        return activations.derivative(act, clip(config, z)) * clip_passes(config, z)
+
+    grad_x = np.zeros((T,) + steps[0].x.shape)
+    dh, dc = grad_h.copy(), grad_c.copy()  # gradients w.r.t. the state leaving the current step
+    times = range(T - 1, -1, -1) if reverse else range(T)
+    for t, step in reversed(list(zip(times, steps))):  # the steps, last computed first
+        m = step.active.astype(np.float64)
+        # h_next = m ? h' : h, c_next = m ? c' : c, y_t = m ? h' : 0
+        dh_new = m * (dh + grad_y[t])
+        dc_new = m * dc
+        dh_pass, dc_pass = (1.0 - m) * dh, (1.0 - m) * dc
+
+        # h' = W_hr r
+        if config.proj_size:
+            grads["weight_hr"] += dh_new.T @ step.r
+            dr = dh_new @ p["weight_hr"]
+        else:
+            dr = dh_new
+        # r = o ⊙ ψ(clip(c'))
+        do = dr * step.psi
+        dc_new = dc_new + dr * step.o * slope(psi, step.c_new)
+        # o = σ(clip(a_o + p_o ⊙ c'))
+        da_o = do * slope(sigma, step.a_o)
+        if config.peepholes:
+            grads["peephole"][2] += np.sum(da_o * step.c_new, axis=0)
+            dc_new = dc_new + da_o * p["peephole"][2]
+        # c' = f ⊙ c + i ⊙ g
+        df, di, dg = dc_new * step.c, dc_new * step.g, dc_new * step.i
+        dc_prev = dc_new * step.f
+        if config.input_forget:  # f = 1 − i: the forget block's pre-activation is unused
+            di = di - df
+            da_f = np.zeros_like(df)
+        else:
+            da_f = df * slope(sigma, step.a_f)
+        da_i = di * slope(sigma, step.a_i)
+        da_g = dg * slope(phi, step.a_g)
+        if config.peepholes:
+            grads["peephole"][0] += np.sum(da_i * step.c, axis=0)
+            grads["peephole"][1] += np.sum(da_f * step.c, axis=0)
+            dc_prev = dc_prev + da_i * p["peephole"][0] + da_f * p["peephole"][1]
+        # a = W_ih x + W_hh h + b_ih + b_hh
+        da = np.concatenate([da_i, da_f, da_g, da_o], axis=1)
+        assert da.shape[1] == 4 * H
+        grads["weight_ih"] += da.T @ step.x
+        grads["weight_hh"] += da.T @ step.h
+        if config.bias:
+            grads["bias_ih"] += da.sum(axis=0)
+            grads["bias_hh"] += da.sum(axis=0)
+        grad_x[t] = da @ p["weight_ih"]
+        dh = da @ p["weight_hh"] + dh_pass
+        dc = dc_prev + dc_pass
+    return grad_x, dh, dc
+
+
+def _check_upstream(config: LSTMConfig, name: str, value, expected: tuple) -> None:
+    if value is not None and np.shape(value) != tuple(expected):
+        raise ValueError(f"{name} has shape {np.shape(value)}, expected {tuple(expected)} (the shape of "
+                         f"{name[5:]} for this configuration)")
+
+
+def loss(config: LSTMConfig, outputs: dict, grad_y=None, grad_h_n=None, grad_c_n=None) -> float:
+    """Σ grad ⊙ output over the given upstream gradients: the scalar lstm_backward differentiates."""
+    total = 0.0
+    for key, weight in (("y", grad_y), ("h_n", grad_h_n), ("c_n", grad_c_n)):
+        if weight is not None:
+            total += float(np.sum(np.asarray(weight) * outputs[key]))
+    return total
