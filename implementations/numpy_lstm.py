@@ -69,6 +69,88 @@ def check_inputs(config, x, params, h0, c0, lengths):
             raise ValueError(f"lengths must be {B} values in 1..{T}, got {lengths.tolist()}")
 
 
+def is_standard(config) -> bool:
+    """σ = sigmoid, φ = ψ = tanh, and nothing that needs per-gate work inside the step."""
+    names = tuple(a.name for a in config.activations)
+    plain = all(a.alpha is None and a.beta is None for a in config.activations)
+    return (names == ("sigmoid", "tanh", "tanh") and plain and not config.peepholes
+            and config.cell_clip is None and not config.input_forget)
+
+
+def _direction_standard(xw, w_hh_t, w_hr_t, state, mask, outs, steps):
+    """The hot loop for the standard LSTM; gates in (i, f, o, g) order, sigmoid rows halved."""
+    h, c = state
+    B, H = c.shape
+    out_y, out_c = outs
+    z = np.empty((B, 4 * H), c.dtype)
+    c_new, r = np.empty_like(c), np.empty_like(c)
+    for t in steps:
+        np.matmul(h, w_hh_t, out=z)
+        z += xw[t]
+        np.tanh(z, out=z)
+        sig = z[:, :3 * H]
+        sig *= 0.5
+        sig += 0.5
+        i, f, o, g = z[:, :H], z[:, H:2 * H], z[:, 2 * H:3 * H], z[:, 3 * H:]
+        np.multiply(f, c, out=c_new)
+        np.multiply(i, g, out=r)
+        c_new += r
+        np.tanh(c_new, out=r)
+        r *= o
+        h_new = r @ w_hr_t if w_hr_t is not None else r
+        if mask is not None:  # rows past their length keep their state and output zeros
+            h, c = np.where(mask[t], h_new, h), np.where(mask[t], c_new, c)
+            out_y[t], out_c[t] = h_new * mask[t], c_new * mask[t]
+        else:
+            h, c = h_new.copy(), c_new.copy()
+            out_y[t], out_c[t] = h_new, c_new
+    return h, c
+
+
+def _direction_general(config, xw, w_hh_t, w_hr_t, peep, state, mask, outs, steps):
+    """Any activations, peepholes, clip and coupled input-forget; gates in (i, f, g, o) order."""
+    h, c = state
+    B, H = c.shape
+    out_y, out_c = outs
+    sig, phi, psi = (_activation(a.name, a.alpha, a.beta) for a in config.activations)
+    z = np.empty((B, 4 * H), c.dtype)
+    act = np.empty((B, 4 * H), c.dtype)
+    for t in steps:
+        np.matmul(h, w_hh_t, out=z)
+        z += xw[t]
+        zi, zf, zg, zo = z[:, :H], z[:, H:2 * H], z[:, 2 * H:3 * H], z[:, 3 * H:]
+        if peep is not None:
+            zi += peep[0] * c
+            zf += peep[1] * c
+        if config.cell_clip is not None:
+            np.clip(z[:, :3 * H], -config.cell_clip, config.cell_clip, out=z[:, :3 * H])
+        i, f, g, o = act[:, :H], act[:, H:2 * H], act[:, 2 * H:3 * H], act[:, 3 * H:]
+        sig(zi, i)
+        if config.input_forget:
+            np.subtract(1, i, out=f)
+        else:
+            sig(zf, f)
+        phi(zg, g)
+        c_new = f * c + i * g
+        if peep is not None:
+            zo += peep[2] * c_new
+        if config.cell_clip is not None:
+            np.clip(zo, -config.cell_clip, config.cell_clip, out=zo)
+        sig(zo, o)
+        # ONNX clip bounds every activation input, ψ's too; the carried c_new stays unclipped
+        psi_in = c_new if config.cell_clip is None else np.clip(c_new, -config.cell_clip, config.cell_clip)
+        h_new = o * psi(psi_in, np.empty_like(c_new))
+        if w_hr_t is not None:
+            h_new = h_new @ w_hr_t
+        if mask is not None:
+            h, c = np.where(mask[t], h_new, h), np.where(mask[t], c_new, c)
+            h_new, c_new = h_new * mask[t], c_new * mask[t]
+        else:
+            h, c = h_new, c_new
+        out_y[t], out_c[t] = h_new, c_new
+    return h, c
+
+
 def lstm_numpy(config, x, params, h0=None, c0=None, lengths=None, dtype=np.float32):
     """Forward pass; returns {"y", "h_n", "c_n", "c"} in the input's layout and `dtype`."""
     check_inputs(config, x, params, h0, c0, lengths)
@@ -81,11 +163,11 @@ def lstm_numpy(config, x, params, h0=None, c0=None, lengths=None, dtype=np.float
     x = np.ascontiguousarray(x, dtype=dtype)
     T, B, _ = x.shape
     H, P, D, L = config.hidden_size, config.output_size, config.num_directions, config.num_layers
-    sig, phi, psi = (_activation(a.name, a.alpha, a.beta) for a in config.activations)
     h_n = np.zeros((L * D, B, P), dtype) if h0 is None else np.array(h0, dtype)
     c_n = np.zeros((L * D, B, H), dtype) if c0 is None else np.array(c0, dtype)
     mask = None if lengths is None else (np.arange(T)[:, None] < np.asarray(lengths)[None, :])[:, :, None]
 
+    fast = is_standard(config)
     layer_in = x
     for layer in range(L):
         layer_out = np.zeros((T, B, D * P), dtype)
@@ -93,56 +175,32 @@ def lstm_numpy(config, x, params, h0=None, c0=None, lengths=None, dtype=np.float
         for d in range(D):
             sfx = f"_l{layer}" + ("_reverse" if d else "")
             w_ih = np.asarray(params["weight_ih" + sfx], dtype)
-            w_hh_t = np.ascontiguousarray(np.asarray(params["weight_hh" + sfx], dtype).T)
+            w_hh = np.asarray(params["weight_hh" + sfx], dtype)
+            bias = (np.asarray(params["bias_ih" + sfx], dtype) + np.asarray(params["bias_hh" + sfx], dtype)
+                    if config.bias else np.zeros(4 * H, dtype))
+            if config.forget_bias:
+                bias[H:2 * H] += dtype(config.forget_bias)
+            if fast:
+                # Gate blocks reordered to (i, f, o, g) and the sigmoid rows halved (exact in
+                # binary floating point), so one tanh over all 4H gives tanh(z/2) for i, f, o
+                # (σ(z) = (1 + tanh(z/2)) / 2) and tanh(z) for g.
+                order = np.r_[0:2 * H, 3 * H:4 * H, 2 * H:3 * H]
+                scale = np.r_[np.full(3 * H, 0.5), np.ones(H)].astype(dtype)
+                w_ih, w_hh, bias = w_ih[order] * scale[:, None], w_hh[order] * scale[:, None], bias[order] * scale
             # All steps' input projections in one GEMM, biases folded in.
             xw = (layer_in.reshape(T * B, layer_in.shape[-1]) @ w_ih.T).reshape(T, B, 4 * H)
-            if config.bias:
-                xw += np.asarray(params["bias_ih" + sfx], dtype) + np.asarray(params["bias_hh" + sfx], dtype)
-            if config.forget_bias:
-                xw[:, :, H:2 * H] += dtype(config.forget_bias)
-            peep = np.asarray(params["peephole" + sfx], dtype) if config.peepholes else None
-            w_hr_t = np.asarray(params["weight_hr" + sfx], dtype).T if config.proj_size else None
+            xw += bias
+            w_hh_t = np.ascontiguousarray(w_hh.T)
+            w_hr_t = np.ascontiguousarray(np.asarray(params["weight_hr" + sfx], dtype).T) if config.proj_size else None
             idx = layer * D + d
-            h, c = h_n[idx].copy(), c_n[idx].copy()
-            z = np.empty((B, 4 * H), dtype)
-            act = np.empty((B, 4 * H), dtype)
-            for t in (range(T - 1, -1, -1) if d else range(T)):
-                np.matmul(h, w_hh_t, out=z)
-                z += xw[t]
-                zi, zf, zg, zo = z[:, :H], z[:, H:2 * H], z[:, 2 * H:3 * H], z[:, 3 * H:]
-                if peep is not None:
-                    zi += peep[0] * c
-                    zf += peep[1] * c
-                if config.cell_clip is not None:
-                    np.clip(z[:, :3 * H], -config.cell_clip, config.cell_clip, out=z[:, :3 * H])
-                i, f, g, o = act[:, :H], act[:, H:2 * H], act[:, 2 * H:3 * H], act[:, 3 * H:]
-                sig(zi, i)
-                if config.input_forget:
-                    np.subtract(1, i, out=f)
-                else:
-                    sig(zf, f)
-                phi(zg, g)
-                c_new = f * c + i * g
-                if peep is not None:
-                    zo += peep[2] * c_new
-                if config.cell_clip is not None:
-                    np.clip(zo, -config.cell_clip, config.cell_clip, out=zo)
-                sig(zo, o)
-                # ONNX clip bounds every activation input, ψ's too; the carried c_new stays unclipped
-                psi_in = c_new if config.cell_clip is None else np.clip(c_new, -config.cell_clip, config.cell_clip)
-                h_new = o * psi(psi_in, np.empty_like(c_new))
-                if w_hr_t is not None:
-                    h_new = h_new @ w_hr_t
-                if mask is not None:
-                    m = mask[t]
-                    h = np.where(m, h_new, h)
-                    c = np.where(m, c_new, c)
-                    h_new, c_new = h_new * m, c_new * m
-                else:
-                    h, c = h_new, c_new
-                layer_out[t, :, d * P:(d + 1) * P] = h_new
-                cells[t, :, d * H:(d + 1) * H] = c_new
-            h_n[idx], c_n[idx] = h, c
+            state = (h_n[idx].copy(), c_n[idx].copy())
+            outs = (layer_out[:, :, d * P:(d + 1) * P], cells[:, :, d * H:(d + 1) * H])
+            steps = range(T - 1, -1, -1) if d else range(T)
+            if fast:
+                h_n[idx], c_n[idx] = _direction_standard(xw, w_hh_t, w_hr_t, state, mask, outs, steps)
+            else:
+                peep = np.asarray(params["peephole" + sfx], dtype) if config.peepholes else None
+                h_n[idx], c_n[idx] = _direction_general(config, xw, w_hh_t, w_hr_t, peep, state, mask, outs, steps)
         layer_in = layer_out
     y = layer_in
     if config.unbatched:
