@@ -226,10 +226,13 @@ def run_direction(config: LSTMConfig, x, p, h, c, lengths, reverse: bool, keep_s
     y = np.zeros((T, B, config.output_size))
     cells = np.zeros((T, B, config.hidden_size))
     steps = []
+    # The input's share of the pre-activations does not depend on the state: one product for
+    # all steps (the same sum as in lstm_step, only evaluated earlier).
+    x_proj = x @ p["weight_ih"].T
     for t in (range(T - 1, -1, -1) if reverse else range(T)):
         # Rows whose sequence has ended keep their state. In reverse, a row starts at its last
         # valid step because nothing changes its state before that.
-        step = lstm_step(config, p, x[t], h, c, active=(t < lengths)[:, None])
+        step = lstm_step(config, p, x[t], h, c, active=(t < lengths)[:, None], x_proj=x_proj[t])
         h = np.where(step.active, step.h_new, h)
         c = np.where(step.active, step.c_new, c)
         y[t] = np.where(step.active, step.h_new, 0.0)
@@ -239,11 +242,12 @@ def run_direction(config: LSTMConfig, x, p, h, c, lengths, reverse: bool, keep_s
     return y, cells, h, c, steps
 
 
-def lstm_step(config: LSTMConfig, p: dict, x, h, c, active) -> Step:
-    """One time step for all rows (the caller applies `active`)."""
+def lstm_step(config: LSTMConfig, p: dict, x, h, c, active, x_proj=None) -> Step:
+    """One time step for all rows (the caller applies `active`). `x_proj`, when given, is
+    x @ W_ihᵀ computed beforehand."""
     H = config.hidden_size
     sigma, phi, psi = (config.activation(role) for role in ACTIVATION_ROLES)
-    a = x @ p["weight_ih"].T + h @ p["weight_hh"].T
+    a = (x @ p["weight_ih"].T if x_proj is None else x_proj) + h @ p["weight_hh"].T
     if config.bias:
         a = a + p["bias_ih"] + p["bias_hh"]
     a_i, a_f, a_g, a_o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
