@@ -40,8 +40,12 @@ class Capabilities:
     activations: Optional[dict] = field(default_factory=lambda: dict(STANDARD_ONLY))
     # outputs it returns: y, h_n, c_n, and c (per-step cell states) when exposed
     outputs: frozenset = frozenset({"y", "h_n", "c_n"})
+    # gradients(problem, upstream) is implemented (see Adapter.gradients)
     gradients: bool = False
+    # False: repeated runs may differ (e.g. atomics); the determinism check then reports the spread
     deterministic: bool = True
+    # prepare() honours per-array dtypes (array_dtype below), so mismatched dtypes can be tested
+    mixed_dtypes: bool = False
     # feature name (or "activations", "dtype") -> why it is missing, shown in the tables
     reasons: dict = field(default_factory=dict)
 
@@ -76,6 +80,25 @@ class Adapter:
     def to_numpy(self, result: Any) -> dict[str, np.ndarray]:
         """Bring the callable's result back as NumPy arrays in canonical layout, native dtype."""
         return outputs_to_numpy(result)
+
+    def gradients(self, problem: Problem, upstream: dict) -> dict:
+        """Gradients of  L = Σ upstream["y"]⊙y + Σ upstream["h_n"]⊙h_n + Σ upstream["c_n"]⊙c_n.
+
+        Only called when capabilities().gradients is True. `upstream` maps "y", "h_n", "c_n" to
+        canonical float64 arrays shaped like those outputs (values representable in
+        problem.dtype), or to None where that term is absent. Returns a dict of arrays (NumPy
+        or torch) in canonical layout: "x", every canonical parameter name, and "h0", "c0"
+        (the gradients w.r.t. the initial state, zeros when the problem gives none).
+        """
+        raise NotImplementedError(f"{self.name} declares no gradient support")
+
+    def prepare_training(self, problem: Problem) -> Optional[Callable[[], Any]]:
+        """Optional, for the benchmarks' `training` mode (forward+backward timing): like
+        prepare, everything untimed done here, and the zero-argument callable runs the forward
+        pass and then the backward pass of sum(y) (upstream gradient ones for y, none for h_n
+        and c_n) to x, h0, c0 and every parameter, synchronising the device.
+        None (this default): the adapter has no timed forward+backward."""
+        return None
 
 
 def unsupported_by(caps: Capabilities, problem: Problem) -> Optional[str]:
@@ -125,3 +148,40 @@ def result_dtypes(result: Any) -> dict[str, str]:
     if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], tuple):
         return {"y": native_dtype(result[0]), "h_n": native_dtype(result[1][0]), "c_n": native_dtype(result[1][1])}
     return {}
+
+
+UPSTREAM_OUTPUTS = ("y", "h_n", "c_n")  # the outputs an upstream gradient may be given for
+
+
+def array_dtype(problem: Problem, name: str) -> str:
+    """The dtype the implementation must receive array `name` ("x", "h0", "c0", "params") in.
+
+    Normally problem.dtype; a check that tests mismatched dtypes sets problem.array_dtypes,
+    e.g. {"x": "float64"} for a float32 problem. Adapters declaring Capabilities.mixed_dtypes
+    read dtypes through this function instead of casting everything to problem.dtype."""
+    return getattr(problem, "array_dtypes", {}).get(name, problem.dtype)
+
+
+def tensor_keeping_strides(array: np.ndarray, dtype, device="cpu"):
+    """A torch tensor of `dtype` holding `array`'s values with `array`'s memory layout.
+
+    `torch.from_numpy(a).to(dtype)` makes a contiguous copy whenever the dtype changes, so a
+    non-contiguous input would never reach the implementation; this keeps the element strides
+    (positive strides only, as torch has no negative ones)."""
+    import torch  # here, not at the top: the NumPy-only adapters must not need torch
+
+    array = np.asarray(array)
+    source = torch.from_numpy(array)
+    if array.flags.c_contiguous or array.ndim == 0:
+        return source.to(device=device, dtype=dtype)
+    strides = tuple(s // array.itemsize for s in array.strides)
+    out = torch.empty_strided(array.shape, strides, dtype=dtype, device=device)
+    out.copy_(source)
+    return out
+
+
+def gradients_to_numpy(grads: dict) -> dict[str, np.ndarray]:
+    """An adapter's gradient dict as float64 NumPy arrays (bfloat16 comes back through float32)."""
+    if not isinstance(grads, dict):
+        raise TypeError(f"gradients() returned {type(grads).__name__}; expected a dict of arrays")
+    return {k: np.asarray(to_numpy_array(v), dtype=np.float64) for k, v in grads.items() if v is not None}

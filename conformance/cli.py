@@ -1,17 +1,25 @@
-"""The `lstm-conformance` command: list, run, bench, report, validate.
+"""The `lstm-conformance` command: list, run, bench, report, validate, compare, mutants.
 
-Exit status: 0 success; 1 a case failed or errored (or a spec file is invalid, for validate);
-2 a usage error (unknown implementation, bad path, bad option), printed as one line.
+Exit status: 0 success; 1 a case failed or errored, or an expected failure passed under
+--strict (or a spec file is invalid, for validate; or a regression, for compare; or a mutant
+survived or the correct control failed, for mutants); 2 a usage
+error (unknown implementation, bad path, bad option), printed as one line; 130 / 143 the run
+was interrupted by Ctrl-C / SIGTERM (the results so far are written).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
-from . import bench, environment, results, tables
+from . import bench, environment, plots, results, tables
+from . import compare as comparing
+from . import session as sessions
+from .interrupts import interruptible
+from .progress import Progress
 from .registry import AdapterLoadError, available_names, load_adapter
-from .runner import exit_status, run_suite
+from .runner import run_suite
 from .spec.loader import SpecError, load_cases, load_file, select
 
 DEFAULT_IMPLS = ("numpy", "torch-cell", "torch-lstm", "cuda")
@@ -21,8 +29,15 @@ class UsageError(Exception):
     """A bad argument: printed as one line, exit status 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad option is one line (not usage + error), still exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"lstm-conformance: error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lstm-conformance", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="lstm-conformance", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add_selection(p):
@@ -32,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("-k", "--filter", action="append", metavar="PATTERN",
                        help="only cases whose id contains PATTERN or matches it as a glob, or whose group is PATTERN")
         p.add_argument("--dtype", action="append", help="only these dtypes (repeatable)")
+        p.add_argument("--check", action="append", metavar="NAME",
+                       help="only these checks (repeatable; default: all; see `list checks`)")
 
     def add_bench(p):
         p.add_argument("--set", default="ci", help="benchmark set from spec/benchmarks.yaml (default: ci)")
@@ -39,23 +56,45 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--quick", action="store_true", help="fewer rounds (for smoke tests)")
 
     p_list = sub.add_parser("list", help="list spec cases or implementations")
-    p_list.add_argument("what", choices=["cases", "impls"], nargs="?", default="cases")
+    p_list.add_argument("what", choices=["cases", "impls", "checks"], nargs="?", default="cases")
     p_list.add_argument("--cases", action="append", metavar="FILE")
     p_list.add_argument("-k", "--filter", action="append", metavar="PATTERN")
 
     p_run = sub.add_parser("run", help="run the correctness cases")
     add_selection(p_run)
     p_run.add_argument("--out", type=Path, help="also write results.json and correctness.md into this folder")
+    sessions.add_options(p_run)
 
     p_bench = sub.add_parser("bench", help="measure speed (pytest-benchmark)")
     p_bench.add_argument("--impl", action="append", metavar="NAME|file.py:Class|module:Class")
     add_bench(p_bench)
     p_bench.add_argument("--out", type=Path, default=Path("reports/out"), help="folder for speed.md and benchmark.json")
+    p_bench.add_argument("--mode", action="append", help="forward or training (forward+backward); repeatable; default: the set's")
+    p_bench.add_argument("--dtype", action="append", help="dtype to time (repeatable; default: the set's)")
 
     p_report = sub.add_parser("report", help="correctness and speed: results.json, correctness.md, speed.md")
     add_selection(p_report)
     add_bench(p_report)
     p_report.add_argument("--out", type=Path, required=True, help="output folder")
+    sessions.add_options(p_report, report=True)
+
+    p_compare = sub.add_parser("compare", help="CI gate: compare two results.json files (exit 1 on a regression)")
+    p_compare.add_argument("baseline", type=Path, metavar="BASELINE", help="results.json of the reference run")
+    p_compare.add_argument("current", type=Path, metavar="CURRENT", help="results.json of this run")
+    p_compare.add_argument("--speed-threshold", default="10", metavar="PERCENT",
+                           help="a speed ratio against torch-lstm that grew by more than this is a regression "
+                                "(default 10)")
+    p_compare.add_argument("--markdown", type=Path, metavar="FILE", help="also write the comparison as Markdown")
+
+    p_mutants = sub.add_parser("mutants", help="the suite's mutation score: run the checks against a zoo of "
+                                                "defective LSTMs, print the kill matrix (exit 1 if one survives)")
+    p_mutants.add_argument("--cases", action="append", metavar="FILE", help="spec case file (default: built-in library)")
+    p_mutants.add_argument("-k", "--filter", action="append", metavar="PATTERN", help="only these cases (as for run)")
+    p_mutants.add_argument("--dtype", action="append", help="only these dtypes (repeatable)")
+    p_mutants.add_argument("--check", action="append", metavar="NAME", help="only these checks (repeatable)")
+    p_mutants.add_argument("--mutant", action="append", metavar="NAME", help="only these mutants (repeatable)")
+    p_mutants.add_argument("--quick", action="store_true",
+                           help="only the small case subset on which every mutant is killed (mutants.QUICK_CASES)")
 
     p_validate = sub.add_parser("validate", help="check spec case files")
     p_validate.add_argument("files", nargs="+", type=Path)
@@ -90,21 +129,44 @@ def _shapes(args):
         raise UsageError(str(err)) from None
 
 
-def _print_record(record: dict) -> None:
+def _record_line(record: dict) -> str:
     line = f"{record['status'].upper():<11} {record['impl']:<12} {record['case']} [{record['dtype']}]"
+    if record.get("check", "forward") != "forward":
+        line += f" {record['check']}"
     if record["status"] != "pass" and record["message"]:
         line += f"\n            {record['message']}"
-    print(line, flush=True)
+    return line
 
 
-def _run_correctness(args, adapters):
+def _print_record(record: dict) -> None:
+    print(_record_line(record), flush=True)
+
+
+def _session(args) -> sessions.Session:
+    try:
+        return sessions.Session(args, list(args.impl or DEFAULT_IMPLS), lambda name: _adapters([name])[0])
+    except (sessions.SessionError, AdapterLoadError) as err:
+        raise UsageError(str(err)) from None
+
+
+def _run_correctness(args, session):
+    """Records judged by the expectations as they arrive; on Ctrl-C or SIGTERM, those so far."""
     cases = _cases(args)
+    adapters = session.adapters
+    units = {(c.id, d, a.name) for c in cases for d in c.dtypes if not args.dtype or d in args.dtype for a in adapters}
     records: list = []
     interrupted = False
-    try:
-        run_suite(cases, adapters, args.dtype, on_record=lambda r: (records.append(r), _print_record(r)))
-    except KeyboardInterrupt:  # keep what was computed; the caller writes it
-        interrupted = True
+    with Progress(len(units), units=units) as progress:
+        def on_record(record):
+            record = session.judge(record)
+            records.append(record)
+            progress.record(record)
+            progress.write(_record_line(record))
+        try:
+            run_suite(cases, adapters, args.dtype, on_record=on_record, checks=_check_names(args))
+        except KeyboardInterrupt:  # keep what was computed; the caller writes it
+            interrupted = True
+    if interrupted:
         print(f"interrupted: keeping the {len(records)} results so far", file=sys.stderr)
     return records, interrupted
 
@@ -112,10 +174,25 @@ def _run_correctness(args, adapters):
 def _summary_line(records) -> str:
     from collections import Counter
     counts = Counter(r["status"] for r in records)
-    return ", ".join(f"{counts[s]} {s}" for s in ("pass", "fail", "error", "unsupported", "skipped") if counts[s])
+    return ", ".join(f"{counts[s]} {s}" for s in ("pass", "fail", "error", "xfail", "xpass", "unsupported", "skipped")
+                     if counts[s])
+
+
+def _check_names(args):
+    """The --check names (None: all checks); a usage error for an unknown one."""
+    from .checks import select_checks
+    try:
+        return [c.name for c in select_checks(getattr(args, "check", None))] if getattr(args, "check", None) else None
+    except ValueError as err:
+        raise UsageError(f"--check: {err}") from None
 
 
 def cmd_list(args) -> int:
+    if args.what == "checks":
+        from .checks import CHECKS
+        for check in CHECKS.values():
+            print(f"{check.name:<20} {check.about}")
+        return 0
     if args.what == "impls":
         for name in available_names():
             adapter = load_adapter(name)
@@ -127,45 +204,105 @@ def cmd_list(args) -> int:
     return 0
 
 
+def _interrupted_status(args) -> int:
+    state = getattr(args, "interrupts", None)
+    return state.exit_status() if state is not None else 130
+
+
+def _writing(args):
+    """A block in which Ctrl-C / SIGTERM wait until the results are written."""
+    state = getattr(args, "interrupts", None)
+    return state.deferred() if state is not None else contextlib.nullcontext()
+
+
+def _signalled(args) -> bool:
+    state = getattr(args, "interrupts", None)
+    return bool(state and state.interrupted)
+
+
 def cmd_run(args) -> int:
-    adapters = _adapters(args.impl)
-    records, interrupted = _run_correctness(args, adapters)
-    print(_summary_line(records))
-    if args.out:
-        _write_reports(args.out, records, [], {"command": "run", "interrupted": interrupted})
-    return 130 if interrupted else exit_status(records)
+    with _session(args) as session:
+        records, interrupted = _run_correctness(args, session)
+        print(_summary_line(records))
+        session.report_unused_expectations(records)
+        with _writing(args):
+            document = sessions.build_document(records, [], {"command": "run", "interrupted": interrupted,
+                                                             **session.settings()}, session.coverage)
+            sessions.write_reports(document, args.out, args.junit, args.html, session.strict)
+    return _interrupted_status(args) if interrupted or _signalled(args) else session.exit_status(records)
 
 
 def cmd_bench(args) -> int:
-    adapters = _adapters(args.impl)
-    shapes, dtype = _shapes(args)
-    speed = bench.run_benchmarks(adapters, shapes, dtype, args.out / "benchmark.json", quick=args.quick)
+    try:
+        plan = bench.plan_run(args.set, args.shapes, args.mode, args.dtype, args.impl)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    # "reference" (the golden float64 reference) is a timing target of the benchmarks only
+    adapters = [bench.bench_only_adapter(name) or _adapters([name])[0] for name in plan.impls or DEFAULT_IMPLS]
+    speed = bench.run_benchmarks(adapters, plan.shapes, plan.dtypes, args.out / "benchmark.json", quick=args.quick,
+                                 modes=plan.modes, baseline=plan.baseline, max_time=plan.max_time)
     env = environment.collect()
-    text = tables.speed_markdown(speed, env)
+    text = tables.speed_markdown(speed, env, baseline=plan.baseline)
     results.atomic_write_text(args.out / "speed.md", text)
     print(text)
     return 0
 
 
+def _report_speed(args, adapters, shapes, dtype) -> list:
+    """The report's benchmarks (plus a batch sweep for the time-against-batch plot)."""
+    shapes = list(shapes) + sessions.batch_sweep(list(shapes), args.batch_sizes)
+    return bench.run_benchmarks(adapters, shapes, dtype, args.out / "benchmark.json", quick=args.quick)
+
+
 def cmd_report(args) -> int:
-    adapters = _adapters(args.impl)
     shapes, dtype = _shapes(args)
-    records, interrupted = _run_correctness(args, adapters)
-    speed = []
-    if not interrupted:
-        speed = bench.run_benchmarks(adapters, shapes, dtype, args.out / "benchmark.json", quick=args.quick)
-    _write_reports(args.out, records, speed, {"command": "report", "interrupted": interrupted, "shapes": shapes})
+    with _session(args) as session:
+        records, interrupted = _run_correctness(args, session)
+        speed, plot_data, failure = [], {}, None
+        if not interrupted:
+            try:
+                longest = plots.longest_case(_cases(args))
+                if longest is not None:
+                    plot_dtype = next((d for d in args.dtype or [] if d in longest.dtypes), None)
+                    plot_data["error_by_step"] = plots.error_by_step(longest, session.adapters, plot_dtype)
+                speed = _report_speed(args, session.benchmark_adapters(), shapes, dtype)
+            except KeyboardInterrupt:
+                interrupted = True
+            except RuntimeError as err:  # pytest, running the benchmarks, turns Ctrl-C into an exit status
+                interrupted = bool(getattr(args, "interrupts", None) and args.interrupts.interrupted)
+                failure = None if interrupted else str(err)
+        settings = {"command": "report", "interrupted": interrupted, "shapes": shapes, **session.settings()}
+        if failure:
+            settings["benchmark_error"] = failure
+        with _writing(args):
+            document = sessions.build_document(records, speed, settings, session.coverage, plot_data)
+            html = args.html or args.out / "report.html"
+            written = sessions.write_reports(document, args.out, args.junit, html, session.strict)
     print(_summary_line(records))
-    print(f"wrote {args.out}/results.json, correctness.md, speed.md, benchmark.json")
-    return 130 if interrupted else exit_status(records)
+    print("wrote " + ", ".join(str(p) for p in written) + (f", {args.out / 'benchmark.json'}" if speed else ""))
+    if failure:
+        print(f"lstm-conformance: error: benchmarks: {failure}", file=sys.stderr)
+    if interrupted or _signalled(args):
+        return _interrupted_status(args)
+    return max(session.exit_status(records), 1 if failure else 0)
 
 
 def _write_reports(out: Path, records, speed, settings) -> None:
-    env = environment.collect()
-    results.write(out / "results.json", results.build(records, env, speed, settings))
-    results.atomic_write_text(out / "correctness.md", tables.correctness_markdown(records))
-    if speed:
-        results.atomic_write_text(out / "speed.md", tables.speed_markdown(speed, env))
+    sessions.write_reports(sessions.build_document(records, speed, settings), out)
+
+
+def cmd_compare(args) -> int:
+    try:
+        threshold = comparing.parse_threshold(args.speed_threshold)
+        documents = [comparing.read_document(path, option) for path, option in
+                     ((args.baseline, "BASELINE"), (args.current, "CURRENT"))]
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    comparison = comparing.compare(*documents, threshold=threshold)
+    print(comparison.text(), end="")
+    if args.markdown:
+        results.atomic_write_text(args.markdown, comparison.markdown())
+    return comparison.exit_status()
 
 
 def cmd_validate(args) -> int:
@@ -181,14 +318,37 @@ def cmd_validate(args) -> int:
     return 1 if bad else 0
 
 
-COMMANDS = {"list": cmd_list, "run": cmd_run, "bench": cmd_bench, "report": cmd_report, "validate": cmd_validate}
+def cmd_mutants(args) -> int:
+    from . import mutants
+    checks = _check_names(args)
+    zoo = mutants.ZOO
+    if args.mutant:
+        known = {m.name: m for m in zoo}
+        unknown = [n for n in args.mutant if n not in known]
+        if unknown:
+            raise UsageError(f"--mutant: unknown {', '.join(unknown)}; known: {', '.join(known)}")
+        zoo = tuple(known[n] for n in args.mutant)
+    cases = _cases(args)
+    if args.quick:
+        cases = [c for c in cases if c.id in mutants.QUICK_CASES]
+    result = mutants.run_mutants(cases, zoo, checks, args.dtype)
+    print(mutants.kill_matrix_markdown(result))
+    return 0 if mutants.good(result) else 1
+
+
+COMMANDS = {"list": cmd_list, "run": cmd_run, "bench": cmd_bench, "report": cmd_report, "validate": cmd_validate,
+            "compare": cmd_compare, "mutants": cmd_mutants}
 
 
 def main(argv=None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)  # argparse itself exits with 2 on a bad option
     try:
-        return COMMANDS[args.command](args)
+        with interruptible() as args.interrupts:  # Ctrl-C / SIGTERM: the results so far are written
+            return COMMANDS[args.command](args)
+    except KeyboardInterrupt:  # outside a run (loading, writing): nothing to keep
+        print("lstm-conformance: interrupted", file=sys.stderr)
+        return _interrupted_status(args)
     except UsageError as err:
         print(f"lstm-conformance: error: {err}", file=sys.stderr)
         return 2

@@ -19,6 +19,8 @@ def axis_names(output: str, config: LSTMConfig) -> tuple[str, ...]:
 def ulp(values: np.ndarray, dtype: str) -> np.ndarray:
     """Spacing of `dtype` floats at |values| (the size of one unit in the last place)."""
     mags = np.abs(values)
+    if dtype in ("float16", "float32"):  # beyond the dtype's range the spacing of its largest number
+        mags = np.minimum(mags, np.finfo(dtype).max)
     if dtype == "bfloat16":
         exponent = np.floor(np.log2(np.maximum(mags, np.finfo(np.float32).tiny)))
         return np.exp2(exponent - 7)
@@ -26,15 +28,23 @@ def ulp(values: np.ndarray, dtype: str) -> np.ndarray:
 
 
 def compare_output(name: str, expected: np.ndarray, got: np.ndarray, tol: Tolerance, dtype: str,
-                   config: LSTMConfig) -> dict:
-    """Metrics of one output; `passed` is False on a shape mismatch, NaN/Inf, or tolerance excess."""
+                   config: LSTMConfig, axes: tuple | None = None) -> dict:
+    """Metrics of one output; `passed` is False on a shape mismatch, NaN/Inf, or tolerance excess.
+
+    max_abs, max_rel, max_ulp: the largest errors (rel and ULP only where |expected| ≥ atol;
+    ULPs of `dtype` at |expected|); tolerance_used: max |error| / (atol + rtol·|expected|), so 1.0 is
+    the edge of the tolerance (calibration reads it). `axes` names the axes (default: by output name)."""
     expected = np.asarray(expected, dtype=np.float64)
     got = np.asarray(got)
     record = {"output": name, "shape": list(expected.shape), "atol": tol.atol, "rtol": tol.rtol}
     if got.shape != expected.shape:
         record.update(passed=False, message=f"{name} has shape {tuple(got.shape)}, expected {tuple(expected.shape)}")
         return record
-    got = got.astype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):  # NaN/Inf are measured, not warned
+        return _compare(record, name, expected, got.astype(np.float64), tol, dtype, config, axes)
+
+
+def _compare(record, name, expected, got, tol, dtype, config, axes) -> dict:
     diff = np.abs(got - expected)
     diff = np.where(np.isfinite(got), diff, np.inf)  # NaN or Inf where a number was expected
     allowed = tol.atol + tol.rtol * np.abs(expected)
@@ -43,12 +53,14 @@ def compare_output(name: str, expected: np.ndarray, got: np.ndarray, tol: Tolera
     record.update(
         max_abs=float(diff.max()) if diff.size else 0.0,
         max_rel=float(rel.max()) if rel.size else 0.0,
-        max_ulp=float((diff / ulp(expected, dtype)).max()) if diff.size else 0.0,
+        # ULPs, like rel, only where |expected| ≥ atol: near zero the spacing is subnormal-tiny
+        max_ulp=float(np.where(significant, diff / ulp(expected, dtype), 0.0).max()) if diff.size else 0.0,
+        tolerance_used=float((diff / allowed).max()) if diff.size else 0.0,
         passed=bool((diff <= allowed).all()),
     )
     if diff.size:
         worst = np.unravel_index(int(np.argmax(diff / allowed)), diff.shape)
-        names = axis_names(name, config)
+        names = axes or axis_names(name, config)
         record["worst"] = {
             "index": {n: int(i) for n, i in zip(names, worst)},
             "expected": float(expected[worst]),
@@ -67,3 +79,21 @@ def describe_failure(record: dict) -> str:
     return (f"{record['output']}[{where}]: expected {worst['expected']:.9g}, got {worst['got']:.9g} "
             f"(abs error {worst['abs_error']:.3g} > atol {record['atol']:g} + rtol {record['rtol']:g}·|expected|; "
             f"{record['failing_elements']} of {int(np.prod(record['shape']))} elements out of tolerance)")
+
+
+def failing_mask(expected: np.ndarray, got: np.ndarray, tol: Tolerance) -> np.ndarray:
+    """Elements out of tolerance (NaN/Inf where a number is expected count as out)."""
+    expected = np.asarray(expected, dtype=np.float64)
+    got = np.asarray(got, dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.where(np.isfinite(got), np.abs(got - expected), np.inf)
+        return ~(diff <= tol.atol + tol.rtol * np.abs(expected))
+
+
+def worst_of(comparisons: list[dict]) -> dict:
+    """The largest max_abs, max_rel, max_ulp and tolerance_used over comparison records."""
+    out = {}
+    for key in ("max_abs", "max_rel", "max_ulp", "tolerance_used"):
+        values = [c[key] for c in comparisons if c.get(key) is not None]
+        out[key] = max(values) if values else None
+    return out

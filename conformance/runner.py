@@ -1,7 +1,41 @@
-"""Run spec cases through adapters and produce one result record per case × dtype × adapter.
+"""Run spec cases through adapters: one result record per case × dtype × adapter × check.
 
-Statuses: pass, fail, error (the adapter raised; the run goes on), unsupported (outside the
-adapter's capabilities, with the reason), skipped (environment, e.g. no GPU).
+Checks (conformance/checks/, in this order): forward, errors, gradients, state-chaining,
+batch-independence, padding-invariance, determinism, strided, dtypes. A check that means
+nothing for a case (padding invariance without lengths, chaining of a bidirectional case,
+...) produces no record for it; what each check runs on is in its module's docstring.
+float16/bfloat16 runs of the dtypes check are added for adapters declaring those dtypes.
+
+Record format (a dict; results.json stores a list of them, JSON-safe):
+  case, group, about   the spec case
+  dtype                the tested dtype (float64 / float32 / bfloat16 / float16)
+  impl                 the adapter's name
+  check                the check's name
+  status               pass | fail | error | unsupported | skipped
+                       (error: the adapter raised where it must not; unsupported: outside the
+                       adapter's capabilities, message says why; skipped: environment)
+  message              why it failed / errored / is unsupported ("" on a plain pass);
+                       a failure ends with " — diagnosis: ..." when a diagnosis was made
+  seconds              wall time of this record
+  max_abs, max_rel, max_ulp, tolerance_used
+                       worst errors over the compared arrays (None when nothing was compared);
+                       tolerance_used = max |error| / (atol + rtol·|expected|), 1.0 = the edge
+  tolerance            {"atol", "rtol"} used (gradients: atol × max(1, max |expected|) per array)
+  outputs              forward and consistency checks: one comparison per output (metrics.compare_output:
+                       output, shape, max_abs, max_rel, max_ulp, tolerance_used, passed, worst
+                       {index, expected, got, abs_error}, failing_elements, message); batch-
+                       independence adds "variant" (which row / permutation)
+  gradients            gradients check: the same per gradient array, "output" = "grad <name>",
+                       plus "upstream" (all, y, h_n or c_n) and worst["gate"] for 4H-row parameters
+  literals             forward: the case's literal expectations (literals.check_literals)
+  output_dtypes        forward and dtypes: the native dtype of each returned output
+  invalid_inputs       errors (derived): [{input, raised, message}]
+  spread               determinism: {max_abs, max_ulp} between runs
+  split                state-chaining: the step where the second chunk starts
+  diagnosis            on a failed forward or gradients check (diagnosis.py): {"where": ...,
+                       "patterns": [names of known defects that reproduce the outputs],
+                       "summary": one line}
+  traceback            error: the last frames
 """
 from __future__ import annotations
 
@@ -11,30 +45,12 @@ from typing import Callable, Iterable, Optional
 
 import numpy as np
 
-from .adapter import result_dtypes, unsupported_by
-from .literals import check_literals
-from .metrics import compare_output
-from .reference import lstm_forward
+from .checks import CHECKS, CaseRun, ReferenceCache, select_checks
 from .spec.loader import CaseSpec
-from .spec.materialize import materialize
-from .spec.model import Problem
-from .tolerances import tolerance_for
 
 STATUSES = ("pass", "fail", "error", "unsupported", "skipped")
 
-
-class ReferenceCache:
-    """Reference outputs per (case id, dtype): computed once, shared by all adapters."""
-
-    def __init__(self):
-        self._store: dict = {}
-
-    def get(self, problem: Problem) -> dict:
-        key = (problem.case_id, problem.dtype)
-        if key not in self._store:
-            self._store[key] = lstm_forward(problem.config, problem.x, problem.params, problem.h0, problem.c0,
-                                            problem.lengths).as_dict()
-        return self._store[key]
+__all__ = ["STATUSES", "ReferenceCache", "exit_status", "run_case", "run_checks", "run_suite"]
 
 
 def _short_error(err: BaseException) -> str:
@@ -42,85 +58,88 @@ def _short_error(err: BaseException) -> str:
     return text if len(text) < 2000 else text[:2000] + " ..."
 
 
-def run_case(case: CaseSpec, dtype: str, adapter, cache: Optional[ReferenceCache] = None) -> dict:
-    """The result record of one case in one dtype on one adapter. Never raises for adapter faults."""
+def _checks(checks) -> list:
+    """Check objects from names or check objects (None: all checks)."""
+    if checks is None:
+        return select_checks()
+    select_checks([c for c in checks if isinstance(c, str)])  # ValueError naming an unknown check
+    return [CHECKS[c] if isinstance(c, str) else c for c in checks]
+
+
+def run_checks(case: CaseSpec, dtype: str, adapter, cache: Optional[ReferenceCache] = None, checks=None,
+               diagnose: bool = True) -> list[dict]:
+    """The records of every applicable check of one case in one dtype on one adapter.
+    Never raises for adapter faults: they become status "error"."""
     cache = cache or ReferenceCache()
-    record = {"case": case.id, "group": case.group, "dtype": dtype, "impl": adapter.name, "check": "forward",
-              "about": case.about, "status": None, "message": ""}
-    started = time.perf_counter()
-    try:
-        _fill(record, case, dtype, adapter, cache)
-    except Exception as err:  # the adapter (or its conversion of outputs) raised
-        record.update(status="error", message=_short_error(err), traceback=traceback.format_exc(limit=6))
-    record["seconds"] = round(time.perf_counter() - started, 6)
-    return record
+    run = CaseRun(case, dtype, adapter, cache, diagnose)
+    records = []
+    for check in _checks(checks):
+        if not check.applies(case):
+            continue
+        record = {"case": case.id, "group": case.group, "dtype": dtype, "impl": adapter.name, "check": check.name,
+                  "about": case.about, "status": None, "message": ""}
+        started = time.perf_counter()
+        try:
+            _run_one(run, check, record)
+        except Exception as err:  # the adapter (or its conversion of outputs) raised
+            record.update(status="error", message=_short_error(err), traceback=traceback.format_exc(limit=6))
+        record["seconds"] = round(time.perf_counter() - started, 6)
+        records.append(record)
+    return records
 
 
-def _fill(record: dict, case: CaseSpec, dtype: str, adapter, cache: ReferenceCache) -> None:
-    skip = adapter.skip_reason()
+def _run_one(run: CaseRun, check, record: dict) -> None:
+    skip = run.adapter.skip_reason()
     if skip:
         record.update(status="skipped", message=skip)
         return
-    problem = materialize(case, dtype)
-    reason = adapter.unsupported_reason(problem) if hasattr(adapter, "unsupported_reason") \
-        else unsupported_by(adapter.capabilities(), problem)
+    reason = run.unsupported_reason() or check.unsupported(run)
     if reason:
         record.update(status="unsupported", message=reason)
         return
-    if case.expect_error is not None:
-        _expect_rejection(record, case, problem, adapter)
-        return
-
-    expected = cache.get(problem)
-    result = adapter.prepare(problem)()
-    record["output_dtypes"] = result_dtypes(result)
-    got = adapter.to_numpy(result)
-    tol = tolerance_for(dtype)
-    exposed = adapter.capabilities().outputs
-    compared = []
-    for name in ("y", "h_n", "c_n", "c"):
-        if name not in got:
-            if name in exposed:
-                compared.append({"output": name, "passed": False, "message": f"adapter returned no {name}"})
-            continue
-        compared.append(compare_output(name, expected[name], got[name], tol, dtype, problem.config))
-    record["tolerance"] = tol.as_dict()
-    record["outputs"] = compared
-    record["literals"] = check_literals(case.expect, got, problem)
-    failures = [o["message"] for o in compared if not o["passed"]]
-    failures += [lit["message"] for lit in record["literals"] if lit["passed"] is False]
-    record["status"] = "fail" if failures else "pass"
-    record["message"] = "; ".join(failures)
-    finite = [o["max_abs"] for o in compared if "max_abs" in o]
-    record["max_abs"] = max(finite) if finite else None
-    record["max_rel"] = max((o["max_rel"] for o in compared if "max_rel" in o), default=None)
+    check.run(run, record)
 
 
-def _expect_rejection(record: dict, case: CaseSpec, problem: Problem, adapter) -> None:
-    try:
-        result = adapter.prepare(problem)()
-        adapter.to_numpy(result)
-    except Exception as err:  # raising is the expected behaviour here
-        record.update(status="pass", message=f"rejected as required ({case.expect_error}): {_short_error(err)}")
-        return
-    record.update(status="fail", message=f"returned outputs for invalid input; it must raise ({case.expect_error})")
+def run_case(case: CaseSpec, dtype: str, adapter, cache: Optional[ReferenceCache] = None, check: Optional[str] = None,
+             diagnose: bool = True) -> dict:
+    """The record of one check (default: forward; errors for an expect_error case)."""
+    name = check or ("errors" if case.expect_error is not None else "forward")
+    records = run_checks(case, dtype, adapter, cache, [name], diagnose)
+    if not records:
+        raise ValueError(f"case {case.id!r}: check {name!r} does not apply to it")
+    return records[0]
 
 
 def run_suite(cases: Iterable[CaseSpec], adapters: list, dtypes: Optional[list[str]] = None,
-              on_record: Optional[Callable[[dict], None]] = None) -> list[dict]:
-    """Every case × dtype × adapter, in a deterministic order. `on_record` sees each record
-    as soon as it exists, so callers can keep partial results."""
-    cache = ReferenceCache()
+              on_record: Optional[Callable[[dict], None]] = None, checks=None, diagnose: bool = True,
+              cache: Optional[ReferenceCache] = None) -> list[dict]:
+    """Every case × dtype × adapter × applicable check, in a deterministic order (case, then
+    dtype, then adapter, then check; then the extra half-precision runs of the dtypes check).
+    `checks`: names (default: all). `on_record` sees each record as soon as it exists, so
+    callers can keep partial results. `diagnose=False` skips the failure diagnosis (faster).
+    `cache`: reference results to share with other runs on the same cases."""
+    cache = cache or ReferenceCache()
+    selected = _checks(checks)
+    dtypes_check = next((c for c in selected if c.name == "dtypes"), None)
     records = []
+
+    def emit(new):
+        for record in new:
+            records.append(record)
+            if on_record:
+                on_record(record)
+
     for case in cases:
         for dtype in case.dtypes:
             if dtypes and dtype not in dtypes:
                 continue
             for adapter in adapters:
-                record = run_case(case, dtype, adapter, cache)
-                records.append(record)
-                if on_record:
-                    on_record(record)
+                emit(run_checks(case, dtype, adapter, cache, selected, diagnose))
+        if dtypes_check is not None:
+            for adapter in adapters:
+                for dtype in dtypes_check.extra_dtypes(case, adapter):
+                    if not dtypes or dtype in dtypes:
+                        emit(run_checks(case, dtype, adapter, cache, [dtypes_check], diagnose))
     return records
 
 

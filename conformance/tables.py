@@ -51,6 +51,14 @@ def correctness_markdown(records: list[dict]) -> str:
         out.append("None.")
     out.append("")
 
+    expected = [r for r in records if r["status"] in ("xfail", "xpass")]
+    if expected:  # from an expectations file (expectations.py): known failures, with their reasons
+        out += ["## Expected failures", "",
+                tabulate([[r["impl"], r["case"], r["dtype"], r.get("check", "forward"), r["status"],
+                           (r.get("expected_failure") or {}).get("reason", "")] for r in expected],
+                         headers=["implementation", "case", "dtype", "check", "status", "reason"], tablefmt="github"),
+                ""]
+
     reasons = sorted({(r["impl"], r["status"], r["message"]) for r in records if r["status"] in ("unsupported", "skipped")})
     if reasons:
         counts = defaultdict(int)
@@ -86,19 +94,71 @@ def _seconds(value) -> str:
 def speed_markdown(speed: list[dict], environment: dict | None = None, baseline: str = "torch-lstm") -> str:
     out = ["# Speed", "",
            f"Median and interquartile range of the timed computation (pytest-benchmark); "
-           f"ratio = median / median of `{baseline}` on the same shape in the same run (lower is faster).", ""]
+           f"ratio = median / median of `{baseline}` on the same shape, mode and dtype in the same run "
+           f"(lower is faster). GFLOP/s counts 2·T·B·4H·(I + H) per layer and direction for the forward "
+           f"pass and 3× that for training (forward+backward); '% of GEMM' is that rate over the "
+           f"matrix-multiply rate measured in the same run, dtype and device (the physical limit).", ""]
     if environment:
-        keys = ("cpu", "cpu_count", "torch", "torch_threads", "numpy", "blas", "gpu", "cudnn_allow_tf32")
+        keys = ("cpu", "cpu_count", "torch", "torch_threads", "numpy", "blas", "gpu", "cuda", "cudnn",
+                "cudnn_enabled", "cudnn_allow_tf32", "matmul_allow_tf32")
         out += ["Environment: " + ", ".join(f"{k} {environment[k]}" for k in keys if environment.get(k) is not None), ""]
+    conditions = next((s["conditions"] for s in speed if s.get("conditions")), None)
+    if conditions:
+        out += ["Run conditions: " + ", ".join(f"{k} {v}" for k, v in conditions.items()), ""]
+    gemms = {}
+    for s in speed:
+        if s.get("gemm"):
+            gemms[(s["dtype"], s.get("device", "cpu"))] = s["gemm"]
+    if gemms:
+        out += ["Matrix-multiply rate in this run (fastest library; (M, K) @ (K, N)): " + "; ".join(
+            f"{dtype} {device} {g['gflops']:.1f} GFLOP/s ({g['library']}, {g['m']}×{g['k']} @ {g['k']}×{g['n']})"
+            for (dtype, device), g in sorted(gemms.items())), ""]
     rows = []
     for s in speed:
+        head = [s["shape"], s.get("mode", "forward"), s.get("dtype", "–"), s["impl"]]
         if s.get("status") != "ok":
-            rows.append([s["shape"], s.get("mode", "forward"), s["impl"], "–", "–", "–", "–", s.get("message", "")])
+            rows.append(head + ["–", "–", "–", "–", "–", "–", s.get("message", "")])
             continue
-        ratio = s.get("ratio")
-        rows.append([s["shape"], s.get("mode", "forward"), s["impl"], _seconds(s["median"]), _seconds(s["iqr"]),
-                     s["rounds"], "–" if ratio is None else f"{ratio:.2f}×", ""])
-    out.append(tabulate(rows, headers=["shape", "mode", "implementation", "median", "IQR", "rounds",
-                                       f"vs {baseline}", "note"], tablefmt="github"))
+        ratio, gflops, share = s.get("ratio"), s.get("gflops"), s.get("gemm_share")
+        rows.append(head + [_seconds(s["median"]), _seconds(s["iqr"]), s["rounds"],
+                            "–" if ratio is None else f"{ratio:.2f}×",
+                            "–" if gflops is None else f"{gflops:.3g}",
+                            "–" if share is None else f"{100 * share:.1f}%", ""])
+    out.append(tabulate(rows, headers=["shape", "mode", "dtype", "implementation", "median", "IQR", "rounds",
+                                       f"vs {baseline}", "GFLOP/s", "% of GEMM", "note"], tablefmt="github"))
     out.append("")
     return "\n".join(out)
+
+
+def coverage_markdown(matrix: dict, counts: dict | None = None) -> str:
+    """The feature × implementation matrix (coverage.feature_matrix): 'yes', or 'no' with the
+    implementation's reason; then, with `counts` (coverage.run_counts), the cases and checks
+    run per implementation."""
+    impls = list(matrix["rows"])
+    rows = []
+    for column in matrix["columns"]:
+        cells = []
+        for impl in impls:
+            cell = matrix["rows"][impl].get(column, {})
+            cells.append("yes" if cell.get("supported") else ("no: " + cell["note"] if cell.get("note") else "no"))
+        rows.append([column] + cells)
+    out = ["# Coverage", "", tabulate(rows, headers=["feature"] + impls, tablefmt="github"), ""]
+    for impl, note in sorted(matrix.get("notes", {}).items()):
+        out.append(f"* {impl}: {note}")
+    if counts:
+        checks = sorted({c for entry in counts.values() for c in entry["by_check"]})
+        count_rows = []
+        for impl, entry in counts.items():
+            cells = []
+            for check in checks:
+                statuses = entry["by_check"].get(check, {})
+                ran = sum(n for s, n in statuses.items() if s not in ("unsupported", "skipped"))
+                cells.append(f"{ran}" + (f" ({statuses['unsupported']} unsupported)" if statuses.get("unsupported") else ""))
+            count_rows.append([impl, entry["cases"], entry["checks_run"]] + cells)
+        out += ["", "## Cases and checks run", "",
+                "cases: case × dtype pairs on which at least one check ran; per check: records that ran "
+                "(pass, fail, error, xfail, xpass), and how many were unsupported.", "",
+                tabulate(count_rows, headers=["implementation", "cases", "checks run"] + checks, tablefmt="github")]
+    out.append("")
+    return "\n".join(out)
+

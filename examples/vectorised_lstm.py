@@ -60,6 +60,10 @@ class VectorisedLSTM(Adapter):
         if problem.h0 is not None or problem.c0 is not None:
             zeros = torch.zeros(problem.batch, cfg.hidden_size, dtype=dtype)
             # reshape, not s[0]: a state with more than one layer slice must be rejected, not cut
+            # (and the shape checked first: with B = 0 any shape reshapes to an empty one)
+            for s in (problem.h0, problem.c0):
+                if s is not None and s.shape != (1,) + tuple(zeros.shape):
+                    raise ValueError(f"state of shape {s.shape}, expected {(1,) + tuple(zeros.shape)}")
             state = tuple(zeros if s is None else torch.from_numpy(s).reshape(zeros.shape).to(dtype)
                           for s in (problem.h0, problem.c0))
 

@@ -8,4 +8,6 @@ BUILTIN = {
     "cuda": "lstm_conformance.implementations.cuda:CudaLSTMAdapter",
     # optional extra: pip install lstm-conformance[onnx]
     "onnxruntime": "lstm_conformance.implementations.onnxruntime_lstm:OnnxRuntimeAdapter",
+    # our fused Triton kernel; optional extra: pip install lstm-conformance[triton]
+    "triton": "lstm_conformance.implementations.triton_lstm:TritonLSTMAdapter",
 }

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from ..adapter import Adapter, Capabilities
+from ..adapter import Adapter, Capabilities, array_dtype, tensor_keeping_strides
 
 TORCH_DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32, "float64": torch.float64}
 
@@ -37,7 +37,7 @@ def initial_state(problem, device, dtype):
     shapes = state_shapes(problem.config, problem.batch)
     h0 = problem.h0 if problem.h0 is not None else torch.zeros(shapes["h0"], dtype=torch.float64).numpy()
     c0 = problem.c0 if problem.c0 is not None else torch.zeros(shapes["c0"], dtype=torch.float64).numpy()
-    return (torch.from_numpy(h0).to(device, dtype), torch.from_numpy(c0).to(device, dtype))
+    return (tensor_keeping_strides(h0, dtype, device), tensor_keeping_strides(c0, dtype, device))
 
 
 class TorchLSTMAdapter(Adapter):
@@ -47,10 +47,11 @@ class TorchLSTMAdapter(Adapter):
 
     def capabilities(self):
         return Capabilities(
-            dtypes={"float32", "float64"}, devices={self.device},
+            # float16 and bfloat16: nn.LSTM runs them on the CPU too (PyTorch 2.13, measured)
+            dtypes={"float16", "bfloat16", "float32", "float64"}, devices={self.device},
             features={"bias", "initial_state", "layers", "bidirectional", "projection", "variable_lengths",
                       "batch_first", "unbatched"},
-            outputs={"y", "h_n", "c_n"}, gradients=True, reasons=dict(NN_LSTM_LACKS))
+            outputs={"y", "h_n", "c_n"}, gradients=True, mixed_dtypes=True, reasons=dict(NN_LSTM_LACKS))
 
     def synchronize(self):
         pass
@@ -58,8 +59,8 @@ class TorchLSTMAdapter(Adapter):
     def prepare(self, problem):
         dtype = TORCH_DTYPES[problem.dtype]
         module = build_module(problem, self.device, dtype)
-        x = torch.from_numpy(problem.x).to(self.device, dtype)
-        hx = initial_state(problem, self.device, dtype)
+        x = tensor_keeping_strides(problem.x, TORCH_DTYPES[array_dtype(problem, "x")], self.device)
+        hx = initial_state(problem, self.device, TORCH_DTYPES[array_dtype(problem, "h0")])
         cfg = problem.config
         lengths = None if problem.lengths is None else torch.as_tensor(problem.lengths, dtype=torch.int64)
         rnn = torch.nn.utils.rnn
@@ -77,3 +78,62 @@ class TorchLSTMAdapter(Adapter):
             return out
 
         return run
+
+    def gradients(self, problem, upstream):
+        return torch_lstm_gradients(self, problem, upstream)
+
+    def prepare_training(self, problem):
+        """Forward, then autograd backward of sum(y) to x, h0, c0 and every parameter (the
+        benchmarks' training mode; see Adapter.prepare_training)."""
+        dtype = TORCH_DTYPES[problem.dtype]
+        module = build_module(problem, self.device, dtype)
+        x = tensor_keeping_strides(problem.x, dtype, self.device).requires_grad_(True)
+        hx = initial_state(problem, self.device, dtype)
+        leaves = [x, *module.parameters()] + [s.requires_grad_(True) for s in (hx or ())]
+
+        def run():
+            y, _ = apply_module(module, problem, x, hx)
+            grads = torch.autograd.grad(y.sum(), leaves)
+            self.synchronize()
+            return grads
+
+        return run
+
+
+def apply_module(module, problem, x, hx):
+    """module(x, hx), through pack_padded_sequence when the problem has lengths."""
+    if problem.lengths is None:
+        return module(x, hx)
+    rnn = torch.nn.utils.rnn
+    lengths = torch.as_tensor(problem.lengths, dtype=torch.int64)
+    packed = rnn.pack_padded_sequence(x, lengths, batch_first=problem.config.batch_first, enforce_sorted=False)
+    y_packed, state = module(packed, hx)
+    y, _ = rnn.pad_packed_sequence(y_packed, batch_first=problem.config.batch_first, total_length=problem.seq_len)
+    return y, state
+
+
+def upstream_loss(outputs: dict, upstream: dict, device, dtype):
+    """Σ upstream ⊙ output over the given upstream gradients (the scalar to differentiate)."""
+    terms = [(outputs[k] * torch.from_numpy(v).to(device, dtype)).sum() for k, v in upstream.items() if v is not None]
+    return torch.stack(terms).sum()
+
+
+def torch_lstm_gradients(adapter, problem, upstream):
+    """Autograd through nn.LSTM: gradients w.r.t. x, h0, c0 and every parameter, canonical names."""
+    from ..spec.model import state_shapes
+
+    dtype = TORCH_DTYPES[problem.dtype]
+    module = build_module(problem, adapter.device, dtype)
+    x = tensor_keeping_strides(problem.x, dtype, adapter.device).requires_grad_(True)
+    shapes = state_shapes(problem.config, problem.batch)
+    # Explicit zero states when none are given, so their gradients exist too.
+    h0, c0 = (torch.zeros(shapes[k], dtype=dtype, device=adapter.device) if v is None
+              else tensor_keeping_strides(v, dtype, adapter.device) for k, v in (("h0", problem.h0), ("c0", problem.c0)))
+    h0.requires_grad_(True)
+    c0.requires_grad_(True)
+    y, (h_n, c_n) = apply_module(module, problem, x, (h0, c0))
+    loss = upstream_loss({"y": y, "h_n": h_n, "c_n": c_n}, upstream, adapter.device, dtype)
+    params = dict(module.named_parameters())
+    grads = torch.autograd.grad(loss, [x, h0, c0] + list(params.values()), allow_unused=True)
+    names = ["x", "h0", "c0"] + list(params)
+    return {n: (torch.zeros_like(t) if g is None else g) for n, g, t in zip(names, grads, [x, h0, c0] + list(params.values()))}

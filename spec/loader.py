@@ -73,8 +73,29 @@ def _key_path(path: Iterable) -> str:
     return out
 
 
+# JSON Schema counts 2.0 as an integer; a shape, seed or length of 2.0 would then fail far
+# from the file (numpy refuses float sizes), so only real integers are integers here.
+_StrictValidator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)))
+
+
+def _first_non_number(value):
+    """The first leaf of a nested list that is not a number (booleans included), or None."""
+    if isinstance(value, list):
+        for item in value:
+            bad = _first_non_number(item)
+            if bad is not None:
+                return bad
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return (value,)  # a tuple, so that a bad leaf None is still reported
+    return None
+
+
 def _schema_check(instance: Any, schema_: dict, file, case_id, prefix: str = "") -> None:
-    validator = jsonschema.Draft202012Validator(schema_)
+    validator = _StrictValidator(schema_)
     errors = sorted(validator.iter_errors(instance), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
         err = errors[0]
@@ -91,6 +112,25 @@ def _describe(err: jsonschema.ValidationError) -> str:
         return ("expected 'zeros', 'ones', 'none' or a mapping with literal, fill, uniform [lo, hi] or "
                 f"normal [mean, std], got {err.instance!r}")
     return err.message
+
+
+MAX_DEPTH = 64  # far deeper than any case needs; keeps every recursive walk of the document safe
+
+
+def _check_finite_structure(document, file) -> None:
+    """No alias that contains itself (`&a [*a]`) and no absurd nesting: either would make the
+    schema check or the literal walks recurse without end."""
+    stack = [(document, 0, frozenset())]
+    while stack:
+        node, depth, ancestors = stack.pop()
+        if not isinstance(node, (dict, list)):
+            continue
+        if id(node) in ancestors:
+            raise SpecError(file, None, "", "a YAML alias refers to a node that contains it (a cycle)")
+        if depth > MAX_DEPTH:
+            raise SpecError(file, None, "", f"nested deeper than {MAX_DEPTH} levels")
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1, ancestors | {id(node)}) for child in children)
 
 
 def deep_merge(base: dict, overrides: dict) -> dict:
@@ -127,8 +167,12 @@ def load_text(text: str, file="<string>") -> list[CaseSpec]:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise SpecError(file, None, "", f"not valid YAML{where}: {getattr(err, 'problem', None) or err}") from None
+    except Exception as err:  # noqa: BLE001 - PyYAML's constructors raise ValueError, KeyError,
+        # IndexError, ... for explicit tags with bad values (`!!int false`), RecursionError on deep nesting
+        raise SpecError(file, None, "", f"not valid YAML: {type(err).__name__}: {err}") from None
     if not isinstance(document, dict):
         raise SpecError(file, None, "", f"expected a mapping with a 'cases' list, got {type(document).__name__}")
+    _check_finite_structure(document, file)
     _schema_check(document, schema.FILE, file, None)
     group = document.get("group") or Path(str(file)).stem
     cases, seen = [], set()
@@ -208,6 +252,9 @@ def check_case(case: CaseSpec) -> None:
     if not invalid_ok and T < 1:
         raise fail("shape.seq_len", "must be at least 1 (T = 0 belongs in an expect_error case)")
     for k, exp in enumerate(case.expect):
+        bad = _first_non_number(exp["values"])
+        if bad is not None:
+            raise fail(f"expect[{k}].values", f"holds {bad[0]!r}; expected numbers")
         if exp["output"] == "c_entering" and (config.num_layers > 1 or config.bidirectional):
             raise fail(f"expect[{k}].output", "c_entering is defined for one layer, one direction")
         if "round" in exp and "atol" in exp:
@@ -227,6 +274,9 @@ def _check_data(case: CaseSpec, key: str, spec, shape: tuple, invalid_ok: bool) 
     if len(makers) != 1:
         raise SpecError(case.file, case.id, key, f"give exactly one of literal, fill, uniform, normal; got {makers or 'none'}")
     if "literal" in spec:
+        bad = _first_non_number(spec["literal"])
+        if bad is not None:
+            raise SpecError(case.file, case.id, f"{key}.literal", f"holds {bad[0]!r}; expected numbers")
         try:
             got = _literal_shape(spec["literal"])
         except ValueError:

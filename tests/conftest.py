@@ -1,3 +1,11 @@
+import os
+
+# One thread per library: on 2 cores, torch's OpenMP threads and OpenBLAS's spinning threads
+# in the same process starve each other and make the tests many times slower. Set before
+# numpy or torch is imported by any test module.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 import pytest
 
 pytest_plugins = ["pytester"]

@@ -4,16 +4,19 @@ from pathlib import Path
 import pytest
 import torch
 
+from lstm_conformance import expectations
 from lstm_conformance.registry import load_adapter
 from lstm_conformance.runner import run_suite
 
 EXAMPLE = str(Path(__file__).resolve().parents[2] / "examples" / "vectorised_lstm.py") + ":VectorisedLSTM"
+KNOWN_FINDINGS = [expectations.load(p) for p in sorted((Path(__file__).parents[1] / "checks" / "known_findings").glob("*.yaml"))]
 
 
 @pytest.mark.parametrize("impl", ["numpy", "torch-cell", "torch-lstm", EXAMPLE])
 def test_adapter_passes_every_applicable_case(impl, library):
     adapter = load_adapter(impl)
-    records = run_suite(library, [adapter])
+    # every check; real upstream defects the checks find are known findings (xfail, with evidence)
+    records = expectations.apply(run_suite(library, [adapter]), KNOWN_FINDINGS)
     bad = [f"{r['case']} [{r['dtype']}]: {r['status']}: {r['message']}" for r in records if r["status"] in ("fail", "error")]
     assert not bad, "\n".join(bad)
     assert sum(r["status"] == "pass" for r in records) >= 30
@@ -24,7 +27,8 @@ def test_adapter_passes_every_applicable_case(impl, library):
 
 def test_numpy_runs_the_linear_toy_and_torch_reports_it_unsupported(library):
     toy = [c for c in library if c.id == "toy-memory-linear"]
-    by_impl = {r["impl"]: r for r in run_suite(toy, [load_adapter(n) for n in ("numpy", "torch-cell", "torch-lstm")], ["float64"])}
+    by_impl = {r["impl"]: r for r in run_suite(toy, [load_adapter(n) for n in ("numpy", "torch-cell", "torch-lstm")], ["float64"],
+                                               checks=["forward"])}
     assert by_impl["numpy"]["status"] == "pass"
     assert all(lit["passed"] for lit in by_impl["numpy"]["literals"])
     assert {lit["output"] for lit in by_impl["numpy"]["literals"]} == {"c_entering", "y"}

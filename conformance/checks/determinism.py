@@ -1,0 +1,68 @@
+"""`determinism`: the same inputs give bit-identical outputs, whether the prepared callable
+is called again or prepared afresh (and, with gradient support, identical gradients).
+
+An adapter declaring Capabilities.deterministic = False passes, with the spread between runs
+reported (max abs difference and ULPs). Cases: every valid case; gradients for T ≤ 50 (two
+more backward passes per case: long cases add time, not coverage).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..metrics import ulp
+from .base import upstream_gradients
+
+GRADIENT_MAX_SEQ_LEN = 50
+
+
+def difference(first: dict, second: dict, dtype: str) -> tuple[list[str], float, float]:
+    """(where the two runs differ, max abs difference, max difference in ULPs)."""
+    where, spread, spread_ulp = [], 0.0, 0.0
+    for name in sorted(set(first) | set(second)):
+        a, b = first.get(name), second.get(name)
+        if a is None or b is None or a.shape != b.shape:
+            where.append(f"{name} present or shaped differently")
+            continue
+        if np.array_equal(a, b, equal_nan=True):
+            continue
+        diff = np.abs(a - b)
+        diff = np.where(np.isnan(diff), np.inf, diff)
+        index = np.unravel_index(int(np.argmax(diff)), diff.shape)
+        where.append(f"{name}{list(map(int, index))}: {a[index]:.17g} then {b[index]:.17g}")
+        spread = max(spread, float(diff.max()))
+        spread_ulp = max(spread_ulp, float((diff / ulp(a, dtype)).max()))
+    return where, spread, spread_ulp
+
+
+class DeterminismCheck:
+    name = "determinism"
+    about = "two runs on the same inputs are bit-identical (or the declared spread is reported)"
+
+    def applies(self, case) -> bool:
+        return case.expect_error is None
+
+    def unsupported(self, run):
+        return None
+
+    def run(self, run, record: dict) -> None:
+        first = run.outputs
+        runs = {"called again": run.call_again(), "prepared again": run.execute(run.problem)[0]}
+        where, spread, spread_ulp = [], 0.0, 0.0
+        for label, outputs in runs.items():
+            w, s, u = difference(first, outputs, run.dtype)
+            where += [f"{label}: {x}" for x in w]
+            spread, spread_ulp = max(spread, s), max(spread_ulp, u)
+        if run.capabilities.gradients and run.problem.seq_len <= GRADIENT_MAX_SEQ_LEN:
+            upstream = upstream_gradients(run)
+            w, s, u = difference(run.gradients(run.problem, upstream), run.gradients(run.problem, upstream), run.dtype)
+            where += [f"gradients: grad {x}" for x in w]
+            spread, spread_ulp = max(spread, s), max(spread_ulp, u)
+        record["spread"] = {"max_abs": spread, "max_ulp": spread_ulp}
+        if not where:
+            record.update(status="pass", message="")
+        elif not run.capabilities.deterministic:
+            record.update(status="pass",
+                          message=f"declared nondeterministic; spread {spread:.3g} ({spread_ulp:.3g} ULP)")
+        else:
+            record.update(status="fail", message="runs differ: " + "; ".join(where[:4])
+                          + f" (spread {spread:.3g}, {spread_ulp:.3g} ULP)")

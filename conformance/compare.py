@@ -1,0 +1,204 @@
+"""`compare BASELINE CURRENT`: the CI regression gate between two results.json files.
+
+A regression (exit status 1) is: a case that passed now fails or errors; a case that ran
+is now unsupported; a speed ratio against the reference implementation timed in the same
+run (`ratio` in the speed records, i.e. against torch-lstm) grew by more than the threshold.
+Everything else that changed (improvements, new or missing cases, cases skipped here) is
+listed for information and does not fail the gate.
+"""
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from tabulate import tabulate
+
+PASSING = ("pass", "xpass")
+FAILING = ("fail", "error", "xfail")
+NOT_RUN = ("unsupported", "skipped")
+
+# Kinds of change, in the order they are shown.
+KINDS = ("regression", "improvement", "changed", "new", "missing")
+
+# Keys of records and speed entries that hold measured times, which differ between any two runs.
+TIMING_KEYS = {"seconds"}
+SPEED_TIMING_KEYS = {"median", "iqr", "min", "max", "mean", "stddev", "rounds", "ratio", "gflops", "ops",
+                     "iterations", "outliers", "peak_fraction", "matmul_gflops"}
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str  # one of KINDS
+    what: str  # "case" or "speed"
+    key: tuple
+    before: str
+    after: str
+    note: str = ""
+
+
+def record_key(record: dict) -> tuple:
+    return (record.get("case", "?"), record.get("dtype", "?"), record.get("impl", "?"), record.get("check", "forward"))
+
+
+def speed_key(entry: dict) -> tuple:
+    return (entry.get("shape", "?"), entry.get("mode", "forward"), entry.get("impl", "?"), entry.get("dtype", "?"))
+
+
+def _status_change(before: str, after: str) -> tuple[str, str]:
+    """(kind, note) of a status transition of the same case."""
+    if before in PASSING and after in FAILING:
+        return "regression", f"passed in the baseline, now {after}"
+    if after == "unsupported" and before not in NOT_RUN:
+        return "regression", f"ran in the baseline ({before}), now unsupported"
+    if before in FAILING and after in PASSING:
+        return "improvement", f"was {before}, now passes"
+    if before == "unsupported" and after not in NOT_RUN:
+        return "improvement", f"now supported ({after})"
+    if after == "skipped":
+        return "changed", "skipped in this environment: not compared"
+    return "changed", f"{before} -> {after}"
+
+
+def compare_records(baseline: list[dict], current: list[dict]) -> list[Change]:
+    before = {record_key(r): r for r in baseline}
+    after = {record_key(r): r for r in current}
+    changes = []
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        if old is None:
+            changes.append(Change("new", "case", key, "–", new.get("status", "?"), "not in the baseline"))
+        elif new is None:
+            changes.append(Change("missing", "case", key, old.get("status", "?"), "–", "not in the current run"))
+        elif old.get("status") != new.get("status"):
+            kind, note = _status_change(old.get("status"), new.get("status"))
+            if kind == "regression" and new.get("message"):
+                note += f": {new['message']}"
+            changes.append(Change(kind, "case", key, old.get("status"), new.get("status"), note))
+    return changes
+
+
+def compare_speed(baseline: list[dict], current: list[dict], threshold: float) -> list[Change]:
+    """Speed is compared as ratios to the baseline implementation of each run, so that two
+    runs on machines of different speed can still be compared."""
+    before = {speed_key(s): s for s in baseline}
+    after = {speed_key(s): s for s in current}
+    changes = []
+    for key in sorted(set(before) & set(after)):
+        old, new = before[key].get("ratio"), after[key].get("ratio")
+        if old is None:
+            continue
+        if new is None:
+            changes.append(Change("changed", "speed", key, f"{old:.3g}×", "–",
+                                  after[key].get("message") or "no ratio in the current run"))
+            continue
+        growth = new / old - 1.0
+        if growth > threshold:
+            changes.append(Change("regression", "speed", key, f"{old:.3g}×", f"{new:.3g}×",
+                                  f"{growth:+.0%} against the reference (threshold {threshold:.0%})"))
+        elif growth < -threshold:
+            changes.append(Change("improvement", "speed", key, f"{old:.3g}×", f"{new:.3g}×", f"{growth:+.0%}"))
+    return changes
+
+
+ENVIRONMENT_KEYS = ("cpu", "cpu_count", "gpu", "torch", "numpy", "blas", "torch_threads")
+
+
+def environment_notes(baseline: dict, current: dict) -> list[str]:
+    """What differs between the two machines: speed ratios are less comparable across them."""
+    old, new = baseline.get("environment", {}), current.get("environment", {})
+    return [f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in ENVIRONMENT_KEYS if old.get(k) != new.get(k)]
+
+
+@dataclass
+class Comparison:
+    changes: list
+    notes: list
+
+    @property
+    def regressions(self) -> list:
+        return [c for c in self.changes if c.kind == "regression"]
+
+    def exit_status(self) -> int:
+        return 1 if self.regressions else 0
+
+    def table(self, fmt: str = "simple") -> str:
+        rows = []
+        for change in sorted(self.changes, key=lambda c: (KINDS.index(c.kind), c.what, c.key)):
+            rows.append([change.kind.upper() if change.kind == "regression" else change.kind, change.what,
+                         " ".join(str(k) for k in change.key), change.before, change.after, change.note])
+        return tabulate(rows, headers=["change", "kind", "what", "baseline", "current", "note"], tablefmt=fmt)
+
+    def summary(self) -> str:
+        counts = {k: sum(c.kind == k for c in self.changes) for k in KINDS}
+        parts = [f"{n} {k}{'s' if n != 1 and k in ('regression', 'improvement') else ''}"
+                 for k, n in counts.items() if n]
+        verdict = "FAIL" if self.regressions else "OK"
+        return f"{verdict}: " + (", ".join(parts) if parts else "no change")
+
+    def text(self, fmt: str = "simple") -> str:
+        out = []
+        if self.changes:
+            out += [self.table(fmt), ""]
+        if self.notes:
+            out += ["Environments differ (speed ratios may not be comparable): " + "; ".join(self.notes), ""]
+        out.append(self.summary())
+        return "\n".join(out) + "\n"
+
+    def markdown(self) -> str:
+        return "# Comparison with the baseline\n\n" + self.text("github")
+
+
+def compare(baseline: dict, current: dict, threshold: float = 0.10) -> Comparison:
+    if threshold <= 0:
+        raise ValueError(f"speed threshold must be positive, got {threshold}")
+    changes = compare_records(baseline.get("records", []), current.get("records", []))
+    changes += compare_speed(baseline.get("speed", []), current.get("speed", []), threshold)
+    return Comparison(changes=changes, notes=environment_notes(baseline, current))
+
+
+def without_timings(document: dict) -> dict:
+    """The document less everything measured in seconds (for comparing two runs' contents)."""
+    out = copy.deepcopy(document)
+    for record in out.get("records", []):
+        for key in TIMING_KEYS:
+            record.pop(key, None)
+    for entry in out.get("speed", []):
+        for key in SPEED_TIMING_KEYS:
+            entry.pop(key, None)
+    return out
+
+
+def read_document(path, label: str = "results") -> dict:
+    """A results.json document; ValueError with one clear line when it is not one."""
+    from .results import SCHEMA_VERSION
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise ValueError(f"{label} {path}: cannot read: {err.strerror or err}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{label} {path}: not UTF-8 text") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{label} {path}: not JSON ({err.msg} at line {err.lineno})") from None
+    if not isinstance(document, dict) or not isinstance(document.get("records"), list):
+        raise ValueError(f"{label} {path}: not a results.json file (expected an object with a 'records' list)")
+    version = document.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise ValueError(f"{label} {path}: results schema_version {version!r}; this tool reads {SCHEMA_VERSION}")
+    if not isinstance(document.get("speed", []), list):
+        raise ValueError(f"{label} {path}: 'speed' must be a list")
+    return document
+
+
+def parse_threshold(text: str) -> float:
+    """A percentage ('10' or '10%') as a fraction (0.10); ValueError says what is accepted."""
+    try:
+        value = float(text.strip().rstrip("%"))
+    except ValueError:
+        raise ValueError(f"--speed-threshold {text!r}: expected a percentage such as 10 or 10%") from None
+    if not 0 < value < float("inf"):
+        raise ValueError(f"--speed-threshold {text!r}: must be a positive percentage")
+    return value / 100.0

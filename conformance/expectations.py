@@ -1,0 +1,175 @@
+"""Expectations files: the known failures of one adapter, as case-id patterns with reasons.
+
+Modelled on array-api-tests' xfails file, with a reason required on every entry, because
+"expected to fail" without the evidence is how real defects get buried. Format (YAML):
+
+    adapter: torch-lstm                 # the implementation these entries are about
+    xfail:
+      - case: "peepholes*"              # glob over case ids; without wildcards: the id itself,
+        reason: "spec §4 ...; upstream issue #123"   # or a prefix ending at '/' (matrix variants)
+        dtype: float32                  # optional: only this dtype
+        check: forward                  # optional: only this check
+
+`apply` is a pure function run on the records after the run (the runner knows nothing of
+it): a record that matches an entry and failed or errored becomes `xfail`; one that passed
+becomes `xpass` (the bug was fixed, or the entry is stale). Other statuses are unchanged.
+"""
+from __future__ import annotations
+
+import copy
+import fnmatch
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Optional
+
+import yaml
+
+FAILING = ("fail", "error")
+ENTRY_KEYS = {"case", "reason", "dtype", "check"}
+
+
+class ExpectationsError(ValueError):
+    """An expectations file is unreadable or malformed; str() names the file, entry and key."""
+
+    def __init__(self, file, message: str, entry: Optional[int] = None, key: str = ""):
+        where = [str(file)]
+        if entry is not None:
+            where.append(f"xfail[{entry}]" + (f".{key}" if key else ""))
+        elif key:
+            where.append(f"key {key!r}")
+        super().__init__(f"{': '.join(where)}: {message}")
+
+
+@dataclass(frozen=True)
+class Entry:
+    pattern: str
+    reason: str
+    dtype: Optional[str] = None
+    check: Optional[str] = None
+
+    def matches(self, record: dict) -> bool:
+        if self.dtype is not None and record.get("dtype") != self.dtype:
+            return False
+        if self.check is not None and record.get("check", "forward") != self.check:
+            return False
+        return case_matches(record.get("case", ""), self.pattern)
+
+
+@dataclass
+class Expectations:
+    """The entries of one file, all about one adapter."""
+
+    adapter: str
+    file: str
+    entries: list = field(default_factory=list)
+
+    def entry_for(self, record: dict) -> Optional[Entry]:
+        if record.get("impl") != self.adapter:
+            return None
+        return next((e for e in self.entries if e.matches(record)), None)
+
+
+def case_matches(case_id: str, pattern: str) -> bool:
+    """Glob when the pattern has wildcards; otherwise the exact id or an id prefix that ends
+    at a '/' (so 'single-bias' covers 'single-bias/ih-only' but not 'single-bias-2')."""
+    if any(ch in pattern for ch in "*?["):
+        return fnmatch.fnmatchcase(case_id, pattern)
+    return case_id == pattern or case_id.startswith(pattern.rstrip("/") + "/")
+
+
+def _text(value, file, index, key, required) -> Optional[str]:
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ExpectationsError(file, f"expected a non-empty string, got {value!r}", index, key)
+    return value.strip()
+
+
+def parse(document, file="<string>") -> Expectations:
+    if not isinstance(document, dict):
+        raise ExpectationsError(file, f"expected a mapping with 'adapter' and 'xfail', got {type(document).__name__}")
+    unknown = set(document) - {"adapter", "xfail", "about"}
+    if unknown:
+        raise ExpectationsError(file, f"unknown keys {sorted(map(str, unknown))}; expected adapter, xfail, about")
+    adapter = document.get("adapter")
+    if not isinstance(adapter, str) or not adapter.strip():
+        raise ExpectationsError(file, "expected the adapter name these entries are about, e.g. 'adapter: torch-lstm'",
+                                key="adapter")
+    raw_entries = document.get("xfail") or []
+    if not isinstance(raw_entries, list):
+        raise ExpectationsError(file, f"expected a list of entries, got {type(raw_entries).__name__}", key="xfail")
+    entries = []
+    for index, raw in enumerate(raw_entries):
+        if not isinstance(raw, dict):
+            raise ExpectationsError(file, f"expected a mapping with case and reason, got {raw!r}", index)
+        extra = set(raw) - ENTRY_KEYS
+        if extra:
+            raise ExpectationsError(file, f"unknown keys {sorted(map(str, extra))}; expected {', '.join(sorted(ENTRY_KEYS))}",
+                                    index)
+        entries.append(Entry(pattern=_text(raw.get("case"), file, index, "case", True),
+                             reason=_text(raw.get("reason"), file, index, "reason", True),
+                             dtype=_text(raw.get("dtype"), file, index, "dtype", False),
+                             check=_text(raw.get("check"), file, index, "check", False)))
+    return Expectations(adapter=adapter.strip(), file=str(file), entries=entries)
+
+
+def load(path) -> Expectations:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ExpectationsError(path, f"cannot read: {err.strerror or err}") from None
+    except UnicodeDecodeError:
+        raise ExpectationsError(path, "not UTF-8 text") from None
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ExpectationsError(path, f"not valid YAML{where}: {getattr(err, 'problem', None) or err}") from None
+    return parse(document, path)
+
+
+def apply_to_record(record: dict, expectation_sets: Iterable[Expectations]) -> dict:
+    """The record as the expectations see it (a copy when changed; the input is not modified)."""
+    for expectations in expectation_sets:
+        entry = expectations.entry_for(record)
+        if entry is None:
+            continue
+        status = record.get("status")
+        if status not in FAILING and status != "pass":
+            return record  # unsupported, skipped: nothing ran, so nothing was expected
+        out = copy.deepcopy(record)
+        out["expected_failure"] = {"reason": entry.reason, "pattern": entry.pattern, "file": expectations.file,
+                                   "status": status}
+        if status == "pass":
+            out["status"] = "xpass"
+            out["message"] = f"passed, but expected to fail ({entry.pattern}: {entry.reason})"
+        else:
+            out["status"] = "xfail"
+            out["message"] = f"expected {status} ({entry.reason}): {record.get('message', '')}"
+        return out
+    return record
+
+
+def apply(records: Iterable[dict], expectation_sets: Iterable[Expectations]) -> list[dict]:
+    sets = list(expectation_sets)
+    return [apply_to_record(r, sets) for r in records]
+
+
+def unused_entries(records: Iterable[dict], expectation_sets: Iterable[Expectations]) -> list[tuple]:
+    """(file, entry) pairs that matched no record of their adapter: stale or mistyped patterns."""
+    records = list(records)
+    unused = []
+    for expectations in expectation_sets:
+        own = [r for r in records if r.get("impl") == expectations.adapter]
+        for entry in expectations.entries:
+            if not any(entry.matches(r) for r in own):
+                unused.append((expectations.file, entry))
+    return unused
+
+
+def gate_status(records: Iterable[dict], strict: bool = False) -> int:
+    """1 when a case failed or errored (or, with strict, passed against an xfail entry), else 0."""
+    bad = FAILING + (("xpass",) if strict else ())
+    return 1 if any(r.get("status") in bad for r in records) else 0

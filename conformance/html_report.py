@@ -1,0 +1,364 @@
+"""report.html: one self-contained page (inline CSS, plots as base64 PNG, no script, no
+network) rendered from a results.json document alone.
+
+Sections: summary, correctness matrix coloured by status, coverage matrix, failures with
+where they deviate and any diagnosis, expected failures, what was not run and why, speed
+table, plots.
+"""
+from __future__ import annotations
+
+import html
+import math
+from collections import Counter, defaultdict
+
+from . import plots
+from .results import atomic_write_text
+
+STATUS_ORDER = ("pass", "fail", "error", "xfail", "xpass", "unsupported", "skipped")
+# background, text colour
+STATUS_COLOURS = {
+    "pass": ("#c8e6c9", "#1b5e20"), "fail": ("#ffcdd2", "#b71c1c"), "error": ("#e1bee7", "#4a148c"),
+    "xfail": ("#ffe0b2", "#e65100"), "xpass": ("#fff59d", "#795548"), "unsupported": ("#eceff1", "#546e7a"),
+    "skipped": ("#f5f5f5", "#9e9e9e"),
+}
+UNKNOWN_COLOURS = ("#ffffff", "#000000")
+
+CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto; max-width: 1400px;
+       padding: 0 1em; color: #222; }
+h1 { margin-bottom: 0.2em; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.85em; }
+th, td { border: 1px solid #ddd; padding: 0.25em 0.5em; text-align: left; vertical-align: top; }
+th { background: #fafafa; position: sticky; top: 0; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.group th { background: #eef; text-align: left; }
+.badge { display: inline-block; padding: 0.05em 0.45em; border-radius: 0.3em; margin: 0.05em; font-size: 0.9em; }
+.legend .badge { margin-right: 0.6em; }
+.yes { background: #c8e6c9; } .no { background: #eceff1; color: #777; }
+.failure { border-left: 4px solid #b71c1c; padding: 0.3em 1em; margin: 1em 0; background: #fff8f8; }
+.failure.error { border-color: #4a148c; background: #fbf6fd; }
+.message { font-family: ui-monospace, monospace; font-size: 0.85em; white-space: pre-wrap; word-break: break-word; }
+pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; font-size: 0.8em; }
+img { max-width: 100%; border: 1px solid #eee; }
+.note { color: #666; font-size: 0.9em; }
+div.wide { overflow-x: auto; }
+"""
+
+
+def esc(value) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def badge(status: str, text: str | None = None, title: str = "") -> str:
+    bg, fg = STATUS_COLOURS.get(status, UNKNOWN_COLOURS)
+    return (f'<span class="badge status-{esc(status)}" style="background:{bg};color:{fg}" title="{esc(title)}">'
+            f"{esc(text if text is not None else status)}</span>")
+
+
+def _number(value, digits: int = 3) -> str:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return esc(value)
+    if math.isnan(value) or math.isinf(value):
+        return esc(value)
+    return f"{value:.{digits}g}"
+
+
+def _seconds(value) -> str:
+    if value is None:
+        return "–"
+    value = float(value)
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if value >= scale:
+            return f"{value / scale:.3g} {unit}"
+    return f"{value * 1e9:.3g} ns"
+
+
+def _table(headers, rows, classes=None) -> str:
+    """rows hold already-escaped HTML cells."""
+    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return (f'<div class="wide"><table class="{esc(classes or "")}"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div>")
+
+
+# ---------------------------------------------------------------- sections
+
+def summary_section(document: dict) -> str:
+    records = document.get("records", [])
+    counts = Counter(r.get("status") for r in records)
+    settings = document.get("settings", {})
+    parts = [badge(s, f"{counts[s]} {s}") for s in STATUS_ORDER if counts[s]]
+    parts += [badge(s, f"{n} {s}") for s, n in sorted(counts.items(), key=str) if s not in STATUS_ORDER]
+    out = ["<h2 id=summary>Summary</h2>", f"<p>{len(records)} results: {' '.join(parts) or 'none'}</p>"]
+    if settings.get("interrupted"):
+        out.append('<p class="failure"><b>This run was interrupted</b>: the results below are those computed '
+                   "before it stopped.</p>")
+    impls = list(dict.fromkeys(r.get("impl") for r in records))
+    groups = sorted({r.get("group", "") for r in records})
+    per = defaultdict(Counter)
+    for r in records:
+        per[(r.get("impl"), r.get("group", ""))][r.get("status")] += 1
+    rows = []
+    for impl in impls:
+        row = [esc(impl)]
+        for group in groups:
+            c = per[(impl, group)]
+            ran = sum(c[s] for s in ("pass", "fail", "error", "xfail", "xpass"))
+            cell = f"{c['pass']}/{ran}" if ran else "–"
+            worst = next((s for s in ("error", "fail", "xpass", "xfail") if c[s]), "pass" if ran else "unsupported")
+            row.append(badge(worst, cell, ", ".join(f"{n} {s}" for s, n in sorted(c.items(), key=str))))
+        rows.append(row)
+    out.append("<p class=note>Per implementation and group: passed / cases run (colour: the worst status).</p>")
+    out.append(_table(["implementation"] + groups, rows))
+    return "\n".join(out)
+
+
+def legend() -> str:
+    return '<p class="legend">' + "".join(badge(s) for s in STATUS_ORDER) + "</p>"
+
+
+def correctness_matrix(records: list[dict]) -> str:
+    impls = list(dict.fromkeys(r.get("impl") for r in records))
+    cells: dict = defaultdict(list)
+    groups: dict = defaultdict(dict)
+    for r in records:
+        key = (r.get("case"), r.get("dtype"))
+        cells[(key, r.get("impl"))].append(r)
+        groups[r.get("group", "")][key] = True
+    multi_check = len({r.get("check", "forward") for r in records}) > 1
+    head = "".join(f"<th>{esc(i)}</th>" for i in impls)
+    body = []
+    for group in sorted(groups):
+        body.append(f'<tr class="group"><th colspan="{len(impls) + 2}">{esc(group or "(no group)")}</th></tr>')
+        for case, dtype in sorted(groups[group]):
+            row = [f"<td>{esc(case)}</td><td>{esc(dtype)}</td>"]
+            for impl in impls:
+                found = cells.get(((case, dtype), impl), [])
+                badges = [badge(r.get("status", "?"),
+                                r.get("check", "forward") if multi_check else r.get("status", "?"),
+                                f"{r.get('check', 'forward')}: {r.get('status')} {r.get('message', '')}".strip())
+                          for r in sorted(found, key=lambda r: r.get("check", ""))]
+                row.append(f"<td>{''.join(badges) or '–'}</td>")
+            body.append("<tr>" + "".join(row) + "</tr>")
+    note = ("<p class=note>One row per case and dtype; hover a cell for the message." +
+            (" Each badge is one check, coloured by its status." if multi_check else "") + "</p>")
+    return ("<h2 id=correctness>Correctness matrix</h2>" + legend() + note +
+            f"<table class=matrix><thead><tr><th>case</th><th>dtype</th>{head}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table>")
+
+
+def checks_run_table(records: list[dict]) -> str:
+    """Per implementation and check: passed / run, coloured by the worst status."""
+    checks = list(dict.fromkeys(r.get("check", "forward") for r in records))
+    impls = list(dict.fromkeys(r.get("impl") for r in records))
+    counts = defaultdict(Counter)
+    for r in records:
+        counts[(r.get("impl"), r.get("check", "forward"))][r.get("status")] += 1
+    rows = []
+    for impl in impls:
+        row = [esc(impl)]
+        for check in checks:
+            c = counts[(impl, check)]
+            ran = sum(c[s] for s in ("pass", "fail", "error", "xfail", "xpass"))
+            worst = next((s for s in ("error", "fail", "xpass", "xfail") if c[s]),
+                         "pass" if ran else ("skipped" if c["skipped"] else "unsupported"))
+            row.append(badge(worst, f"{c['pass']}/{ran}" if ran else "–",
+                             ", ".join(f"{n} {s}" for s, n in sorted(c.items(), key=str))) if c else "–")
+        rows.append(row)
+    return ("<h3>Checks run</h3><p class=note>Per implementation and check: passed / run (hover for all "
+            "statuses).</p>" + _table(["implementation"] + checks, rows))
+
+
+def coverage_section(coverage: dict | None, records: list[dict] | None = None) -> str:
+    out = ["<h2 id=coverage>Coverage matrix</h2>"]
+    if records:
+        out.append(checks_run_table(records))
+    if not coverage or not coverage.get("rows"):
+        out.append("<p class=note>No capability data in this results file.</p>")
+        return "\n".join(out)
+    out.append("<h3>Capabilities</h3>")
+    columns = coverage.get("columns", [])
+    impls = list(coverage["rows"])
+    rows = []
+    for column in columns:  # one row per capability: there are many more of them than implementations
+        row = [esc(column)]
+        for impl in impls:
+            cell = coverage["rows"][impl].get(column, {})
+            ok = bool(cell.get("supported"))
+            note = cell.get("note", "")
+            row.append(f'<span class="badge {"yes" if ok else "no"}" title="{esc(note)}">{"yes" if ok else "no"}</span>'
+                       + (f' <span class=note>{esc(note)}</span>' if note and not ok else ""))
+        rows.append(row)
+    out.append("<p class=note>What each implementation declares it can run, and its reason where it cannot. "
+               "Cases needing a 'no' are reported as unsupported, not failed.</p>")
+    out.append(_table(["capability"] + impls, rows))
+    for impl, note in sorted(coverage.get("notes", {}).items()):
+        out.append(f"<p class=note>{esc(impl)}: {esc(note)}</p>")
+    return "\n".join(out)
+
+
+def render_value(value) -> str:
+    """A diagnosis (or any JSON value) as nested HTML: mappings as tables, lists as lists."""
+    if isinstance(value, dict):
+        rows = "".join(f"<tr><th>{esc(k)}</th><td>{render_value(v)}</td></tr>" for k, v in value.items())
+        return f"<table>{rows}</table>"
+    if isinstance(value, list):
+        if len(value) > 50:
+            value = value[:50] + [f"... {len(value) - 50} more"]
+        return "<ul>" + "".join(f"<li>{render_value(v)}</li>" for v in value) + "</ul>"
+    if isinstance(value, float):
+        return _number(value, 6)
+    return esc(value)
+
+
+def _location_rows(record: dict) -> list:
+    rows = []
+    for out in record.get("outputs", []):
+        if out.get("passed", True):
+            continue
+        worst = out.get("worst") or {}
+        where = ", ".join(f"{k}={v}" for k, v in (worst.get("index") or {}).items())
+        total = math.prod(out.get("shape") or [0])
+        bad = out.get("failing_elements")
+        rows.append([esc(out.get("output")), esc(where or "–"), _number(worst.get("expected"), 9),
+                     _number(worst.get("got"), 9), _number(worst.get("abs_error")), _number(out.get("max_rel")),
+                     _number(out.get("max_ulp")), esc(f"{bad} of {total}" if bad is not None else out.get("message", ""))])
+    return rows
+
+
+def failure_block(record: dict) -> str:
+    status = record.get("status")
+    title = (f"{badge(status)} <b>{esc(record.get('impl'))}</b> — {esc(record.get('case'))} "
+             f"[{esc(record.get('dtype'))}] <span class=note>check {esc(record.get('check', 'forward'))}</span>")
+    parts = [f'<div class="failure {esc(status)}"><h3>{title}</h3>',
+             f'<div class="message">{esc(record.get("message", ""))}</div>']
+    locations = _location_rows(record)
+    if locations:
+        parts.append(_table(["output", "worst element", "expected", "got", "abs error", "max rel", "max ULP",
+                             "elements out of tolerance"], locations))
+    literals = [lit for lit in record.get("literals", []) if lit.get("passed") is False]
+    if literals:
+        parts.append(_table(["literal expectation", "message"],
+                            [[esc(f"{lit.get('output')} ({lit.get('rule')})"), esc(lit.get("message", ""))]
+                             for lit in literals]))
+    if record.get("diagnosis"):
+        parts.append("<h4>Diagnosis</h4>" + render_value(record["diagnosis"]))
+    if record.get("traceback"):
+        parts.append(f"<details><summary>traceback</summary><pre>{esc(record['traceback'])}</pre></details>")
+    parts.append("</div>")
+    return "\n".join(parts)
+
+
+def failures_section(records: list[dict]) -> str:
+    failing = [r for r in records if r.get("status") in ("fail", "error", "xpass")]
+    out = ["<h2 id=failures>Failures and errors</h2>"]
+    if not failing:
+        out.append("<p>None.</p>")
+    out += [failure_block(r) for r in failing]
+    expected = [r for r in records if r.get("status") == "xfail"]
+    if expected:
+        out.append("<h3>Expected failures (xfail)</h3>")
+        out.append(_table(["implementation", "case", "dtype", "check", "reason", "what failed"], [
+            [esc(r.get("impl")), esc(r.get("case")), esc(r.get("dtype")), esc(r.get("check", "forward")),
+             esc((r.get("expected_failure") or {}).get("reason", "")), f'<span class=message>{esc(r.get("message"))}</span>']
+            for r in expected]))
+    return "\n".join(out)
+
+
+def not_run_section(records: list[dict]) -> str:
+    counts = Counter((r.get("impl"), r.get("status"), r.get("message", "")) for r in records
+                     if r.get("status") in ("unsupported", "skipped"))
+    if not counts:
+        return ""
+    rows = [[esc(impl), badge(status), f"<span class=num>{n}</span>", esc(message)]
+            for (impl, status, message), n in sorted(counts.items(), key=lambda kv: tuple(map(str, kv[0])))]
+    return "<h2 id=not-run>Not run, and why</h2>" + _table(["implementation", "status", "cases", "reason"], rows)
+
+
+SPEED_COLUMNS = ("shape", "mode", "impl", "dtype", "median", "iqr", "rounds", "ratio", "gflops")
+SPEED_HIDDEN = {"status", "message", "flops", "min", "mean", "max", "stddev"}
+
+
+def speed_section(speed: list[dict], environment: dict) -> str:
+    out = ["<h2 id=speed>Speed</h2>"]
+    if not speed:
+        out.append("<p class=note>No speed measurements in this results file (run <code>report</code>, "
+                   "not <code>run</code>, to measure).</p>")
+        return "\n".join(out)
+    extras = sorted({k for s in speed for k, v in s.items()
+                     if k not in SPEED_COLUMNS and k not in SPEED_HIDDEN and isinstance(v, (int, float, str))})
+    headers = ["shape", "mode", "implementation", "dtype", "median", "IQR", "rounds", "vs torch-lstm", "GFLOP/s"]
+    rows = []
+    for s in speed:
+        ok = s.get("status") == "ok"
+        ratio = s.get("ratio")
+        row = [esc(s.get("shape")), esc(s.get("mode", "forward")), esc(s.get("impl")), esc(s.get("dtype")),
+               _seconds(s.get("median")) if ok else "–", _seconds(s.get("iqr")) if ok else "–",
+               esc(s.get("rounds", "–")) if ok else "–",
+               f"{float(ratio):.3g}×" if ok and ratio is not None else "–",
+               _number(s.get("gflops")) if ok and s.get("gflops") is not None else "–"]
+        row += [_number(s.get(k)) if isinstance(s.get(k), float) else esc(s.get(k, "")) for k in extras]
+        row.append(esc(s.get("message", "")) if not ok else "")
+        rows.append(row)
+    cpu = ", ".join(f"{k} {environment[k]}" for k in ("cpu", "cpu_count", "torch_threads", "gpu", "blas")
+                    if environment.get(k) is not None)
+    out.append(f"<p class=note>Median of the timed computation (pytest-benchmark); ratio = median / median of "
+               f"torch-lstm on the same shape in the same run (lower is faster). {esc(cpu)}</p>")
+    out.append(_table(headers + extras + ["note"], rows))
+    return "\n".join(out)
+
+
+def plots_section(document: dict) -> str:
+    out = ["<h2 id=plots>Plots</h2>"]
+    error_data = (document.get("plots") or {}).get("error_by_step")
+    png = plots.plot_error_by_step(error_data) if error_data else None
+    if png:
+        out.append(f'<figure><img class="plot" id="plot-error-by-step" alt="error against time step" '
+                   f'src="{plots.data_uri(png)}"><figcaption class=note>Largest |y − reference| at each step of '
+                   f"{esc(error_data.get('case'))} [{esc(error_data.get('dtype'))}], the longest case of the run; "
+                   "the dashed line is the tolerance.</figcaption></figure>")
+    else:
+        out.append("<p class=note>Error against time step: no data (no implementation ran the longest case).</p>")
+    for impl, note in sorted(((error_data or {}).get("notes") or {}).items()):
+        out.append(f"<p class=note>{esc(impl)}: {esc(note)}</p>")
+    png = plots.plot_time_by_batch(document.get("speed", []))
+    if png:
+        out.append(f'<figure><img class="plot" id="plot-time-by-batch" alt="time against batch size" '
+                   f'src="{plots.data_uri(png)}"><figcaption class=note>Median forward time of shapes that differ '
+                   "only in batch size.</figcaption></figure>")
+    else:
+        out.append("<p class=note>Time against batch size: no shapes in the speed records differ only in batch "
+                   "size.</p>")
+    return "\n".join(out)
+
+
+def environment_section(document: dict) -> str:
+    env = document.get("environment", {})
+    rows = [[esc(k), esc(v)] for k, v in env.items()]
+    settings = [[esc(k), esc(v)] for k, v in (document.get("settings") or {}).items()]
+    return ("<h2 id=environment>Environment</h2>" + _table(["key", "value"], rows) +
+            ("<h3>Settings</h3>" + _table(["key", "value"], settings) if settings else ""))
+
+
+def render(document: dict) -> str:
+    records = document.get("records", [])
+    env = document.get("environment", {})
+    title = "LSTM conformance report"
+    subtitle = ", ".join(f"{k} {env[k]}" for k in ("lstm_conformance", "git_revision", "torch", "cpu")
+                         if env.get(k))
+    nav = " · ".join(f'<a href="#{a}">{t}</a>' for a, t in (
+        ("summary", "summary"), ("correctness", "correctness"), ("coverage", "coverage"), ("failures", "failures"),
+        ("speed", "speed"), ("plots", "plots"), ("environment", "environment")))
+    body = [f"<h1>{title}</h1>", f"<p class=note>{esc(subtitle)}</p>", f"<p>{nav}</p>",
+            summary_section(document), correctness_matrix(records), coverage_section(document.get("coverage"), records),
+            failures_section(records), not_run_section(records), speed_section(document.get("speed", []), env),
+            plots_section(document), environment_section(document)]
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{title}</title><style>{CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+
+
+def write(path, document: dict) -> None:
+    atomic_write_text(path, render(document))

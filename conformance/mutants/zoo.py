@@ -1,0 +1,317 @@
+"""The zoo: defective implementations, each one small departure from ControlLSTM.
+
+Every class states its defect (`defect`), and, where the diagnosis should recognise it, the
+pattern name the diagnosis must give (`pattern`) and a library case that shows it
+(`diagnosis_case`). Most of these are bugs found in real LSTM code: the gate order of
+SEEDS.md §1, the bias gradients of SEEDS.md §3, the dropped c_n gradient, packed sequences
+processed through their padding, a reverse direction not realigned.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import torch
+
+from .control import ControlLSTM
+
+
+class Mutant(ControlLSTM):
+    pattern: str | None = None  # what diagnosis.py must name for it (None: not a pattern defect)
+    diagnosis_case: str | None = None  # where the pattern is distinguishable
+    diagnosis_dtype = "float64"
+
+
+def _blocks(perm):
+    """A gate_blocks method reading canonical block perm[k] as gate k."""
+    def gate_blocks(self, a, hidden):
+        blocks = a.split(hidden, dim=-1)
+        return tuple(blocks[k] for k in perm)
+    return gate_blocks
+
+
+class GateOrderIF(Mutant):
+    name = "gate-order-ifgo-as-figo"
+    defect = "weights read as blocks f, i, g, o (SEEDS.md §1: PyTorch's first block believed to be f)"
+    gate_blocks = _blocks((1, 0, 2, 3))
+    pattern = "gate blocks i and f swapped"
+    diagnosis_case = "gate-blocks-distinguishable"
+
+
+class GateOrderONNX(Mutant):
+    name = "gate-order-onnx-iofc"
+    defect = "canonical weights read in ONNX's block order i, o, f, c"
+    gate_blocks = _blocks((0, 2, 3, 1))
+    pattern = "gates i, f, g, o computed from blocks i, g, o, f"
+    diagnosis_case = "gate-blocks-distinguishable"
+
+
+class BiasesDropped(Mutant):
+    name = "bias-dropped"
+    defect = "both biases ignored"
+    pattern = "biases dropped"
+    diagnosis_case = "gate-blocks-distinguishable"
+
+    def combined_bias(self, bias_ih, bias_hh):
+        return torch.zeros_like(bias_ih)
+
+
+class HiddenBiasDropped(Mutant):
+    name = "hidden-bias-dropped"
+    defect = "bias_hh ignored (only bias_ih added)"
+    pattern = "hidden bias dropped"
+    diagnosis_case = "gate-blocks-distinguishable"
+
+    def combined_bias(self, bias_ih, bias_hh):
+        return bias_ih
+
+
+class InitialStateIgnored(Mutant):
+    name = "initial-state-ignored"
+    defect = "h0 and c0 ignored: every sequence starts from zeros"
+    pattern = "initial state ignored"
+    diagnosis_case = "gate-blocks-distinguishable"
+
+    def initial_state(self, h0, c0):
+        return torch.zeros_like(h0), torch.zeros_like(c0)
+
+
+class NoCellActivation(Mutant):
+    name = "no-cell-output-activation"
+    defect = "h = o ⊙ c: the tanh on the cell output is missing"
+    pattern = "no activation on the cell output"
+    diagnosis_case = "gate-blocks-distinguishable"
+
+    def cell_output(self, c):
+        return c
+
+
+class CellClipped(Mutant):
+    name = "cell-clipped"
+    defect = "the cell state is clipped to [-1, 1] after each update"
+    pattern = "cell state clipped to [-1, 1]"
+    diagnosis_case = "large-initial-cell"
+
+    def cell_update(self, f, c, i, g):
+        return torch.clamp(f * c + i * g, -1.0, 1.0)
+
+
+class ForgetPathDropped(Mutant):
+    name = "forget-path-dropped"
+    defect = "c' = i ⊙ g: the f ⊙ c term is missing"
+    pattern = "forget path dropped"
+    diagnosis_case = "gate-blocks-distinguishable"
+
+    def cell_update(self, f, c, i, g):
+        return i * g
+
+
+class Float16Compute(Mutant):
+    name = "float16-compute"
+    defect = "computes in float16 and casts the outputs back to the input dtype"
+    pattern = "computed in float16"
+    diagnosis_case = "random/t5b3i4h7/bias/given-state"
+
+    def compute_dtype(self, dtype):
+        return torch.float16
+
+
+class TimeReversed(Mutant):
+    name = "time-reversed"
+    defect = "the forward direction runs from T-1 down to 0"
+    pattern = "time reversed"
+    diagnosis_case = "gate-blocks-distinguishable"
+
+    def time_steps(self, seq_len, reverse):
+        return range(seq_len) if reverse else range(seq_len - 1, -1, -1)
+
+
+class StatesSwapped(Mutant):
+    name = "h_n-c_n-swapped"
+    defect = "returns (c_n, h_n) where (h_n, c_n) belongs"
+    pattern = "h_n and c_n swapped"
+    diagnosis_case = "gate-blocks-distinguishable"
+
+    def finish(self, outputs, problem):
+        return dict(outputs, h_n=outputs["c_n"], c_n=outputs["h_n"])
+
+
+class StateFromPenultimateStep(Mutant):
+    name = "state-from-wrong-step"
+    defect = "h_n and c_n are the states after step T-2 (an off-by-one in the final gather)"
+    pattern = "h_n and c_n taken from step 3"
+    diagnosis_case = "gate-blocks-distinguishable"  # T = 5
+
+    def final_state(self, h, c, ys, cs):
+        return (ys[-2], cs[-2]) if len(ys) >= 2 else (h, c)
+
+
+class LastStepSkipped(Mutant):
+    name = "last-step-skipped"
+    defect = "the loop runs T-1 steps (range(T - 1)); y at T-1 stays zero"
+    pattern = "last step skipped"
+    diagnosis_case = "gate-blocks-distinguishable"
+
+    def time_steps(self, seq_len, reverse):
+        steps = super().time_steps(seq_len, reverse)
+        return steps if reverse else range(seq_len - 1)
+
+
+class PaddingProcessed(Mutant):
+    name = "padding-processed"
+    defect = "variable lengths only mask y: the recurrence runs through the padding"
+    pattern = "padding processed as data"
+    diagnosis_case = "lengths-with-state"
+
+    def respects_lengths(self):
+        return False
+
+
+class ReverseMisaligned(Mutant):
+    name = "reverse-direction-misaligned"
+    defect = "the reverse direction's outputs are stored in processing order, not re-aligned in time"
+    pattern = "reverse direction's outputs not re-aligned"
+    diagnosis_case = "bidirectional"
+
+    def output_slot(self, t, seq_len, reverse):
+        return seq_len - 1 - t if reverse else t
+
+
+class RowsShareState(Mutant):
+    name = "batch-rows-share-state"
+    defect = "one state buffer for the batch: every row continues from the last row's state"
+    pattern = "batch rows share one state"
+    diagnosis_case = "gate-blocks-distinguishable"
+
+    def carry(self, h, c):
+        return h[-1:].expand_as(h), c[-1:].expand_as(c)
+
+
+class OneElementOff(Mutant):
+    name = "one-element-off-1e-3"
+    defect = "the largest element of y is off by 1e-3 relative (a kernel's edge-case bug)"
+
+    def finish(self, outputs, problem):
+        y = outputs["y"].contiguous().clone()
+        if y.numel():
+            flat = y.view(-1)
+            k = int(torch.argmax(flat.abs()))
+            flat[k] = flat[k] * 1.001
+        return dict(outputs, y=y)
+
+
+class NoisyRuns(Mutant):
+    name = "noise-1e-9-between-runs"
+    defect = "each run adds noise of 1e-9 (an unordered reduction) while declaring itself deterministic"
+
+    def finish(self, outputs, problem):
+        rng = np.random.default_rng()  # fresh entropy on purpose: every run differs
+        y = outputs["y"]
+        return dict(outputs, y=y + torch.from_numpy(rng.normal(0.0, 1e-9, size=tuple(y.shape))).to(y.dtype))
+
+
+class OverflowingSigmoid(Mutant):
+    name = "sigmoid-overflows-to-nan"
+    defect = "σ(z) = e^z / (1 + e^z): inf / inf = NaN once e^z overflows (z > 88 in float32)"
+
+    def sigmoid(self, z):
+        e = torch.exp(z)
+        return e / (1.0 + e)
+
+
+class StridesIgnored(Mutant):
+    name = "strides-ignored"
+    defect = "reads every input's memory as if it were contiguous"
+
+    def read_array(self, array):
+        array = np.asarray(array)
+        contiguous = np.empty(array.shape, array.dtype).strides
+        return np.lib.stride_tricks.as_strided(array, array.shape, contiguous)
+
+
+class AcceptsEmptySequence(Mutant):
+    name = "accepts-t-0"
+    defect = "T = 0 returns empty outputs (and h0, c0 as the final state) instead of raising"
+
+    def validate(self, problem):
+        self.validate_shapes(problem)
+
+
+class CastsMixedDtypes(Mutant):
+    name = "casts-mixed-dtypes"
+    defect = "an x of another dtype than the parameters is silently cast"
+
+    def input_tensor(self, problem, x, dtype):
+        return x.to(dtype)
+
+
+class TruncatesState(Mutant):
+    name = "state-shape-unchecked"
+    defect = "h0 with too many units is silently truncated instead of rejected"
+
+    @staticmethod
+    def truncated(problem):
+        if problem.h0 is None:
+            return problem
+        out = dataclasses.replace(problem, h0=problem.h0[..., : problem.config.output_size])
+        out.__dict__.update({k: v for k, v in problem.__dict__.items() if k == "array_dtypes"})
+        return out
+
+    def prepare(self, problem):
+        return super().prepare(self.truncated(problem))
+
+    def gradients(self, problem, upstream):
+        return super().gradients(self.truncated(problem), upstream)
+
+
+class UpcastOutputs(Mutant):
+    name = "outputs-upcast-to-float64"
+    defect = "returns float64 outputs for float32 inputs (computes in float64)"
+
+    def compute_dtype(self, dtype):
+        return torch.float64
+
+    def prepare(self, problem):  # the control's prepare, without the cast back to the input dtype
+        self.validate(problem)
+        x, h0, c0, params = self.tensors(problem)
+
+        def run():
+            with torch.no_grad():
+                return self.forward(problem, x, h0, c0, params)
+
+        return run
+
+
+class CnGradientDropped(Mutant):
+    name = "c_n-gradient-dropped"
+    defect = "the backward pass ignores the upstream gradient of c_n"
+    pattern = "upstream gradient of c_n ignored"
+    diagnosis_case = "random/t5b3i4h7/bias/given-state"
+
+    def upstream_terms(self, upstream):
+        return dict(upstream, c_n=None)
+
+
+class BiasGradientFromForgetGate(Mutant):
+    name = "bias-gradient-from-forget-block"
+    defect = "the input- and output-gate bias gradients are the forget gate's (SEEDS.md §3)"
+    pattern = "gradient wrong only in: bias_hh_l0 (gate blocks i, o), bias_ih_l0 (gate blocks i, o)"
+    diagnosis_case = "random/t5b3i4h7/bias/given-state"
+
+    def finish_gradients(self, grads, problem):
+        H = problem.config.hidden_size
+        out = dict(grads)
+        for name in grads:
+            if name.startswith("bias_"):
+                g = grads[name].clone()
+                g[0:H] = grads[name][H:2 * H]
+                g[3 * H:4 * H] = grads[name][H:2 * H]
+                out[name] = g
+        return out
+
+
+ZOO = (GateOrderIF, GateOrderONNX, BiasesDropped, HiddenBiasDropped, InitialStateIgnored, NoCellActivation,
+       CellClipped, ForgetPathDropped, Float16Compute, TimeReversed, StatesSwapped, StateFromPenultimateStep,
+       LastStepSkipped, PaddingProcessed, ReverseMisaligned, RowsShareState, OneElementOff, NoisyRuns,
+       OverflowingSigmoid, StridesIgnored, AcceptsEmptySequence, CastsMixedDtypes, TruncatesState, UpcastOutputs,
+       CnGradientDropped, BiasGradientFromForgetGate)

@@ -1,0 +1,60 @@
+"""Benchmark runs end to end (tiny shapes, few rounds; no wall-clock limits asserted), the timed
+forward+backward callables, and the `bench` command."""
+import numpy as np
+import pytest
+
+from lstm_conformance.bench import ReferenceTiming, parse_shape, run_benchmarks
+from lstm_conformance.cli import main
+from lstm_conformance.reference import lstm_backward
+from lstm_conformance.registry import load_adapter
+from lstm_conformance.spec.materialize import materialize
+
+
+def test_run_benchmarks_times_modes_dtypes_and_the_gemm_in_one_session(tmp_path):
+    adapters = [load_adapter("numpy"), load_adapter("torch-lstm"), ReferenceTiming()]
+    records = run_benchmarks(adapters, ["t4b2i3h5"], ["float32", "float64"], tmp_path / "benchmark.json",
+                             quick=True, modes=["forward", "training"], max_time=0.01)
+    by = {(r["mode"], r["dtype"], r["impl"]): r for r in records}
+    assert len(records) == 2 * 2 * 3
+    assert by[("forward", "float32", "torch-lstm")]["ratio"] == 1.0
+    assert by[("training", "float64", "reference")]["status"] == "ok"
+    assert by[("training", "float64", "reference")]["ratio"] > 0
+    assert by[("training", "float32", "numpy")]["status"] == "not measured"
+    assert "numpy has no timed forward+backward" in by[("training", "float32", "numpy")]["message"]
+    assert by[("forward", "float32", "reference")]["message"] == "the reference computes in float64 only"
+    measured = [r for r in records if r["status"] == "ok"]
+    assert len(measured) == 8  # numpy: forward ×2 dtypes; torch-lstm: 2 modes × 2 dtypes; reference: float64 ×2 modes
+    for r in measured:
+        assert r["rounds"] >= 3 and r["median"] > 0 and r["conditions"]["torch_threads"] >= 1
+        assert r["gemm"]["gflops"] > 0 and r["gemm_share"] == pytest.approx(r["gflops"] / r["gemm"]["gflops"])
+
+
+@pytest.mark.parametrize("impl, x_index, w_hh_index", [("torch-lstm", 0, 2), ("torch-cell", 0, 4)])
+def test_training_callable_returns_the_gradients_of_sum_y(impl, x_index, w_hh_index):
+    problem = materialize(parse_shape("t4b2i3h5"), "float64")  # with h0 and c0
+    grads = load_adapter(impl).prepare_training(problem)()
+    cfg = problem.config
+    ones = np.ones((4, 2, 5))
+    expected = lstm_backward(cfg, problem.x, problem.params, problem.h0, problem.c0, grad_y=ones)
+    np.testing.assert_allclose(grads[x_index].detach().numpy(), expected["x"], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(grads[w_hh_index].detach().numpy(), expected["weight_hh_l0"], rtol=1e-10, atol=1e-12)
+
+
+def test_bench_command_times_the_reference_training_in_float64(tmp_path, capsys):
+    argv = ["bench", "--shapes", "t3b2i4h5", "--impl", "torch-lstm", "--impl", "reference", "--dtype", "float64",
+            "--mode", "training", "--quick", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    text = (tmp_path / "speed.md").read_text()
+    row = next(line for line in text.splitlines() if "| reference" in line)
+    assert [c.strip() for c in row.strip("|").split("|")][1:3] == ["training", "float64"]
+    assert (tmp_path / "benchmark.json").is_file() and "Matrix-multiply rate" in text
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["bench", "--mode", "backward"], "--mode backward"),
+    (["bench", "--dtype", "float8"], "--dtype float8"),
+])
+def test_bench_usage_errors_exit_2(argv, words, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and words in err

@@ -1,0 +1,79 @@
+"""A failure says where it deviates and names the known defect that reproduces it."""
+import itertools
+
+import pytest
+from fixtures.adapters import NaNAdapter, PerturbedAdapter, TextbookSwappedRows
+
+from lstm_conformance.diagnosis import diagnose_forward, forward_variants, gate_order_name
+from lstm_conformance.mutants import ZOO
+from lstm_conformance.mutants.zoo import Mutant, _blocks
+from lstm_conformance.runner import run_case
+from lstm_conformance.spec.materialize import materialize
+from lstm_conformance.tolerances import tolerance_for
+
+PATTERN_MUTANTS = [m for m in ZOO if m.pattern]
+
+
+def test_the_textbook_torch_code_is_diagnosed_as_i_and_f_swapped(cases):
+    r = run_case(cases["toy-memory-tanh"], "float64", TextbookSwappedRows())
+    assert r["status"] == "fail"
+    assert r["diagnosis"]["patterns"] == ["gate blocks i and f swapped"]
+    assert r["message"].endswith("diagnosis: reproduced by: gate blocks i and f swapped")
+    assert r["diagnosis"]["where"]["y"]["first_step"] == 0
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("mutant", PATTERN_MUTANTS, ids=lambda m: m.name)
+def test_every_pattern_mutant_is_named_by_the_diagnosis_and_nothing_else(cases, mutant, dtype):
+    check = "gradients" if "gradient" in mutant.pattern else "forward"
+    r = run_case(cases[mutant.diagnosis_case], dtype, mutant(), check=check)
+    assert r["status"] == "fail"
+    patterns = r["diagnosis"]["patterns"]
+    assert len(patterns) == 1 and mutant.pattern in patterns[0], patterns
+
+
+def test_each_of_the_23_wrong_gate_orders_is_named_exactly(cases):
+    case = cases["gate-blocks-distinguishable"]
+    for perm in itertools.permutations(range(4)):
+        if perm == (0, 1, 2, 3):
+            continue
+        mutant = type("Permuted", (Mutant,), {"name": "permuted", "gate_blocks": _blocks(perm)})()
+        r = run_case(case, "float32", mutant)
+        assert r["diagnosis"]["patterns"] == [gate_order_name(perm)], perm
+
+
+def test_where_a_single_wrong_element_is(cases):
+    r = run_case(cases["random/t20b4i16h32/bias/given-state"], "float32", PerturbedAdapter())
+    where = r["diagnosis"]["where"]
+    assert set(where) == {"y"}
+    assert where["y"] == {"failing_elements": 1, "of": 20 * 4 * 32, "first_step": 3, "steps": "3", "rows": "1",
+                          "units": "2"}
+    assert r["diagnosis"]["patterns"] == []
+    assert "no known defect pattern reproduces it; deviates in y from step 3 (rows 1, units 2)" in r["message"]
+
+
+def test_non_finite_outputs_are_counted(cases):
+    r = run_case(cases["random/t5b3i4h7/bias/zero-state"], "float32", NaNAdapter())
+    assert r["diagnosis"]["where"]["y"]["non_finite"] == 1
+    assert "1 NaN/Inf where the reference is finite" in r["diagnosis"]["summary"]
+
+
+def test_no_pattern_claims_the_correct_outputs(cases):
+    # The reference's own outputs, run through the diagnosis as if they had failed, match no
+    # defect: every pattern differs from the reference on this case.
+    problem = materialize(cases["gate-blocks-distinguishable"], "float64")
+    from lstm_conformance.reference import lstm_forward
+    reference = lstm_forward(problem.config, problem.x, problem.params, problem.h0, problem.c0).as_dict()
+    assert diagnose_forward(problem, reference, reference, tolerance_for("float64"))["patterns"] == []
+    names = [name for name, _ in forward_variants(problem, reference)]
+    assert len(names) == len(set(names)) and len(names) >= 23 + 12
+
+
+def test_the_diagnosis_locates_the_failing_direction(cases):
+    r = run_case(cases["bidirectional"], "float64", ZOO_BY_NAME["reverse-direction-misaligned"]())
+    where = r["diagnosis"]["where"]
+    assert where["y"]["directions"] == ["reverse"]
+    assert "h_n" not in where  # the states themselves are right
+
+
+ZOO_BY_NAME = {m.name: m for m in ZOO}
