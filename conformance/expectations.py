@@ -130,6 +130,17 @@ def load(path) -> Expectations:
     return parse(document, path)
 
 
+def builtin(adapter_names: Iterable[str]) -> list[Expectations]:
+    """The shipped expectations (implementations/expectations/*.yaml) of the adapters named:
+    known, documented defects of the built-in implementations, each with its evidence."""
+    from importlib import resources
+
+    wanted = set(adapter_names)
+    folder = resources.files("lstm_conformance.implementations") / "expectations"
+    sets = [load(Path(str(p))) for p in sorted(folder.iterdir(), key=str) if str(p).endswith(".yaml")]
+    return [s for s in sets if s.adapter in wanted]
+
+
 def apply_to_record(record: dict, expectation_sets: Iterable[Expectations]) -> dict:
     """The record as the expectations see it (a copy when changed; the input is not modified)."""
     for expectations in expectation_sets:

@@ -28,20 +28,29 @@ class LSTMCaseItem(pytest.Item):
         self.add_marker(pytest.mark.lstm_conformance)
 
     def runtest(self):
-        from .runner import run_case
+        from .expectations import apply_to_record, builtin
+        from .runner import run_checks
 
-        record = run_case(self.case, self.dtype, self.adapter, self.cache)
-        self.user_properties.append(("lstm_record", record))
-        status = record["status"]
-        if status in ("unsupported", "skipped"):
-            pytest.skip(f"{status}: {record['message']}")
-        if status != "pass":
-            raise LSTMCaseFailure(record)
+        # Every check applicable to the case; the shipped expectations of a built-in adapter
+        # turn its known, documented defects into xfails.
+        known = builtin([self.adapter.name])
+        records = [apply_to_record(r, known) for r in run_checks(self.case, self.dtype, self.adapter, self.cache)]
+        self.user_properties.append(("lstm_records", records))
+        failed = [r for r in records if r["status"] in ("fail", "error")]
+        if failed:
+            raise LSTMCaseFailure(failed)
+        expected = [r for r in records if r["status"] == "xfail"]
+        if expected:
+            pytest.xfail("; ".join(f"{r['check']}: {r['expected_failure']['reason'].strip()}" for r in expected))
+        ran = [r for r in records if r["status"] in ("pass", "xpass")]
+        if not ran:
+            first = records[0] if records else {"status": "skipped", "message": "no check applies"}
+            pytest.skip(f"{first['status']}: {first['message']}")
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, LSTMCaseFailure):
-            r = excinfo.value.record
-            return f"{r['status']}: {r['impl']} on {r['case']} [{r['dtype']}]\n  {r['message']}"
+            return "\n".join(f"{r['status']}: {r['impl']} on {r['case']} [{r['dtype']}], check {r['check']}\n  {r['message']}"
+                             for r in excinfo.value.records)
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self):
@@ -49,9 +58,9 @@ class LSTMCaseItem(pytest.Item):
 
 
 class LSTMCaseFailure(Exception):
-    def __init__(self, record):
-        super().__init__(record["message"])
-        self.record = record
+    def __init__(self, records):
+        super().__init__("; ".join(r["message"] for r in records))
+        self.records = records
 
 
 def pytest_configure(config):

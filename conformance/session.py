@@ -50,6 +50,9 @@ def add_options(parser: argparse.ArgumentParser, report: bool = False) -> None:
     group.add_argument("--junit", type=Path, metavar="FILE", help="also write JUnit XML to FILE")
     group.add_argument("--expectations", action="append", type=Path, metavar="FILE",
                        help="expectations file of one adapter: case patterns with reasons -> xfail / xpass (repeatable)")
+    group.add_argument("--no-builtin-expectations", action="store_true",
+                       help="do not apply the shipped expectations of built-in adapters (their known defects "
+                            "then count as failures)")
     group.add_argument("--strict", action="store_true", help="exit status 1 also when an expected failure passes (xpass)")
     group.add_argument("--isolate", action="store_true",
                        help="run each adapter in a process of its own: a crash (even a segfault) is one error")
@@ -97,6 +100,12 @@ class Session:
             self.expectation_sets = [expectations.load(p) for p in (getattr(args, "expectations", None) or [])]
         except expectations.ExpectationsError as err:
             raise SessionError(f"--expectations {err}") from None
+        if not getattr(args, "no_builtin_expectations", False):
+            # Shipped entries for adapters the user gave no file for: the known defects of
+            # built-in implementations show as xfail, with their evidence, not as new failures.
+            covered = {e.adapter for e in self.expectation_sets}
+            self.expectation_sets += [e for e in expectations.builtin(
+                names) if e.adapter not in covered]
         self.strict = bool(getattr(args, "strict", False))
         self.timeout = getattr(args, "timeout", None)
         self.isolated = bool(getattr(args, "isolate", False) or self.timeout)

@@ -10,19 +10,38 @@ def _fmt(value) -> str:
     return "–" if value is None else f"{value:.1e}"
 
 
-def correctness_summary(records: list[dict]) -> dict:
-    """(impl, group) -> counts of each status and the worst max-abs error over passes and fails."""
-    summary: dict = defaultdict(lambda: defaultdict(int))
+APPLICABLE = ("pass", "fail", "error", "xfail", "xpass")
+# When the checks of one case disagree, the case shows the most serious of their statuses.
+SEVERITY = ("error", "fail", "xpass", "xfail", "pass", "unsupported", "skipped")
+
+
+def case_verdicts(records: list[dict]) -> dict:
+    """(impl, group, case, dtype) -> {"status": the most serious status over the case's checks,
+    "worst": the max abs error of its forward comparison}."""
+    verdicts: dict = {}
     for r in records:
-        cell = summary[(r["impl"], r["group"])]
-        cell[r["status"]] += 1
-        if isinstance(r.get("max_abs"), float):
-            cell["worst"] = max(cell.get("worst", 0.0), r["max_abs"])
+        key = (r["impl"], r["group"], r["case"], r["dtype"])
+        v = verdicts.setdefault(key, {"status": r["status"], "worst": None})
+        if SEVERITY.index(r["status"]) < SEVERITY.index(v["status"]):
+            v["status"] = r["status"]
+        if r.get("check", "forward") == "forward" and isinstance(r.get("max_abs"), float):
+            v["worst"] = r["max_abs"]
+    return verdicts
+
+
+def correctness_summary(records: list[dict]) -> dict:
+    """(impl, group) -> counts of case verdicts and the worst forward max-abs error."""
+    summary: dict = defaultdict(lambda: defaultdict(int))
+    for (impl, group, _case, _dtype), v in case_verdicts(records).items():
+        cell = summary[(impl, group)]
+        cell[v["status"]] += 1
+        if v["worst"] is not None:
+            cell["worst"] = max(cell.get("worst", 0.0), v["worst"])
     return summary
 
 
 def _cell(counts) -> str:
-    applicable = sum(counts[s] for s in ("pass", "fail", "error", "xfail", "xpass"))
+    applicable = sum(counts[s] for s in APPLICABLE)
     parts = [f"{counts['pass']}/{applicable}" if applicable else "–"]
     if applicable:
         parts.append(f"({_fmt(counts.get('worst'))})")
@@ -32,21 +51,48 @@ def _cell(counts) -> str:
     return " ".join(parts)
 
 
+def checks_markdown(records: list[dict]) -> str:
+    """Implementations × checks: passed / applicable records, unsupported and skipped apart."""
+    impls = list(dict.fromkeys(r["impl"] for r in records))
+    checks = list(dict.fromkeys(r.get("check", "forward") for r in records))
+    counts: dict = defaultdict(lambda: defaultdict(int))
+    for r in records:
+        counts[(r["impl"], r.get("check", "forward"))][r["status"]] += 1
+    rows = []
+    for impl in impls:
+        row = [impl]
+        for check in checks:
+            c = counts[(impl, check)]
+            applicable = sum(c[s] for s in APPLICABLE)
+            text = f"{c['pass']}/{applicable}" if applicable else "–"
+            extra = [f"{c[s]} {s}" for s in ("error", "xfail", "xpass", "unsupported", "skipped") if c[s]]
+            row.append(" ".join([text] + extra))
+        rows.append(row)
+    return tabulate(rows, headers=["implementation"] + checks, tablefmt="github")
+
+
 def correctness_markdown(records: list[dict]) -> str:
     impls = list(dict.fromkeys(r["impl"] for r in records))
     groups = sorted({r["group"] for r in records})
     summary = correctness_summary(records)
     rows = [[impl] + [_cell(summary[(impl, g)]) for g in groups] for impl in impls]
     out = ["# Correctness", "",
-           "Each cell: passed / applicable cases (worst max abs error against the float64 reference); "
-           "unsupported and skipped cases are counted apart and not in the total.", "",
-           tabulate(rows, headers=["implementation"] + groups, tablefmt="github"), ""]
+           "Each cell: passed / applicable cases, a case being one spec case in one dtype, passed when "
+           "every check applicable to it passes (in brackets: the worst max abs error of the forward "
+           "comparison with the float64 reference); unsupported and skipped cases are counted apart "
+           "and not in the total.", "",
+           tabulate(rows, headers=["implementation"] + groups, tablefmt="github"), "",
+           "## By check", "",
+           "Passed / applicable results of each check over all cases.", "",
+           checks_markdown(records), ""]
 
     failures = [r for r in records if r["status"] in ("fail", "error")]
     out += ["## Failures and errors", ""]
     if failures:
-        out.append(tabulate([[r["impl"], r["case"], r["dtype"], r["status"], r["message"]] for r in failures],
-                            headers=["implementation", "case", "dtype", "status", "where and what"], tablefmt="github"))
+        out.append(tabulate([[r["impl"], r["case"], r["dtype"], r.get("check", "forward"), r["status"], r["message"]]
+                             for r in failures],
+                            headers=["implementation", "case", "dtype", "check", "status", "where and what"],
+                            tablefmt="github"))
     else:
         out.append("None.")
     out.append("")

@@ -210,8 +210,9 @@ class TritonLSTMAdapter(Adapter):
             return lambda: empty_outputs(cfg, T, dtype, device)
         multiprocessors = 1 if interpreted else torch.cuda.get_device_properties(device).multi_processor_count
         plan = plan_launch(T, B, H, x.element_size(), interpreted, multiprocessors, **self.options)
-        # float32 products in full float32 (no TF32); 16-bit products are exact in the float32 accumulator
-        precision = "ieee" if (dtype == torch.float32 or interpreted) else "tf32"
+        # float32 products in full float32 (no TF32); 16-bit products are exact in the float32
+        # accumulator, so they keep Triton's default
+        precision = "ieee" if (dtype == torch.float32 or interpreted) else None
         dot_f32 = interpreted and dtype == torch.bfloat16  # the interpreter's tl.dot multiplies bfloat16 bits
         counters = torch.zeros(plan.batch_blocks, dtype=torch.int32, device=device)
         error = torch.zeros(1, dtype=torch.int32, device=device)

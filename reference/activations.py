@@ -46,7 +46,8 @@ NAMES = ("identity", "tanh", "sigmoid", "relu", "hard_sigmoid", "affine", "leaky
 def sigmoid(z: np.ndarray) -> np.ndarray:
     """Logistic function that never overflows: exp is only taken of -|z|."""
     e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    r = 1.0 / (1.0 + e)  # σ(|z|)
+    return np.where(z >= 0, r, e * r)  # σ(z) = e^{-|z|} σ(|z|) for z < 0
 
 
 def softplus(z: np.ndarray) -> np.ndarray:

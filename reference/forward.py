@@ -226,17 +226,23 @@ def run_direction(config: LSTMConfig, x, p, h, c, lengths, reverse: bool, keep_s
     y = np.zeros((T, B, config.output_size))
     cells = np.zeros((T, B, config.hidden_size))
     steps = []
-    # The input's share of the pre-activations does not depend on the state: one product for
-    # all steps (the same sum as in lstm_step, only evaluated earlier).
-    x_proj = x @ p["weight_ih"].T
+    # The input's share of the pre-activations and the biases do not depend on the state: one
+    # product for all steps (the same sum as in lstm_step, only evaluated earlier).
+    x_proj = (x.reshape(T * B, -1) @ p["weight_ih"].T).reshape(T, B, -1)  # 2-D: one GEMM, not T
+    if config.bias:
+        x_proj += p["bias_ih"] + p["bias_hh"]
+    every_row_runs = bool(np.all(lengths >= T))
     for t in (range(T - 1, -1, -1) if reverse else range(T)):
         # Rows whose sequence has ended keep their state. In reverse, a row starts at its last
         # valid step because nothing changes its state before that.
         step = lstm_step(config, p, x[t], h, c, active=(t < lengths)[:, None], x_proj=x_proj[t])
-        h = np.where(step.active, step.h_new, h)
-        c = np.where(step.active, step.c_new, c)
-        y[t] = np.where(step.active, step.h_new, 0.0)
-        cells[t] = np.where(step.active, step.c_new, 0.0)
+        if every_row_runs:  # the same as the masked update below, without its cost
+            h, c, y[t], cells[t] = step.h_new, step.c_new, step.h_new, step.c_new
+        else:
+            h = np.where(step.active, step.h_new, h)
+            c = np.where(step.active, step.c_new, c)
+            y[t] = np.where(step.active, step.h_new, 0.0)
+            cells[t] = np.where(step.active, step.c_new, 0.0)
         if keep_steps:
             steps.append(step)
     return y, cells, h, c, steps
@@ -244,17 +250,20 @@ def run_direction(config: LSTMConfig, x, p, h, c, lengths, reverse: bool, keep_s
 
 def lstm_step(config: LSTMConfig, p: dict, x, h, c, active, x_proj=None) -> Step:
     """One time step for all rows (the caller applies `active`). `x_proj`, when given, is
-    x @ W_ihᵀ computed beforehand."""
+    W_ih x + b_ih + b_hh computed beforehand."""
     H = config.hidden_size
     sigma, phi, psi = (config.activation(role) for role in ACTIVATION_ROLES)
-    a = (x @ p["weight_ih"].T if x_proj is None else x_proj) + h @ p["weight_hh"].T
-    if config.bias:
-        a = a + p["bias_ih"] + p["bias_hh"]
+    if x_proj is None:
+        x_proj = x @ p["weight_ih"].T
+        if config.bias:
+            x_proj = x_proj + p["bias_ih"] + p["bias_hh"]
+    a = x_proj + h @ p["weight_hh"].T
     a_i, a_f, a_g, a_o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
     if config.peepholes:
         a_i = a_i + p["peephole"][0] * c
         a_f = a_f + p["peephole"][1] * c
-    a_f = a_f + config.forget_bias
+    if config.forget_bias:
+        a_f = a_f + config.forget_bias
     i = activations.apply(sigma, clip(config, a_i))
     f = 1.0 - i if config.input_forget else activations.apply(sigma, clip(config, a_f))
     g = activations.apply(phi, clip(config, a_g))

@@ -6,6 +6,11 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+# Keep the tests hermetic: reference results are cached in a folder of this run only.
+import tempfile  # noqa: E402
+
+os.environ["LSTM_CONFORMANCE_CACHE"] = tempfile.mkdtemp(prefix="lstm-conformance-cache-")
+
 import pytest
 
 pytest_plugins = ["pytester"]

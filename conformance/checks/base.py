@@ -19,36 +19,13 @@ import numpy as np
 
 from ..adapter import gradients_to_numpy, result_dtypes, unsupported_by
 from ..metrics import compare_output, worst_of
-from ..reference import lstm_backward, lstm_forward
+from ..reference_cache import ReferenceCache  # noqa: F401  (re-exported: checks share one cache)
 from ..spec.loader import CaseSpec
 from ..spec.materialize import materialize, round_to_dtype
 from ..spec.model import Problem
 from ..tolerances import Tolerance
 
 OUTPUT_NAMES = ("y", "h_n", "c_n", "c")
-
-
-class ReferenceCache:
-    """Reference outputs and gradients per (case id, dtype[, upstream]): computed once and
-    shared by all adapters (and all mutants of `lstm-conformance mutants`)."""
-
-    def __init__(self):
-        self._store: dict = {}
-
-    def get(self, problem: Problem) -> dict:
-        key = (problem.case_id, problem.dtype)
-        if key not in self._store:
-            self._store[key] = lstm_forward(problem.config, problem.x, problem.params, problem.h0, problem.c0,
-                                            problem.lengths).as_dict()
-        return self._store[key]
-
-    def gradients(self, problem: Problem, which: str, upstream: dict) -> dict:
-        """Reference gradients for upstream[which] alone (which: y, h_n or c_n)."""
-        key = (problem.case_id, problem.dtype, "grad", which)
-        if key not in self._store:
-            self._store[key] = lstm_backward(problem.config, problem.x, problem.params, problem.h0, problem.c0,
-                                             problem.lengths, **{f"grad_{which}": upstream[which]})
-        return self._store[key]
 
 
 def seeded_rng(case: CaseSpec, purpose: str) -> np.random.Generator:

@@ -1,4 +1,4 @@
-"""The known findings (known_findings/*.yaml) reproduced with the implementation alone, so an
+"""The known findings (implementations/expectations/*.yaml) reproduced with the implementation alone, so an
 entry cannot outlive the defect: when PyTorch fixes it, this test fails and the entry goes."""
 from pathlib import Path
 
@@ -9,7 +9,7 @@ from lstm_conformance import expectations
 from lstm_conformance.implementations.torch_lstm import TorchLSTMAdapter
 from lstm_conformance.runner import run_case
 
-FINDINGS = Path(__file__).parent / "known_findings"
+FINDINGS = Path(__file__).resolve().parents[2] / "implementations" / "expectations"
 
 
 def _packed_run(features, lengths, dtype):

@@ -2,9 +2,9 @@
 from lstm_conformance.tables import correctness_markdown, speed_markdown
 
 
-def rec(impl, group, status, max_abs=None, message=""):
+def rec(impl, group, status, max_abs=None, message="", case=None, check="forward"):
     return {"impl": impl, "group": group, "status": status, "max_abs": max_abs, "message": message,
-            "case": f"{group}-case", "dtype": "float32"}
+            "case": case or f"{group}-{status}", "dtype": "float32", "check": check}
 
 
 def test_correctness_table_counts_pass_over_applicable_and_lists_reasons():
@@ -23,3 +23,15 @@ def test_speed_table_shows_ratio_and_reason_for_unmeasured():
              {"shape": "t1b1i1h1", "impl": "cuda", "status": "not measured", "message": "no CUDA device"}]
     text = speed_markdown(speed)
     assert "1.50×" in text and "3 ms" in text and "no CUDA device" in text
+
+
+def test_a_case_fails_when_any_of_its_checks_fails_and_checks_are_tabled_apart():
+    records = [rec("a", "toy", "pass", 1e-7, case="c1"), rec("a", "toy", "fail", None, "dL/dc0 wrong", case="c1", check="gradients"),
+               rec("a", "toy", "pass", 2e-7, case="c2"), rec("a", "toy", "pass", None, case="c2", check="gradients")]
+    text = correctness_markdown(records)
+    lines = text.splitlines()
+    assert "1/2 (2.0e-07)" in next(line for line in lines if line.startswith("| a"))
+    by_check = lines[lines.index("## By check"):]
+    row = next(line for line in by_check if line.startswith("| a"))
+    assert "| 2/2 " in row and "| 1/2 " in row
+    assert "gradients" in text and "dL/dc0 wrong" in text

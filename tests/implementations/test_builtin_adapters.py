@@ -9,7 +9,7 @@ from lstm_conformance.registry import load_adapter
 from lstm_conformance.runner import run_suite
 
 EXAMPLE = str(Path(__file__).resolve().parents[2] / "examples" / "vectorised_lstm.py") + ":VectorisedLSTM"
-KNOWN_FINDINGS = [expectations.load(p) for p in sorted((Path(__file__).parents[1] / "checks" / "known_findings").glob("*.yaml"))]
+KNOWN_FINDINGS = [expectations.load(p) for p in sorted((Path(__file__).resolve().parents[2] / "implementations" / "expectations").glob("*.yaml"))]
 
 
 @pytest.mark.parametrize("impl", ["numpy", "torch-cell", "torch-lstm", EXAMPLE])

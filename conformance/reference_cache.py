@@ -1,0 +1,119 @@
+"""Reference results cached by content: the hash of everything the result depends on (the
+configuration, every input array, the upstream gradient, and the reference's own source), so
+that a second run recomputes nothing and a changed case or reference never reuses a stale
+result.
+
+Two levels: a dict in memory (shared by the adapters and checks of one run) and, unless
+disabled, .npz files in a folder (LSTM_CONFORMANCE_CACHE, default
+~/.cache/lstm-conformance/reference; set it to "off" to disable), shared between runs.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from .reference import lstm_backward, lstm_forward
+from .spec.model import Problem
+
+CACHE_ENV = "LSTM_CONFORMANCE_CACHE"
+
+
+@lru_cache(maxsize=1)
+def reference_fingerprint() -> str:
+    """Hash of the reference's source files: editing the reference invalidates the cache."""
+    folder = Path(lstm_forward.__code__.co_filename).parent
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _update(digest, name: str, value) -> None:
+    digest.update(name.encode())
+    if value is None:
+        digest.update(b"<none>")
+        return
+    array = np.ascontiguousarray(value)
+    digest.update(f"{array.dtype.str}{array.shape}".encode())
+    digest.update(array.tobytes())
+
+
+def content_key(problem: Problem, purpose: str, extra: Optional[dict] = None) -> str:
+    """sha256 of the problem's content (not its id: derived problems share ids) and `extra`."""
+    digest = hashlib.sha256(f"{reference_fingerprint()}|{purpose}|{problem.config!r}".encode())
+    for name in ("x", "h0", "c0", "lengths"):
+        _update(digest, name, getattr(problem, name))
+    for name in sorted(problem.params):
+        _update(digest, name, problem.params[name])
+    for name in sorted(extra or {}):
+        _update(digest, f"extra:{name}", extra[name])
+    return digest.hexdigest()
+
+
+def default_folder() -> Optional[Path]:
+    setting = os.environ.get(CACHE_ENV)
+    if setting is not None:
+        return None if setting.strip().lower() in ("", "off", "0", "none") else Path(setting)
+    return Path.home() / ".cache" / "lstm-conformance" / "reference"
+
+
+class ReferenceCache:
+    """Reference outputs and gradients, computed at most once per content."""
+
+    def __init__(self, folder: Optional[Path] = None, use_disk: bool = True):
+        self._store: dict = {}
+        self.folder = (folder or default_folder()) if use_disk else None
+        self.computed = 0  # how many results this cache had to compute (the rest were found)
+
+    def get(self, problem: Problem) -> dict:
+        """Forward outputs: y, h_n, c_n, c."""
+        return self._cached(content_key(problem, "forward"), lambda: lstm_forward(
+            problem.config, problem.x, problem.params, problem.h0, problem.c0, problem.lengths).as_dict())
+
+    def gradients(self, problem: Problem, which: str, upstream: dict) -> dict:
+        """Reference gradients for upstream[which] alone (which: y, h_n or c_n)."""
+        return self._cached(content_key(problem, f"grad-{which}", {"upstream": upstream[which]}), lambda: lstm_backward(
+            problem.config, problem.x, problem.params, problem.h0, problem.c0, problem.lengths,
+            **{f"grad_{which}": upstream[which]}))
+
+    def _cached(self, key: str, compute: Callable[[], dict]) -> dict:
+        if key in self._store:
+            return self._store[key]
+        result = self._load(key)
+        if result is None:
+            result = compute()
+            self.computed += 1
+            self._save(key, result)
+        self._store[key] = result
+        return result
+
+    def _path(self, key: str) -> Path:
+        return self.folder / key[:2] / f"{key}.npz"
+
+    def _load(self, key: str) -> Optional[dict]:
+        if self.folder is None:
+            return None
+        try:
+            with np.load(self._path(key)) as data:
+                return {name: data[name] for name in data.files}
+        except (OSError, ValueError, KeyError):  # absent, or a damaged file: compute anew
+            return None
+
+    def _save(self, key: str, result: dict) -> None:
+        if self.folder is None:
+            return
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+            with os.fdopen(fd, "wb") as handle:
+                np.savez(handle, **result)
+            os.replace(tmp, path)  # atomic: a reader never sees half a file
+        except OSError:
+            pass  # a read-only or full disk only costs the speed-up
