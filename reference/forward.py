@@ -228,7 +228,8 @@ def run_direction(config: LSTMConfig, x, p, h, c, lengths, reverse: bool, keep_s
     steps = []
     # The input's share of the pre-activations and the biases do not depend on the state: one
     # product for all steps (the same sum as in lstm_step, only evaluated earlier).
-    x_proj = (x.reshape(T * B, -1) @ p["weight_ih"].T).reshape(T, B, -1)  # 2-D: one GEMM, not T
+    # As a 2-D product: one GEMM rather than T of them.
+    x_proj = (x.reshape(T * B, x.shape[2]) @ p["weight_ih"].T).reshape(T, B, 4 * config.hidden_size)
     if config.bias:
         x_proj += p["bias_ih"] + p["bias_hh"]
     every_row_runs = bool(np.all(lengths >= T))
