@@ -9,6 +9,8 @@ Modelled on array-api-tests' xfails file, with a reason required on every entry,
         reason: "spec §4 ...; upstream issue #123"   # or a prefix ending at '/' (matrix variants)
         dtype: float32                  # optional: only this dtype
         check: forward                  # optional: only this check
+        message: "T = 0"                # optional: only failures whose message contains this
+                                        # (such an entry never makes an xpass)
 
 `apply` is a pure function run on the records after the run (the runner knows nothing of
 it): a record that matches an entry and failed or errored becomes `xfail`; one that passed
@@ -25,7 +27,7 @@ from typing import Iterable, Optional
 import yaml
 
 FAILING = ("fail", "error")
-ENTRY_KEYS = {"case", "reason", "dtype", "check"}
+ENTRY_KEYS = {"case", "reason", "dtype", "check", "message"}
 
 
 class ExpectationsError(ValueError):
@@ -46,10 +48,13 @@ class Entry:
     reason: str
     dtype: Optional[str] = None
     check: Optional[str] = None
+    message: Optional[str] = None  # text the result's message must contain
 
     def matches(self, record: dict) -> bool:
         if self.dtype is not None and record.get("dtype") != self.dtype:
             return False
+        if self.message is not None and self.message not in record.get("message", ""):
+            return False  # so a message-bound entry never turns a pass into an xpass
         if self.check is not None and record.get("check", "forward") != self.check:
             return False
         return case_matches(record.get("case", ""), self.pattern)
@@ -109,7 +114,8 @@ def parse(document, file="<string>") -> Expectations:
         entries.append(Entry(pattern=_text(raw.get("case"), file, index, "case", True),
                              reason=_text(raw.get("reason"), file, index, "reason", True),
                              dtype=_text(raw.get("dtype"), file, index, "dtype", False),
-                             check=_text(raw.get("check"), file, index, "check", False)))
+                             check=_text(raw.get("check"), file, index, "check", False),
+                             message=_text(raw.get("message"), file, index, "message", False)))
     return Expectations(adapter=adapter.strip(), file=str(file), entries=entries)
 
 

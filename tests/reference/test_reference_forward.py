@@ -1,5 +1,7 @@
 """The float64 reference forward: hand-set values, torch.nn.LSTM agreement, semantics of the
 options torch lacks (checked on hand-computed one-unit cases), and error conditions."""
+import zlib
+
 import numpy as np
 import pytest
 import torch
@@ -57,7 +59,7 @@ def test_toy_with_gate_rows_in_forget_first_order_differs_unrounded():
 
 @pytest.mark.parametrize("name", sorted(TORCH_VARIANTS))
 def test_matches_torch_nn_lstm_float64(name):
-    problem = make_problem(TORCH_VARIANTS[name], seed=hash(name) % 1000)
+    problem = make_problem(TORCH_VARIANTS[name], seed=zlib.crc32(name.encode()) % 1000)  # not hash(): salted per process
     ours = lstm_forward(problem["config"], problem["x"], problem["params"], problem["h0"], problem["c0"],
                         problem["lengths"]).as_dict()
     theirs = torch_lstm(problem)
