@@ -11,7 +11,7 @@ import html
 import math
 from collections import Counter, defaultdict
 
-from . import plots
+from . import plots, tables
 from .results import atomic_write_text
 
 STATUS_ORDER = ("pass", "fail", "error", "xfail", "xpass", "unsupported", "skipped")
@@ -97,9 +97,7 @@ def summary_section(document: dict) -> str:
                    "before it stopped.</p>")
     impls = list(dict.fromkeys(r.get("impl") for r in records))
     groups = sorted({r.get("group", "") for r in records})
-    per = defaultdict(Counter)
-    for r in records:
-        per[(r.get("impl"), r.get("group", ""))][r.get("status")] += 1
+    per = tables.correctness_summary(records)  # per case and dtype, as in correctness.md
     rows = []
     for impl in impls:
         row = [esc(impl)]
@@ -108,9 +106,10 @@ def summary_section(document: dict) -> str:
             ran = sum(c[s] for s in ("pass", "fail", "error", "xfail", "xpass"))
             cell = f"{c['pass']}/{ran}" if ran else "–"
             worst = next((s for s in ("error", "fail", "xpass", "xfail") if c[s]), "pass" if ran else "unsupported")
-            row.append(badge(worst, cell, ", ".join(f"{n} {s}" for s, n in sorted(c.items(), key=str))))
+            row.append(badge(worst, cell, ", ".join(f"{n} {s}" for s, n in sorted(c.items(), key=str) if s != "worst")))
         rows.append(row)
-    out.append("<p class=note>Per implementation and group: passed / cases run (colour: the worst status).</p>")
+    out.append("<p class=note>Per implementation and group: passed / cases run, a case (one spec case in one "
+               "dtype) passing when every check applicable to it passes (colour: the worst status).</p>")
     out.append(_table(["implementation"] + groups, rows))
     return "\n".join(out)
 
