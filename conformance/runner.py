@@ -43,8 +43,6 @@ import time
 import traceback
 from typing import Callable, Iterable, Optional
 
-import numpy as np
-
 from .checks import CHECKS, CaseRun, ReferenceCache, select_checks
 from .spec.loader import CaseSpec
 
@@ -147,7 +145,3 @@ def exit_status(records: list[dict]) -> int:
     """0 when no applicable case failed or errored, else 1."""
     return 1 if any(r["status"] in ("fail", "error") for r in records) else 0
 
-
-def max_finite(values) -> Optional[float]:
-    values = [v for v in values if v is not None and np.isfinite(v)]
-    return max(values) if values else None
