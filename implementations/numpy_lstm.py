@@ -77,54 +77,62 @@ def is_standard(config) -> bool:
             and config.cell_clip is None and not config.input_forget)
 
 
-def _direction_standard(xw, w_hh_t, w_hr_t, state, mask, outs, steps):
-    """The hot loop for the standard LSTM; gates in (i, f, o, g) order, sigmoid rows halved."""
+def _direction_standard(xw, w_hh, w_hr, state, mask, outs, steps):
+    """The hot loop for the standard LSTM; gates in (i, f, o, g) order, sigmoid rows halved.
+
+    Each step writes its h and c straight into the output slabs, which then serve as the
+    next step's state: no copies. `xw` holds every step's input projection, (4H, T·B).
+    """
     h, c = state
-    B, H = c.shape
+    H, B = c.shape
     out_y, out_c = outs
-    z = np.empty((B, 4 * H), c.dtype)
-    c_new, r = np.empty_like(c), np.empty_like(c)
+    z = np.empty((4 * H, B), c.dtype)
+    r = np.empty_like(c)
     for t in steps:
-        np.matmul(h, w_hh_t, out=z)
-        z += xw[t]
+        np.matmul(w_hh, h, out=z)
+        z += xw[:, t * B:(t + 1) * B]
         np.tanh(z, out=z)
-        sig = z[:, :3 * H]
+        sig = z[:3 * H]
         sig *= 0.5
         sig += 0.5
-        i, f, o, g = z[:, :H], z[:, H:2 * H], z[:, 2 * H:3 * H], z[:, 3 * H:]
-        np.multiply(f, c, out=c_new)
+        i, f, o, g = z[:H], z[H:2 * H], z[2 * H:3 * H], z[3 * H:]
+        y_t, c_t = out_y[t], out_c[t]
+        np.multiply(f, c, out=c_t)
         np.multiply(i, g, out=r)
-        c_new += r
-        np.tanh(c_new, out=r)
-        r *= o
-        h_new = r @ w_hr_t if w_hr_t is not None else r
-        if mask is not None:  # rows past their length keep their state and output zeros
-            h, c = np.where(mask[t], h_new, h), np.where(mask[t], c_new, c)
-            out_y[t], out_c[t] = h_new * mask[t], c_new * mask[t]
+        c_t += r
+        np.tanh(c_t, out=r)
+        if w_hr is None:
+            np.multiply(r, o, out=y_t)
         else:
-            h, c = h_new.copy(), c_new.copy()
-            out_y[t], out_c[t] = h_new, c_new
+            r *= o
+            np.matmul(w_hr, r, out=y_t)
+        if mask is None:
+            h, c = y_t, c_t
+        else:  # columns past their length keep their state and output zeros
+            h, c = np.where(mask[t], y_t, h), np.where(mask[t], c_t, c)
+            y_t *= mask[t]
+            c_t *= mask[t]
     return h, c
 
 
-def _direction_general(config, xw, w_hh_t, w_hr_t, peep, state, mask, outs, steps):
+def _direction_general(config, xw, w_hh, w_hr, peep, state, mask, outs, steps):
     """Any activations, peepholes, clip and coupled input-forget; gates in (i, f, g, o) order."""
     h, c = state
-    B, H = c.shape
+    H, B = c.shape
     out_y, out_c = outs
     sig, phi, psi = (_activation(a.name, a.alpha, a.beta) for a in config.activations)
-    z = np.empty((B, 4 * H), c.dtype)
-    act = np.empty((B, 4 * H), c.dtype)
+    z = np.empty((4 * H, B), c.dtype)
+    act = np.empty((4 * H, B), c.dtype)
     for t in steps:
-        np.matmul(h, w_hh_t, out=z)
-        z += xw[t]
-        zi, zf, zg, zo = z[:, :H], z[:, H:2 * H], z[:, 2 * H:3 * H], z[:, 3 * H:]
+        np.matmul(w_hh, h, out=z)
+        z += xw[:, t * B:(t + 1) * B]
+        zi, zf, zg, zo = z[:H], z[H:2 * H], z[2 * H:3 * H], z[3 * H:]
         if peep is not None:
             zi += peep[0] * c
             zf += peep[1] * c
         if config.cell_clip is not None:
-            np.clip(z[:, :3 * H], -config.cell_clip, config.cell_clip, out=z[:, :3 * H])
-        i, f, g, o = act[:, :H], act[:, H:2 * H], act[:, 2 * H:3 * H], act[:, 3 * H:]
+            np.clip(z[:3 * H], -config.cell_clip, config.cell_clip, out=z[:3 * H])
+        i, f, g, o = act[:H], act[H:2 * H], act[2 * H:3 * H], act[3 * H:]
         sig(zi, i)
         if config.input_forget:
             np.subtract(1, i, out=f)
@@ -140,8 +148,8 @@ def _direction_general(config, xw, w_hh_t, w_hr_t, peep, state, mask, outs, step
         # ONNX clip bounds every activation input, ψ's too; the carried c_new stays unclipped
         psi_in = c_new if config.cell_clip is None else np.clip(c_new, -config.cell_clip, config.cell_clip)
         h_new = o * psi(psi_in, np.empty_like(c_new))
-        if w_hr_t is not None:
-            h_new = h_new @ w_hr_t
+        if w_hr is not None:
+            h_new = w_hr @ h_new
         if mask is not None:
             h, c = np.where(mask[t], h_new, h), np.where(mask[t], c_new, c)
             h_new, c_new = h_new * mask[t], c_new * mask[t]
@@ -151,28 +159,19 @@ def _direction_general(config, xw, w_hh_t, w_hr_t, peep, state, mask, outs, step
     return h, c
 
 
-def lstm_numpy(config, x, params, h0=None, c0=None, lengths=None, dtype=np.float32):
-    """Forward pass; returns {"y", "h_n", "c_n", "c"} in the input's layout and `dtype`."""
-    check_inputs(config, x, params, h0, c0, lengths)
-    if config.unbatched:
-        x = x[:, None, :]
-        h0 = None if h0 is None else h0[:, None, :]
-        c0 = None if c0 is None else c0[:, None, :]
-    elif config.batch_first:
-        x = np.swapaxes(x, 0, 1)
-    x = np.ascontiguousarray(x, dtype=dtype)
-    T, B, _ = x.shape
-    H, P, D, L = config.hidden_size, config.output_size, config.num_directions, config.num_layers
-    h_n = np.zeros((L * D, B, P), dtype) if h0 is None else np.array(h0, dtype)
-    c_n = np.zeros((L * D, B, H), dtype) if c0 is None else np.array(c0, dtype)
-    mask = None if lengths is None else (np.arange(T)[:, None] < np.asarray(lengths)[None, :])[:, :, None]
+def pack_weights(config, params, dtype=np.float32):
+    """Each layer and direction's weights in the layout the loops use, made once per model.
 
+    Returns a list of (w_ih, w_hh, bias, w_hr, peepholes) in layer-major, forward-first
+    order. For the standard LSTM the gate blocks are reordered to (i, f, o, g) and the sigmoid
+    rows halved (exact in binary floating point), so one tanh over all 4H gives tanh(z/2) for
+    i, f, o (σ(z) = (1 + tanh(z/2)) / 2) and tanh(z) for g.
+    """
+    H = config.hidden_size
     fast = is_standard(config)
-    layer_in = x
-    for layer in range(L):
-        layer_out = np.zeros((T, B, D * P), dtype)
-        cells = np.zeros((T, B, D * H), dtype)
-        for d in range(D):
+    packed = []
+    for layer in range(config.num_layers):
+        for d in range(config.num_directions):
             sfx = f"_l{layer}" + ("_reverse" if d else "")
             w_ih = np.asarray(params["weight_ih" + sfx], dtype)
             w_hh = np.asarray(params["weight_hh" + sfx], dtype)
@@ -181,28 +180,60 @@ def lstm_numpy(config, x, params, h0=None, c0=None, lengths=None, dtype=np.float
             if config.forget_bias:
                 bias[H:2 * H] += dtype(config.forget_bias)
             if fast:
-                # Gate blocks reordered to (i, f, o, g) and the sigmoid rows halved (exact in
-                # binary floating point), so one tanh over all 4H gives tanh(z/2) for i, f, o
-                # (σ(z) = (1 + tanh(z/2)) / 2) and tanh(z) for g.
                 order = np.r_[0:2 * H, 3 * H:4 * H, 2 * H:3 * H]
                 scale = np.r_[np.full(3 * H, 0.5), np.ones(H)].astype(dtype)
                 w_ih, w_hh, bias = w_ih[order] * scale[:, None], w_hh[order] * scale[:, None], bias[order] * scale
-            # All steps' input projections in one GEMM, biases folded in.
-            xw = (layer_in.reshape(T * B, layer_in.shape[-1]) @ w_ih.T).reshape(T, B, 4 * H)
-            xw += bias
-            w_hh_t = np.ascontiguousarray(w_hh.T)
-            w_hr_t = np.ascontiguousarray(np.asarray(params["weight_hr" + sfx], dtype).T) if config.proj_size else None
+            w_hr = np.ascontiguousarray(params["weight_hr" + sfx], dtype) if config.proj_size else None
+            peep = np.asarray(params["peephole" + sfx], dtype)[:, :, None] if config.peepholes else None
+            packed.append((np.ascontiguousarray(w_ih), np.ascontiguousarray(w_hh), bias[:, None], w_hr, peep))
+    return packed
+
+
+def lstm_numpy(config, x, params, h0=None, c0=None, lengths=None, dtype=np.float32, packed=None):
+    """Forward pass; returns {"y", "h_n", "c_n", "c"} in the input's layout and `dtype`.
+
+    Inside, every array is feature-major: a state is (features, batch) and a step's gates are
+    W_hh @ h, a (4H, B) product. With a small batch OpenBLAS runs that orientation up to twice
+    as fast as h @ W_hh.T (docs/PERFORMANCE.md), and the gate blocks become contiguous rows.
+    `packed` is pack_weights(config, params, dtype), when the caller has made it already.
+    """
+    check_inputs(config, x, params, h0, c0, lengths)
+    packed = pack_weights(config, params, dtype) if packed is None else packed
+    if config.unbatched:
+        x = x[:, None, :]
+        h0 = None if h0 is None else h0[:, None, :]
+        c0 = None if c0 is None else c0[:, None, :]
+    elif config.batch_first:
+        x = np.swapaxes(x, 0, 1)
+    T, B, _ = x.shape
+    H, P, D, L = config.hidden_size, config.output_size, config.num_directions, config.num_layers
+    # (features, T·B): column t·B + b is step t of sequence b (a transposed view, no copy)
+    layer_in = np.ascontiguousarray(x, dtype).reshape(T * B, x.shape[-1]).T
+    h_n = np.zeros((L * D, P, B), dtype) if h0 is None else np.array(np.swapaxes(h0, 1, 2), dtype, order="C")
+    c_n = np.zeros((L * D, H, B), dtype) if c0 is None else np.array(np.swapaxes(c0, 1, 2), dtype, order="C")
+    mask = None if lengths is None else (np.arange(T)[:, None] < np.asarray(lengths)[None, :])[:, None, :]
+
+    fast = is_standard(config)
+    for layer in range(L):
+        layer_out = np.empty((T, D * P, B), dtype)
+        cells = np.empty((T, D * H, B), dtype)
+        for d in range(D):
             idx = layer * D + d
-            state = (h_n[idx].copy(), c_n[idx].copy())
-            outs = (layer_out[:, :, d * P:(d + 1) * P], cells[:, :, d * H:(d + 1) * H])
+            w_ih, w_hh, bias, w_hr, peep = packed[idx]
+            xw = w_ih @ layer_in  # all steps' input projections in one GEMM: (4H, T·B)
+            xw += bias
+            outs = (layer_out[:, d * P:(d + 1) * P], cells[:, d * H:(d + 1) * H])
             steps = range(T - 1, -1, -1) if d else range(T)
+            state = (h_n[idx], c_n[idx])
             if fast:
-                h_n[idx], c_n[idx] = _direction_standard(xw, w_hh_t, w_hr_t, state, mask, outs, steps)
+                h_n[idx], c_n[idx] = _direction_standard(xw, w_hh, w_hr, state, mask, outs, steps)
             else:
-                peep = np.asarray(params["peephole" + sfx], dtype) if config.peepholes else None
-                h_n[idx], c_n[idx] = _direction_general(config, xw, w_hh_t, w_hr_t, peep, state, mask, outs, steps)
-        layer_in = layer_out
-    y = layer_in
+                h_n[idx], c_n[idx] = _direction_general(config, xw, w_hh, w_hr, peep, state, mask, outs, steps)
+        if layer + 1 < L:
+            layer_in = np.ascontiguousarray(layer_out.transpose(1, 0, 2)).reshape(D * P, T * B)
+    # back to the caller's (T, B, features) layout, as views
+    y, cells = layer_out.transpose(0, 2, 1), cells.transpose(0, 2, 1)
+    h_n, c_n = np.swapaxes(h_n, 1, 2), np.swapaxes(c_n, 1, 2)
     if config.unbatched:
         y, cells, h_n, c_n = y[:, 0], cells[:, 0], h_n[:, 0], c_n[:, 0]
     elif config.batch_first:
@@ -223,4 +254,8 @@ class NumpyAdapter(Adapter):
         cast = lambda a: None if a is None else a.astype(dtype)  # noqa: E731
         x, h0, c0 = cast(problem.x), cast(problem.h0), cast(problem.c0)
         params = {k: v.astype(dtype) for k, v in problem.params.items()}
-        return lambda: lstm_numpy(problem.config, x, params, h0, c0, problem.lengths, dtype)
+        try:  # weights are laid out once per model, as a module holds its parameters
+            packed = pack_weights(problem.config, params, dtype)
+        except (KeyError, ValueError, IndexError):
+            packed = None  # lstm_numpy's own input checks report what is wrong, when called
+        return lambda: lstm_numpy(problem.config, x, params, h0, c0, problem.lengths, dtype, packed)
