@@ -261,7 +261,7 @@ def run_conditions() -> dict:
 
     import torch
     info = {"torch_threads": torch.get_num_threads()}
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE"):
         if os.environ.get(var):
             info[var] = os.environ[var]
     if hasattr(os, "getloadavg"):

@@ -232,7 +232,16 @@ def cmd_run(args) -> int:
     return _interrupted_status(args) if interrupted or _signalled(args) else session.exit_status(records)
 
 
+def _warn_blas_kernels() -> None:
+    """Say before timing, not only in the table, when NumPy's GEMMs run below the CPU's rate."""
+    from . import blas
+    warning = blas.kernel_mismatch(blas.openblas_core(), blas.cpu_flags())
+    if warning:
+        print(f"lstm-conformance: warning: {warning}", file=sys.stderr)
+
+
 def cmd_bench(args) -> int:
+    _warn_blas_kernels()
     try:
         plan = bench.plan_run(args.set, args.shapes, args.mode, args.dtype, args.impl)
     except ValueError as err:
@@ -256,6 +265,7 @@ def _report_speed(args, adapters, shapes, dtype) -> list:
 
 def cmd_report(args) -> int:
     shapes, dtype = _shapes(args)
+    _warn_blas_kernels()
     with _session(args) as session:
         records, interrupted = _run_correctness(args, session)
         speed, plot_data, failure = [], {}, None

@@ -58,6 +58,16 @@ def _torch_info() -> dict:
     return info
 
 
+def _blas_kernels() -> dict:
+    from . import blas
+    core = blas.openblas_core()
+    info = {"blas_core": core}
+    warning = blas.kernel_mismatch(core, blas.cpu_flags())
+    if warning:
+        info["blas_warning"] = warning
+    return info
+
+
 def collect() -> dict:
     from . import __version__
     return {
@@ -69,5 +79,6 @@ def collect() -> dict:
         "cpu_count": os.cpu_count(),
         "numpy": np.__version__,
         "blas": _blas(),
+        **_blas_kernels(),
         **_torch_info(),
     }

@@ -41,6 +41,7 @@ tr.group th { background: #eef; text-align: left; }
 pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; font-size: 0.8em; }
 img { max-width: 100%; border: 1px solid #eee; }
 .note { color: #666; font-size: 0.9em; }
+.warning { color: #8a4b00; background: #fff4e0; padding: 0.4em 0.6em; }
 div.wide { overflow-x: auto; }
 """
 
@@ -301,10 +302,12 @@ def speed_section(speed: list[dict], environment: dict) -> str:
         row += [_number(s.get(k)) if isinstance(s.get(k), float) else esc(s.get(k, "")) for k in extras]
         row.append(esc(s.get("message", "")) if not ok else "")
         rows.append(row)
-    cpu = ", ".join(f"{k} {environment[k]}" for k in ("cpu", "cpu_count", "torch_threads", "gpu", "blas")
+    cpu = ", ".join(f"{k} {environment[k]}" for k in ("cpu", "cpu_count", "torch_threads", "gpu", "blas", "blas_core")
                     if environment.get(k) is not None)
     out.append(f"<p class=note>Median of the timed computation (pytest-benchmark); ratio = median / median of "
                f"torch-lstm on the same shape in the same run (lower is faster). {esc(cpu)}</p>")
+    if environment.get("blas_warning"):
+        out.append(f"<p class=warning><strong>Warning:</strong> {esc(environment['blas_warning'])}</p>")
     out.append(_table(headers + extras + ["note"], rows))
     return "\n".join(out)
 

@@ -148,9 +148,11 @@ def speed_markdown(speed: list[dict], environment: dict | None = None, baseline:
            f"pass and 3× that for training (forward+backward); '% of GEMM' is that rate over the "
            f"matrix-multiply rate measured in the same run, dtype and device (the physical limit).", ""]
     if environment:
-        keys = ("cpu", "cpu_count", "torch", "torch_threads", "numpy", "blas", "gpu", "cuda", "cudnn",
+        keys = ("cpu", "cpu_count", "torch", "torch_threads", "numpy", "blas", "blas_core", "gpu", "cuda", "cudnn",
                 "cudnn_enabled", "cudnn_allow_tf32", "matmul_allow_tf32")
         out += ["Environment: " + ", ".join(f"{k} {environment[k]}" for k in keys if environment.get(k) is not None), ""]
+        if environment.get("blas_warning"):
+            out += [f"**Warning:** {environment['blas_warning']}", ""]
     conditions = next((s["conditions"] for s in speed if s.get("conditions")), None)
     if conditions:
         out += ["Run conditions: " + ", ".join(f"{k} {v}" for k, v in conditions.items()), ""]
