@@ -1,16 +1,18 @@
-"""Which OpenBLAS kernels NumPy runs, and whether they fit the CPU.
+"""Which OpenBLAS kernels NumPy runs, and whether they use the CPU's vector width.
 
-NumPy's matrix products are OpenBLAS's, and OpenBLAS picks its kernels at load time from the
-CPU it detects. When detection misses a CPU it falls back to older kernels: scipy-openblas
-0.3.31 runs its Haswell (AVX2) kernels on AMD Zen 5 (family 26), which has AVX-512, because
-that family is missing from its runtime detection (OpenMathLib/OpenBLAS#6029, fixed by #6033).
-Every NumPy GEMM then runs at about half the CPU's rate, and a speed table that compares
-NumPy with torch (MKL, oneDNN) measures the misdetection, not the implementations. The speed
-tables record the kernel name and print a warning when the kernels lack the CPU's AVX-512.
+NumPy's matrix products are OpenBLAS's, and OpenBLAS picks its kernels when it loads: from
+the CPU it detects, or from OPENBLAS_CORETYPE when that is set. Some machines set it to an
+older kernel set on purpose, because older OpenBLAS builds crash or compute wrong results on
+their CPUs; a detection that misses a new CPU has the same effect (OpenMathLib/OpenBLAS#6029).
+On an AVX-512 CPU the Haswell (AVX2) kernels run NumPy's GEMMs at about half the rate the
+SkylakeX kernels reach, and a speed table that compares NumPy with torch (MKL, oneDNN) then
+measures that choice, not the implementations. The speed tables therefore record the kernel
+set in use and print a warning when it lacks the CPU's AVX-512.
 """
 from __future__ import annotations
 
 import ctypes
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -61,11 +63,21 @@ def cpu_flags() -> set[str]:
     return set()
 
 
-def kernel_mismatch(core: Optional[str], flags: set[str]) -> Optional[str]:
-    """A warning when OpenBLAS runs kernels without AVX-512 on a CPU that has it; else None."""
+def kernel_mismatch(core: Optional[str], flags: set[str], coretype: Optional[str] = None) -> Optional[str]:
+    """A warning when OpenBLAS runs kernels without AVX-512 on a CPU that has it, else None.
+    `coretype` is the OPENBLAS_CORETYPE setting, if any."""
     if not core or core in AVX512_CORES or not SKYLAKEX_FLAGS <= flags:
         return None
-    return (f"NumPy's OpenBLAS runs its {core} kernels on a CPU with AVX-512, so NumPy matrix products "
-            f"run at about half this CPU's rate (its runtime detection misses the CPU; "
-            f"OpenMathLib/OpenBLAS#6029). Set OPENBLAS_CORETYPE=SkylakeX before starting Python "
-            f"to use its AVX-512 kernels.")
+    if coretype:
+        return (f"NumPy's OpenBLAS runs its {core} kernels, which OPENBLAS_CORETYPE={coretype} selects, on a CPU "
+                f"with AVX-512: NumPy's matrix products run at about half this CPU's rate, so NumPy's speed ratios "
+                f"measure that setting. For timings, unset OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE in the benchmark "
+                f"command alone, where this OpenBLAS runs correctly without them (docs/PERFORMANCE.md).")
+    return (f"NumPy's OpenBLAS detected this CPU as {core} and runs kernels without its AVX-512: NumPy's matrix "
+            f"products run at about half this CPU's rate (OpenMathLib/OpenBLAS#6029 is one such miss). "
+            f"OPENBLAS_CORETYPE=SkylakeX, or a newer OpenBLAS, uses them.")
+
+
+def current_mismatch() -> Optional[str]:
+    """kernel_mismatch for this process."""
+    return kernel_mismatch(openblas_core(), cpu_flags(), os.environ.get("OPENBLAS_CORETYPE"))

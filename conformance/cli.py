@@ -235,7 +235,7 @@ def cmd_run(args) -> int:
 def _warn_blas_kernels() -> None:
     """Say before timing, not only in the table, when NumPy's GEMMs run below the CPU's rate."""
     from . import blas
-    warning = blas.kernel_mismatch(blas.openblas_core(), blas.cpu_flags())
+    warning = blas.current_mismatch()
     if warning:
         print(f"lstm-conformance: warning: {warning}", file=sys.stderr)
 

@@ -62,7 +62,7 @@ def _blas_kernels() -> dict:
     from . import blas
     core = blas.openblas_core()
     info = {"blas_core": core}
-    warning = blas.kernel_mismatch(core, blas.cpu_flags())
+    warning = blas.current_mismatch()
     if warning:
         info["blas_warning"] = warning
     return info
