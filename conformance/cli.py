@@ -241,13 +241,13 @@ def _warn_blas_kernels() -> None:
 
 
 def cmd_bench(args) -> int:
-    _warn_blas_kernels()
     try:
         plan = bench.plan_run(args.set, args.shapes, args.mode, args.dtype, args.impl)
     except ValueError as err:
         raise UsageError(str(err)) from None
     # "reference" (the golden float64 reference) is a timing target of the benchmarks only
     adapters = [bench.bench_only_adapter(name) or _adapters([name])[0] for name in plan.impls or DEFAULT_IMPLS]
+    _warn_blas_kernels()
     speed = bench.run_benchmarks(adapters, plan.shapes, plan.dtypes, args.out / "benchmark.json", quick=args.quick,
                                  modes=plan.modes, baseline=plan.baseline, max_time=plan.max_time)
     env = environment.collect()
