@@ -14,6 +14,9 @@ import time
 import numpy as np
 import pytest
 
+from lstm_conformance.bench import parse_shape
+from lstm_conformance.spec.materialize import materialize
+
 
 def _timed(benchmark, run, plugin):
     started = time.perf_counter()
@@ -22,11 +25,6 @@ def _timed(benchmark, run, plugin):
     rounds = max(plugin.min_rounds, min(plugin.max_rounds, int(plugin.max_time / one_call)))
     benchmark.extra_info["rounds_planned"] = rounds
     benchmark.pedantic(run, rounds=rounds, iterations=1, warmup_rounds=0)
-
-from lstm_conformance.bench import parse_shape
-from lstm_conformance.spec.materialize import materialize
-
-
 
 
 def test_gemm_rate(benchmark, gemm_bench, lstm_bench_plugin):
