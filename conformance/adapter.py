@@ -92,6 +92,11 @@ class Adapter:
         """
         raise NotImplementedError(f"{self.name} declares no gradient support")
 
+    def gradients_unsupported_reason(self, problem: Problem) -> Optional[str]:
+        """Optional: why gradients() cannot handle this problem although the adapter declares
+        gradient support for others (None: it can). Only asked when capabilities().gradients."""
+        return None
+
     def prepare_training(self, problem: Problem) -> Optional[Callable[[], Any]]:
         """Optional, for the benchmarks' `training` mode (forward+backward timing): like
         prepare, everything untimed done here, and the zero-argument callable runs the forward

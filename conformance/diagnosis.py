@@ -320,9 +320,12 @@ def _gradient_where(name: str, expected: np.ndarray, got: np.ndarray, tol: Toler
         info["gate_blocks"] = [GATE_ORDER[b] for b in sorted({int(r) // H for r in rows})]
         info["units"] = compact(sorted({int(r) % H for r in rows}))
     elif name == "x" and mask.ndim >= 2:
-        steps = np.nonzero(to_time_major(problem.config, mask).any(axis=(1, 2)))[0]
+        tm = to_time_major(problem.config, mask)  # (T, B, I)
+        steps = np.nonzero(tm.any(axis=(1, 2)))[0]
         if steps.size:
-            info.update(first_step=int(steps[0]), steps=compact(steps))
+            info.update(first_step=int(steps[0]), steps=compact(steps),
+                        rows=compact(np.nonzero(tm.any(axis=(0, 2)))[0]),
+                        units=compact(np.nonzero(tm.any(axis=(0, 1)))[0]))
     return info
 
 

@@ -247,15 +247,39 @@ class NumpyAdapter(Adapter):
 
     def capabilities(self):
         return Capabilities(dtypes={"float32", "float64"}, features=set(FEATURES), activations=None,
-                            outputs={"y", "h_n", "c_n", "c"})
+                            outputs={"y", "h_n", "c_n", "c"}, gradients=True)
 
-    def prepare(self, problem):
+    @staticmethod
+    def _inputs(problem):
         dtype = np.dtype(problem.dtype).type
         cast = lambda a: None if a is None else a.astype(dtype)  # noqa: E731
-        x, h0, c0 = cast(problem.x), cast(problem.h0), cast(problem.c0)
         params = {k: v.astype(dtype) for k, v in problem.params.items()}
+        return dtype, cast(problem.x), params, cast(problem.h0), cast(problem.c0)
+
+    def prepare(self, problem):
+        dtype, x, params, h0, c0 = self._inputs(problem)
         try:  # weights are laid out once per model, as a module holds its parameters
             packed = pack_weights(problem.config, params, dtype)
         except (KeyError, ValueError, IndexError):
             packed = None  # lstm_numpy's own input checks report what is wrong, when called
         return lambda: lstm_numpy(problem.config, x, params, h0, c0, problem.lengths, dtype, packed)
+
+    def gradients_unsupported_reason(self, problem):
+        from .numpy_lstm_training import UNSUPPORTED
+        return None if is_standard(problem.config) else UNSUPPORTED
+
+    def gradients(self, problem, upstream):
+        from .numpy_lstm_training import lstm_numpy_gradients
+        dtype, x, params, h0, c0 = self._inputs(problem)
+        return lstm_numpy_gradients(problem.config, x, params, h0, c0, problem.lengths, upstream, dtype)
+
+    def prepare_training(self, problem):
+        """Forward, then backward of sum(y) (see Adapter.prepare_training); None where the
+        numpy backward does not apply."""
+        from .numpy_lstm_training import lstm_numpy_gradients
+        if not is_standard(problem.config):
+            return None
+        dtype, x, params, h0, c0 = self._inputs(problem)
+        y_shape = problem.x.shape[:-1] + (problem.config.num_directions * problem.config.output_size,)
+        ones = {"y": np.ones(y_shape, dtype)}
+        return lambda: lstm_numpy_gradients(problem.config, x, params, h0, c0, problem.lengths, ones, dtype)

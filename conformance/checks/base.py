@@ -111,6 +111,13 @@ class CaseRun:
     def gradients(self, problem: Problem, upstream: dict) -> dict:
         return gradients_to_numpy(self.adapter.gradients(problem, upstream))
 
+    def gradients_unsupported(self) -> str | None:
+        """Why the adapter's gradients() does not apply to this problem, or None."""
+        if not self.capabilities.gradients:
+            return "the adapter declares no gradient support (Capabilities.gradients)"
+        reason = getattr(self.adapter, "gradients_unsupported_reason", None)  # optional in the contract
+        return reason(self.problem) if reason else None
+
 
 def compare_outputs(expected: dict, got: dict, tol: Tolerance, dtype: str, config, names=OUTPUT_NAMES,
                     required=("y", "h_n", "c_n")) -> list[dict]:

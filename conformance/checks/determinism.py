@@ -52,7 +52,7 @@ class DeterminismCheck:
             w, s, u = difference(first, outputs, run.dtype)
             where += [f"{label}: {x}" for x in w]
             spread, spread_ulp = max(spread, s), max(spread_ulp, u)
-        if run.capabilities.gradients and run.problem.seq_len <= GRADIENT_MAX_SEQ_LEN:
+        if run.gradients_unsupported() is None and run.problem.seq_len <= GRADIENT_MAX_SEQ_LEN:
             upstream = upstream_gradients(run)
             w, s, u = difference(run.gradients(run.problem, upstream), run.gradients(run.problem, upstream), run.dtype)
             where += [f"gradients: grad {x}" for x in w]

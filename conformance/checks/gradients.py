@@ -76,9 +76,7 @@ class GradientsCheck:
         return case.expect_error is None and case.shape["seq_len"] <= MAX_SEQ_LEN
 
     def unsupported(self, run):
-        if not run.capabilities.gradients:
-            return "the adapter declares no gradient support (Capabilities.gradients)"
-        return None
+        return run.gradients_unsupported()
 
     def run(self, run, record: dict) -> None:
         upstream = upstream_gradients(run)

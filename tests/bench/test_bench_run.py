@@ -3,6 +3,8 @@ forward+backward callables, and the `bench` command."""
 import numpy as np
 import pytest
 
+from fixtures.adapters import ForwardOnly
+
 from lstm_conformance.bench import ReferenceTiming, parse_shape, run_benchmarks
 from lstm_conformance.cli import main
 from lstm_conformance.reference import lstm_backward
@@ -11,19 +13,21 @@ from lstm_conformance.spec.materialize import materialize
 
 
 def test_run_benchmarks_times_modes_dtypes_and_the_gemm_in_one_session(tmp_path):
-    adapters = [load_adapter("numpy"), load_adapter("torch-lstm"), ReferenceTiming()]
+    adapters = [load_adapter("numpy"), load_adapter("torch-lstm"), ReferenceTiming(), ForwardOnly()]
     records = run_benchmarks(adapters, ["t4b2i3h5"], ["float32", "float64"], tmp_path / "benchmark.json",
                              quick=True, modes=["forward", "training"], max_time=0.01)
     by = {(r["mode"], r["dtype"], r["impl"]): r for r in records}
-    assert len(records) == 2 * 2 * 3
+    assert len(records) == 2 * 2 * 4
     assert by[("forward", "float32", "torch-lstm")]["ratio"] == 1.0
     assert by[("training", "float64", "reference")]["status"] == "ok"
     assert by[("training", "float64", "reference")]["ratio"] > 0
-    assert by[("training", "float32", "numpy")]["status"] == "not measured"
-    assert "numpy has no timed forward+backward" in by[("training", "float32", "numpy")]["message"]
+    assert by[("training", "float32", "numpy")]["status"] == "ok"
+    assert by[("training", "float32", "forward-only")]["status"] == "not measured"
+    assert "forward-only has no timed forward+backward" in by[("training", "float32", "forward-only")]["message"]
     assert by[("forward", "float32", "reference")]["message"] == "the reference computes in float64 only"
     measured = [r for r in records if r["status"] == "ok"]
-    assert len(measured) == 8  # numpy: forward ×2 dtypes; torch-lstm: 2 modes × 2 dtypes; reference: float64 ×2 modes
+    # numpy and torch-lstm: 2 modes × 2 dtypes; reference: float64 × 2 modes; forward-only: forward × 2 dtypes
+    assert len(measured) == 12
     for r in measured:
         assert r["rounds"] >= 3 and r["median"] > 0 and r["conditions"]["torch_threads"] >= 1
         assert r["gemm"]["gflops"] > 0 and r["gemm_share"] == pytest.approx(r["gflops"] / r["gemm"]["gflops"])

@@ -77,3 +77,26 @@ def test_the_diagnosis_locates_the_failing_direction(cases):
 
 
 ZOO_BY_NAME = {m.name: m for m in ZOO}
+
+
+def test_where_a_wrong_input_gradient_is(cases):
+    """A wrong dL/dx element is located by step, batch row and input feature (this once raised
+    KeyError in the summary instead of reporting the failure)."""
+    import numpy as np
+
+    from lstm_conformance.implementations.numpy_lstm import NumpyAdapter
+
+    class WrongInputGradient(NumpyAdapter):
+        def gradients(self, problem, upstream):
+            grads = {k: np.array(v) for k, v in super().gradients(problem, upstream).items()}
+            grads["x"][3, 1, 2] += 1.0  # time-major case: step 3, batch row 1, feature 2
+            for name in grads:  # and every other array wrong too, so no "wrong only in" pattern
+                if name != "x":
+                    grads[name].flat[0] += 1.0
+            return grads
+
+    r = run_case(cases["random/t20b4i16h32/bias/given-state"], "float64", WrongInputGradient(), check="gradients")
+    assert r["status"] == "fail"
+    where = r["diagnosis"]["where"]["x (upstream all)"]
+    assert (where["first_step"], where["rows"], where["units"]) == (3, "1", "2")
+    assert "x (upstream all) from step 3 (rows 1, units 2)" in r["message"]
