@@ -159,6 +159,25 @@ def _direction_general(config, xw, w_hh, w_hr, peep, state, mask, outs, steps):
     return h, c
 
 
+def direction_weights(config, params, layer, d, dtype):
+    """One layer and direction's parameters in `dtype`, canonical (i, f, g, o) order, with the
+    two biases (and forget_bias) summed into "bias": the keys weight_ih, weight_hh, bias and,
+    when the model has them, weight_hr and peephole."""
+    H = config.hidden_size
+    sfx = f"_l{layer}" + ("_reverse" if d else "")
+    p = {"weight_ih": np.asarray(params["weight_ih" + sfx], dtype),
+         "weight_hh": np.asarray(params["weight_hh" + sfx], dtype)}
+    p["bias"] = (np.asarray(params["bias_ih" + sfx], dtype) + np.asarray(params["bias_hh" + sfx], dtype)
+                 if config.bias else np.zeros(4 * H, dtype))
+    if config.forget_bias:
+        p["bias"][H:2 * H] += dtype(config.forget_bias)
+    if config.proj_size:
+        p["weight_hr"] = np.ascontiguousarray(params["weight_hr" + sfx], dtype)
+    if config.peepholes:
+        p["peephole"] = np.asarray(params["peephole" + sfx], dtype)
+    return p
+
+
 def pack_weights(config, params, dtype=np.float32):
     """Each layer and direction's weights in the layout the loops use, made once per model.
 
@@ -172,20 +191,15 @@ def pack_weights(config, params, dtype=np.float32):
     packed = []
     for layer in range(config.num_layers):
         for d in range(config.num_directions):
-            sfx = f"_l{layer}" + ("_reverse" if d else "")
-            w_ih = np.asarray(params["weight_ih" + sfx], dtype)
-            w_hh = np.asarray(params["weight_hh" + sfx], dtype)
-            bias = (np.asarray(params["bias_ih" + sfx], dtype) + np.asarray(params["bias_hh" + sfx], dtype)
-                    if config.bias else np.zeros(4 * H, dtype))
-            if config.forget_bias:
-                bias[H:2 * H] += dtype(config.forget_bias)
+            p = direction_weights(config, params, layer, d, dtype)
+            w_ih, w_hh, bias = p["weight_ih"], p["weight_hh"], p["bias"]
             if fast:
                 order = np.r_[0:2 * H, 3 * H:4 * H, 2 * H:3 * H]
                 scale = np.r_[np.full(3 * H, 0.5), np.ones(H)].astype(dtype)
                 w_ih, w_hh, bias = w_ih[order] * scale[:, None], w_hh[order] * scale[:, None], bias[order] * scale
-            w_hr = np.ascontiguousarray(params["weight_hr" + sfx], dtype) if config.proj_size else None
-            peep = np.asarray(params["peephole" + sfx], dtype)[:, :, None] if config.peepholes else None
-            packed.append((np.ascontiguousarray(w_ih), np.ascontiguousarray(w_hh), bias[:, None], w_hr, peep))
+            peep = p["peephole"][:, :, None] if "peephole" in p else None
+            packed.append((np.ascontiguousarray(w_ih), np.ascontiguousarray(w_hh), bias[:, None], p.get("weight_hr"),
+                           peep))
     return packed
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .numpy_lstm import check_inputs, is_standard
+from .numpy_lstm import check_inputs, direction_weights, is_standard
 
 UNSUPPORTED = ("the numpy backward covers σ = sigmoid, φ = ψ = tanh without peepholes, cell clip "
                "or coupled input-forget")
@@ -83,22 +83,6 @@ def _backward_direction(p, tape, dy, dh, dc, mask, steps):
     return dz_all, dh_all, dh, dc
 
 
-def _direction_params(config, params, layer, d, dtype):
-    sfx = f"_l{layer}" + ("_reverse" if d else "")
-    H = config.hidden_size
-    p = {"weight_ih": np.asarray(params["weight_ih" + sfx], dtype),
-         "weight_hh": np.asarray(params["weight_hh" + sfx], dtype)}
-    bias = (np.asarray(params["bias_ih" + sfx], dtype) + np.asarray(params["bias_hh" + sfx], dtype)
-            if config.bias else np.zeros(4 * H, dtype))
-    if config.forget_bias:
-        bias = bias.copy()
-        bias[H:2 * H] += dtype(config.forget_bias)
-    p["bias"] = bias
-    if config.proj_size:
-        p["weight_hr"] = np.asarray(params["weight_hr" + sfx], dtype)
-    return sfx, p
-
-
 def _batched(config, array, state=False):
     """An input or upstream array in time-major batched layout (T, B, F) or (L·D, B, F)."""
     if array is None:
@@ -135,7 +119,7 @@ def lstm_numpy_gradients(config, x, params, h0=None, c0=None, lengths=None, upst
         layer_out = np.empty((T, D * P, B), dtype)
         cells = np.empty((T, D * H, B), dtype)
         for d in range(D):
-            _, p = _direction_params(config, params, layer, d, dtype)
+            p = direction_weights(config, params, layer, d, dtype)
             idx = layer * D + d
             outs = (layer_out[:, d * P:(d + 1) * P], cells[:, d * H:(d + 1) * H])
             *_, tape = _forward_direction(p, layer_in, h0b[idx].T, c0b[idx].T, mask, step_orders[d], outs)
@@ -155,7 +139,8 @@ def lstm_numpy_gradients(config, x, params, h0=None, c0=None, lengths=None, upst
     for layer in reversed(range(L)):
         d_in = np.zeros_like(inputs[layer])
         for d in range(D):
-            sfx, p = _direction_params(config, params, layer, d, dtype)
+            sfx = f"_l{layer}" + ("_reverse" if d else "")
+            p = direction_weights(config, params, layer, d, dtype)
             idx = layer * D + d
             tape = tapes[idx]
             dz, dh_all, dh, dc = _backward_direction(p, tape, d_out[:, d * P:(d + 1) * P], dh_n[idx].T, dc_n[idx].T,
