@@ -20,10 +20,16 @@ def _sigmoid(z, out):
     return out
 
 
-def _activation(name, alpha, beta):
-    """An in-place activation f(z, out) for the spec's activation names."""
+def activation_parameters(name, alpha, beta):
+    """(alpha, beta) with the ONNX defaults filled in where the spec gives none."""
     a = {"leaky_relu": 0.01, "thresholded_relu": 1.0, "hard_sigmoid": 0.2, "elu": 1.0, "affine": 1.0}.get(name) if alpha is None else alpha
     b = {"hard_sigmoid": 0.5, "affine": 0.0}.get(name) if beta is None else beta
+    return a, b
+
+
+def activation(name, alpha, beta):
+    """An in-place activation f(z, out) for the spec's activation names."""
+    a, b = activation_parameters(name, alpha, beta)
     table = {
         "sigmoid": _sigmoid,
         "tanh": lambda z, out: np.tanh(z, out=out),
@@ -120,7 +126,7 @@ def _direction_general(config, xw, w_hh, w_hr, peep, state, mask, outs, steps):
     h, c = state
     H, B = c.shape
     out_y, out_c = outs
-    sig, phi, psi = (_activation(a.name, a.alpha, a.beta) for a in config.activations)
+    sig, phi, psi = (activation(a.name, a.alpha, a.beta) for a in config.activations)
     z = np.empty((4 * H, B), c.dtype)
     act = np.empty((4 * H, B), c.dtype)
     for t in steps:
@@ -278,21 +284,14 @@ class NumpyAdapter(Adapter):
             packed = None  # lstm_numpy's own input checks report what is wrong, when called
         return lambda: lstm_numpy(problem.config, x, params, h0, c0, problem.lengths, dtype, packed)
 
-    def gradients_unsupported_reason(self, problem):
-        from .numpy_lstm_training import UNSUPPORTED
-        return None if is_standard(problem.config) else UNSUPPORTED
-
     def gradients(self, problem, upstream):
         from .numpy_lstm_training import lstm_numpy_gradients
         dtype, x, params, h0, c0 = self._inputs(problem)
         return lstm_numpy_gradients(problem.config, x, params, h0, c0, problem.lengths, upstream, dtype)
 
     def prepare_training(self, problem):
-        """Forward, then backward of sum(y) (see Adapter.prepare_training); None where the
-        numpy backward does not apply."""
+        """Forward, then backward of sum(y) (see Adapter.prepare_training)."""
         from .numpy_lstm_training import lstm_numpy_gradients
-        if not is_standard(problem.config):
-            return None
         dtype, x, params, h0, c0 = self._inputs(problem)
         y_shape = problem.x.shape[:-1] + (problem.config.num_directions * problem.config.output_size,)
         ones = {"y": np.ones(y_shape, dtype)}

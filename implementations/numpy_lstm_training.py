@@ -1,48 +1,99 @@
 """Gradients for the `numpy` implementation: a forward pass that keeps what the backward pass
 needs, and backpropagation through time (independent of the reference).
 
-It covers the standard LSTM (σ = sigmoid, φ = ψ = tanh, no peepholes, clip or coupled
-input-forget) with every structural option: layers, bidirectional, projection, lengths,
-batch_first, unbatched, initial states. Arrays are feature-major, as in numpy_lstm.py: a
-direction's pre-activation gradients for all steps form one (4H, T·B) array, so the weight
-gradients are one matrix product each, after the time loop.
+It covers everything the numpy forward computes: any spec activations, peepholes, cell clip,
+coupled input-forget, forget_bias, layers, bidirectional, projection, lengths, batch_first,
+unbatched and initial states. Arrays are feature-major, as in numpy_lstm.py: a direction's
+pre-activation gradients for all steps form one (4H, T·B) array, so the weight gradients are
+one matrix product each, after the time loop.
+
+At a kink the derivative of the branch the activation's formula selects is used, and a clamp
+(the cell clip, hard_sigmoid) counts its bounds as inside: the spec's convention (SPEC.md).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .numpy_lstm import check_inputs, direction_weights, is_standard
-
-UNSUPPORTED = ("the numpy backward covers σ = sigmoid, φ = ψ = tanh without peepholes, cell clip "
-               "or coupled input-forget")
+from .numpy_lstm import activation, activation_parameters, check_inputs, direction_weights
 
 
-def _sigmoid(z):
-    return 0.5 * (1.0 + np.tanh(0.5 * z))  # cannot overflow
+def derivative(name, alpha, beta):
+    """d f(u) / du for the spec's activation `name`, as a function of u."""
+    a, b = activation_parameters(name, alpha, beta)
+
+    def sigmoid(u):
+        return 0.5 * (1.0 + np.tanh(0.5 * u))  # cannot overflow
+
+    table = {
+        "sigmoid": lambda u: sigmoid(u) * (1.0 - sigmoid(u)),
+        "tanh": lambda u: 1.0 - np.tanh(u) ** 2,
+        "identity": lambda u: np.ones_like(u),
+        "relu": lambda u: (u >= 0).astype(u.dtype),
+        "hard_sigmoid": lambda u: np.where((a * u + b >= 0) & (a * u + b <= 1), a, 0.0).astype(u.dtype),
+        "affine": lambda u: np.full_like(u, a),
+        "leaky_relu": lambda u: np.where(u >= 0, 1.0, a).astype(u.dtype),
+        "thresholded_relu": lambda u: (u >= a).astype(u.dtype),
+        "scaled_tanh": lambda u: a * b * (1.0 - np.tanh(b * u) ** 2),
+        "elu": lambda u: np.where(u >= 0, 1.0, a * np.exp(np.minimum(u, 0.0))).astype(u.dtype),
+        "softsign": lambda u: 1.0 / (1.0 + np.abs(u)) ** 2,
+        "softplus": sigmoid,
+    }
+    return table[name]
 
 
-def _forward_direction(p, layer_in, h, c, mask, steps, outs):
-    """One direction over the sequence, keeping per step the gate activations, the state it
-    started from, tanh(c) and the unprojected output. Gates in (i, f, g, o) order."""
+class _Cell:
+    """The cell's activations, their slopes and the clip, for one configuration."""
+
+    def __init__(self, config):
+        self.clip_value = config.cell_clip
+        self.input_forget = config.input_forget
+        self.f = [activation(a.name, a.alpha, a.beta) for a in config.activations]
+        self.df = [derivative(a.name, a.alpha, a.beta) for a in config.activations]
+
+    def clip(self, z):
+        return z if self.clip_value is None else np.clip(z, -self.clip_value, self.clip_value)
+
+    def apply(self, k, z):
+        """Activation k (0: σ, 1: φ, 2: ψ) of clip(z)."""
+        return self.f[k](self.clip(z), np.empty_like(z))
+
+    def slope(self, k, z):
+        """d activation_k(clip(z)) / dz: zero where the clip cuts z off."""
+        slope = self.df[k](self.clip(z))
+        return slope if self.clip_value is None else slope * (np.abs(z) <= self.clip_value)
+
+
+def _forward_direction(cell, p, layer_in, h, c, mask, steps, outs):
+    """One direction over the sequence, keeping per step the pre-activations, the gate values,
+    the state it started from, the new cell state, ψ of it and the unprojected output. Gates in
+    (i, f, g, o) order."""
     H, B = c.shape
     T = len(steps)
     out_y, out_c = outs
     xw = p["weight_ih"] @ layer_in + p["bias"][:, None]
-    tape = {"gates": np.empty((T, 4 * H, B), c.dtype), "h_prev": np.empty((h.shape[0], T * B), c.dtype),
-            "c_prev": np.empty((T, H, B), c.dtype), "tanh_c": np.empty((T, H, B), c.dtype),
+    peep = p.get("peephole")
+    tape = {"z": np.empty((T, 4 * H, B), c.dtype), "gates": np.empty((T, 4 * H, B), c.dtype),
+            "h_prev": np.empty((h.shape[0], T * B), c.dtype), "c_prev": np.empty((T, H, B), c.dtype),
+            "c_new": np.empty((T, H, B), c.dtype), "psi": np.empty((T, H, B), c.dtype),
             "r": np.empty((H, T * B), c.dtype)}
     for t in steps:
         cols = slice(t * B, (t + 1) * B)
         tape["h_prev"][:, cols], tape["c_prev"][t] = h, c
-        z = p["weight_hh"] @ h + xw[:, cols]
-        gates = tape["gates"][t]
-        gates[:2 * H] = _sigmoid(z[:2 * H])
-        gates[2 * H:3 * H] = np.tanh(z[2 * H:3 * H])
-        gates[3 * H:] = _sigmoid(z[3 * H:])
-        i, f, g, o = gates[:H], gates[H:2 * H], gates[2 * H:3 * H], gates[3 * H:]
-        c_new = f * c + i * g
-        tape["tanh_c"][t] = np.tanh(c_new)
-        r = tape["r"][:, cols] = o * tape["tanh_c"][t]
+        z, gates = tape["z"][t], tape["gates"][t]
+        z[:] = p["weight_hh"] @ h + xw[:, cols]
+        if peep is not None:
+            z[:H] += peep[0][:, None] * c
+            z[H:2 * H] += peep[1][:, None] * c
+        gates[:H] = cell.apply(0, z[:H])
+        gates[H:2 * H] = 1.0 - gates[:H] if cell.input_forget else cell.apply(0, z[H:2 * H])
+        gates[2 * H:3 * H] = cell.apply(1, z[2 * H:3 * H])
+        i, f, g = gates[:H], gates[H:2 * H], gates[2 * H:3 * H]
+        c_new = tape["c_new"][t] = f * c + i * g
+        if peep is not None:
+            z[3 * H:] += peep[2][:, None] * c_new
+        o = gates[3 * H:] = cell.apply(0, z[3 * H:])
+        tape["psi"][t] = cell.apply(2, c_new)
+        r = tape["r"][:, cols] = o * tape["psi"][t]
         h_new = p["weight_hr"] @ r if "weight_hr" in p else r
         if mask is None:
             h, c = h_new, c_new
@@ -50,37 +101,49 @@ def _forward_direction(p, layer_in, h, c, mask, steps, outs):
             h, c = np.where(mask[t], h_new, h), np.where(mask[t], c_new, c)
             h_new, c_new = h_new * mask[t], c_new * mask[t]
         out_y[t], out_c[t] = h_new, c_new
-    return h, c, tape
+    return tape
 
 
-def _backward_direction(p, tape, dy, dh, dc, mask, steps):
+def _backward_direction(cell, p, tape, dy, dh, dc, mask, steps):
     """Backpropagation through one direction. `dy` (T, P, B): the loss gradient w.r.t. this
     direction's outputs; dh, dc: w.r.t. its final state. Returns the pre-activation gradients
-    (4H, T·B), the gradients w.r.t. each step's (projected) output h (P, T·B) and w.r.t. the
-    initial state."""
+    (4H, T·B), the gradients w.r.t. each step's (projected) output h (P, T·B), w.r.t. the
+    peepholes (3, H) and w.r.t. the initial state."""
     T, H, B = tape["c_prev"].shape
+    peep = p.get("peephole")
     dz_all = np.zeros((4 * H, T * B), dh.dtype)
     dh_all = np.zeros((dh.shape[0], T * B), dh.dtype)
+    dpeep = np.zeros((3, H), dh.dtype)
     for t in reversed(steps):
         cols = slice(t * B, (t + 1) * B)
         keep = 1.0 if mask is None else mask[t]
         dh_new, dc_new = keep * (dy[t] + dh), keep * dc
         # a column past its length hands its state gradient straight to the previous step
         dh_carry, dc_carry = (0.0, 0.0) if mask is None else ((1 - keep) * dh, (1 - keep) * dc)
-        gates = tape["gates"][t]
+        z, gates, c_prev, c_new = tape["z"][t], tape["gates"][t], tape["c_prev"][t], tape["c_new"][t]
         i, f, g, o = gates[:H], gates[H:2 * H], gates[2 * H:3 * H], gates[3 * H:]
-        tanh_c = tape["tanh_c"][t]
         dh_all[:, cols] = dh_new
         dr = p["weight_hr"].T @ dh_new if "weight_hr" in p else dh_new
-        dc_new = dc_new + dr * o * (1 - tanh_c * tanh_c)
         dz = dz_all[:, cols]
-        dz[:H] = dc_new * g * i * (1 - i)
-        dz[H:2 * H] = dc_new * tape["c_prev"][t] * f * (1 - f)
-        dz[2 * H:3 * H] = dc_new * i * (1 - g * g)
-        dz[3 * H:] = dr * tanh_c * o * (1 - o)
+        dz[3 * H:] = dr * tape["psi"][t] * cell.slope(0, z[3 * H:])
+        dc_new = dc_new + dr * o * cell.slope(2, c_new)
+        if peep is not None:
+            dc_new += peep[2][:, None] * dz[3 * H:]
+        d_i, d_f = dc_new * g, dc_new * c_prev
+        if cell.input_forget:  # f = 1 - i: no gradient reaches the forget rows
+            d_i, dz[H:2 * H] = d_i - d_f, 0.0
+        else:
+            dz[H:2 * H] = d_f * cell.slope(0, z[H:2 * H])
+        dz[:H] = d_i * cell.slope(0, z[:H])
+        dz[2 * H:3 * H] = dc_new * i * cell.slope(1, z[2 * H:3 * H])
+        dc_prev = dc_new * f
+        if peep is not None:
+            dc_prev += peep[0][:, None] * dz[:H] + peep[1][:, None] * dz[H:2 * H]
+            dpeep += np.stack([(dz[:H] * c_prev).sum(1), (dz[H:2 * H] * c_prev).sum(1),
+                               (dz[3 * H:] * c_new).sum(1)])
         dh = p["weight_hh"].T @ dz + dh_carry
-        dc = dc_new * f + dc_carry
-    return dz_all, dh_all, dh, dc
+        dc = dc_prev + dc_carry
+    return dz_all, dh_all, dpeep, dh, dc
 
 
 def _batched(config, array, state=False):
@@ -101,8 +164,6 @@ def _unbatched(config, array, state=False):
 def lstm_numpy_gradients(config, x, params, h0=None, c0=None, lengths=None, upstream=None, dtype=np.float64):
     """Gradients of Σ upstream["y"]⊙y + Σ upstream["h_n"]⊙h_n + Σ upstream["c_n"]⊙c_n (absent
     or None terms left out) w.r.t. x, h0, c0 and every parameter, in canonical layouts."""
-    if not is_standard(config):
-        raise ValueError(UNSUPPORTED)
     check_inputs(config, x, params, h0, c0, lengths)
     upstream = upstream or {}
     xb = np.asarray(_batched(config, x), dtype)
@@ -112,6 +173,7 @@ def lstm_numpy_gradients(config, x, params, h0=None, c0=None, lengths=None, upst
     c0b = np.zeros((L * D, B, H), dtype) if c0 is None else np.asarray(_batched(config, c0, True), dtype)
     mask = None if lengths is None else (np.arange(T)[:, None] < np.asarray(lengths)[None, :])[:, None, :].astype(dtype)
     step_orders = [range(T), range(T - 1, -1, -1)]
+    cell = _Cell(config)
 
     # forward, keeping each layer's input (features, T·B) and each direction's tape
     layer_in, inputs, tapes = np.ascontiguousarray(xb.reshape(T * B, xb.shape[-1]).T), [], []
@@ -122,7 +184,7 @@ def lstm_numpy_gradients(config, x, params, h0=None, c0=None, lengths=None, upst
             p = direction_weights(config, params, layer, d, dtype)
             idx = layer * D + d
             outs = (layer_out[:, d * P:(d + 1) * P], cells[:, d * H:(d + 1) * H])
-            *_, tape = _forward_direction(p, layer_in, h0b[idx].T, c0b[idx].T, mask, step_orders[d], outs)
+            tape = _forward_direction(cell, p, layer_in, h0b[idx].T, c0b[idx].T, mask, step_orders[d], outs)
             tapes.append(tape)
         inputs.append(layer_in)
         layer_in = np.ascontiguousarray(layer_out.transpose(1, 0, 2)).reshape(D * P, T * B)
@@ -143,8 +205,9 @@ def lstm_numpy_gradients(config, x, params, h0=None, c0=None, lengths=None, upst
             p = direction_weights(config, params, layer, d, dtype)
             idx = layer * D + d
             tape = tapes[idx]
-            dz, dh_all, dh, dc = _backward_direction(p, tape, d_out[:, d * P:(d + 1) * P], dh_n[idx].T, dc_n[idx].T,
-                                                 mask, step_orders[d])
+            dy = d_out[:, d * P:(d + 1) * P]
+            dz, dh_all, dpeep, dh, dc = _backward_direction(cell, p, tape, dy, dh_n[idx].T, dc_n[idx].T, mask,
+                                                            step_orders[d])
             dh0[idx], dc0[idx] = dh.T, dc.T
             grads["weight_ih" + sfx] = dz @ inputs[layer].T
             grads["weight_hh" + sfx] = dz @ tape["h_prev"].T
@@ -153,6 +216,8 @@ def lstm_numpy_gradients(config, x, params, h0=None, c0=None, lengths=None, upst
                 grads["bias_hh" + sfx] = grads["bias_ih" + sfx].copy()
             if config.proj_size:
                 grads["weight_hr" + sfx] = dh_all @ tape["r"].T
+            if config.peepholes:
+                grads["peephole" + sfx] = dpeep
             d_in += p["weight_ih"].T @ dz
         # the gradient w.r.t. this layer's input is the one w.r.t. the layer below's output
         d_out = d_in.reshape(d_in.shape[0], T, B).transpose(1, 0, 2)

@@ -1,14 +1,15 @@
-"""The numpy implementation's backward pass (implementations/numpy_lstm_training.py) against
-torch autograd in float64, on every structural option it supports; the library-wide
-comparison with the reference's BPTT is the gradients check in test_builtin_adapters.py."""
+"""The numpy implementation's backward pass (implementations/numpy_lstm_training.py): against
+torch autograd in float64 on the structural options, and its activation slopes against finite
+differences. The library-wide comparison with the reference's BPTT (every activation, peepholes,
+clip, input-forget) is the gradients check in test_builtin_adapters.py."""
 import numpy as np
 import pytest
 import torch
 
-from lstm_conformance.implementations.numpy_lstm import NumpyAdapter
-from lstm_conformance.implementations.numpy_lstm_training import lstm_numpy_gradients
-from lstm_conformance.runner import run_case
-from lstm_conformance.spec.model import Activation, LSTMConfig
+from lstm_conformance.implementations.numpy_lstm import NumpyAdapter, activation
+from lstm_conformance.implementations.numpy_lstm_training import derivative, lstm_numpy_gradients
+from lstm_conformance.runner import run_case, run_checks
+from lstm_conformance.spec.model import LSTMConfig
 
 T, B, I, H = 4, 3, 3, 5
 
@@ -74,14 +75,45 @@ def test_numpy_gradients_match_torch_autograd(options):
         np.testing.assert_allclose(ours[name], theirs[name], rtol=1e-10, atol=1e-12, err_msg=name)
 
 
-def test_non_standard_lstms_are_reported_unsupported_not_wrong(cases):
-    record = run_case(cases["act-identity"], "float64", NumpyAdapter(), check="gradients")
-    assert record["status"] == "unsupported"
-    assert "numpy backward covers σ = sigmoid" in record["message"]
-    with pytest.raises(ValueError, match="numpy backward covers"):
-        config = LSTMConfig(input_size=I, hidden_size=H, activations=(Activation("sigmoid"), Activation("relu"),
-                                                                          Activation("tanh")))
-        lstm_numpy_gradients(config, np.zeros((T, B, I)), {}, upstream={})
+ACTIVATIONS = [("sigmoid", None, None), ("tanh", None, None), ("identity", None, None), ("relu", None, None),
+               ("hard_sigmoid", None, None), ("hard_sigmoid", 0.3, 0.4), ("affine", 1.5, 0.2),
+               ("leaky_relu", None, None), ("leaky_relu", 0.2, None), ("thresholded_relu", 0.5, None),
+               ("scaled_tanh", 1.2, 0.7), ("elu", 0.8, None), ("softsign", None, None), ("softplus", None, None)]
+
+
+@pytest.mark.parametrize("name, alpha, beta", ACTIVATIONS, ids=lambda v: str(v))
+def test_activation_slopes_match_finite_differences(name, alpha, beta):
+    u = np.linspace(-4, 4, 81) + 0.013  # no grid point within 1e-3 of a kink
+    f, slope, eps = activation(name, alpha, beta), derivative(name, alpha, beta), 1e-6
+    numeric = (f(u + eps, np.empty_like(u)) - f(u - eps, np.empty_like(u))) / (2 * eps)
+    np.testing.assert_allclose(slope(u), numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_every_library_case_has_numpy_gradients(cases):
+    """The numpy backward covers every feature its forward does, so no case is unsupported."""
+    for case_id in ("peepholes", "peepholes-bidirectional-multi-layer", "cell-clip-binds", "cell-clip-random",
+                    "input-forget", "forget-bias/minus2", "act-softplus", "act-hard-sigmoid-custom", "act-everything-nonstandard"):
+        for dtype in ("float32", "float64"):
+            record = run_case(cases[case_id], dtype, NumpyAdapter(), check="gradients")
+            assert record["status"] == "pass", (case_id, dtype, record["message"])
+
+
+def test_an_adapter_can_declare_gradients_unsupported_per_problem(cases):
+    class NoPeepholeGradients(NumpyAdapter):
+        name = "no-peephole-gradients"
+
+        def gradients_unsupported_reason(self, problem):
+            return "no backward with peepholes" if problem.config.peepholes else None
+
+    case = cases["peepholes"]
+    for check in ("gradients", "determinism"):
+        records = run_checks(case, "float64", NoPeepholeGradients(), checks=[check])
+        if check == "gradients":
+            assert records[0]["status"] == "unsupported" and records[0]["message"] == "no backward with peepholes"
+        else:  # determinism still runs, on the forward pass only
+            assert records[0]["status"] == "pass"
+    assert run_case(cases["random/t5b3i4h7/bias/given-state"], "float64", NoPeepholeGradients(),
+                    check="gradients")["status"] == "pass"
 
 
 def test_training_callable_returns_every_gradient(cases):
