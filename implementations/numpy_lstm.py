@@ -121,92 +121,162 @@ def _direction_standard(xw, w_hh, w_hr, state, mask, outs, steps):
     return h, c
 
 
-def _direction_general(config, xw, w_hh, w_hr, peep, state, mask, outs, steps):
-    """Any activations, peepholes, clip and coupled input-forget; gates in (i, f, g, o) order."""
+class Cell:
+    """The configuration's activations and cell clip, as the general loop applies them."""
+
+    def __init__(self, config):
+        self.clip_value = config.cell_clip
+        self.input_forget = config.input_forget
+        self.functions = [activation(a.name, a.alpha, a.beta) for a in config.activations]
+
+    def clip(self, z):
+        # ONNX clip bounds every activation input, ψ's too
+        return z if self.clip_value is None else np.clip(z, -self.clip_value, self.clip_value)
+
+    def apply(self, k, z):
+        """Activation k (0: σ, 1: φ, 2: ψ) of clip(z)."""
+        return self.functions[k](self.clip(z), np.empty_like(z))
+
+
+def _direction_general(cell, xw, w_hh, w_hr, peep, state, mask, outs, steps):
+    """Any activations, peepholes, clip and coupled input-forget; gates in (i, f, g, o) order.
+
+    Returns the final state and the tape the backward pass needs (numpy_lstm_training.py):
+    per step the pre-activations z (before the clip), the gate values, the state the step
+    started from, the new cell state c' (carried unclipped), ψ(clip(c')) and the unprojected
+    output r; h_prev and r are (features, T·B), the rest (T, features, B).
+    """
     h, c = state
     H, B = c.shape
+    T = len(steps)
     out_y, out_c = outs
-    sig, phi, psi = (activation(a.name, a.alpha, a.beta) for a in config.activations)
-    z = np.empty((4 * H, B), c.dtype)
-    act = np.empty((4 * H, B), c.dtype)
+    tape = {"z": np.empty((T, 4 * H, B), c.dtype), "gates": np.empty((T, 4 * H, B), c.dtype),
+            "h_prev": np.empty((h.shape[0], T * B), c.dtype), "c_prev": np.empty((T, H, B), c.dtype),
+            "c_new": np.empty((T, H, B), c.dtype), "psi": np.empty((T, H, B), c.dtype),
+            "r": np.empty((H, T * B), c.dtype)}
     for t in steps:
+        cols = slice(t * B, (t + 1) * B)
+        tape["h_prev"][:, cols], tape["c_prev"][t] = h, c
+        z, gates = tape["z"][t], tape["gates"][t]
         np.matmul(w_hh, h, out=z)
-        z += xw[:, t * B:(t + 1) * B]
-        zi, zf, zg, zo = z[:H], z[H:2 * H], z[2 * H:3 * H], z[3 * H:]
+        z += xw[:, cols]
         if peep is not None:
-            zi += peep[0] * c
-            zf += peep[1] * c
-        if config.cell_clip is not None:
-            np.clip(z[:3 * H], -config.cell_clip, config.cell_clip, out=z[:3 * H])
-        i, f, g, o = act[:H], act[H:2 * H], act[2 * H:3 * H], act[3 * H:]
-        sig(zi, i)
-        if config.input_forget:
-            np.subtract(1, i, out=f)
-        else:
-            sig(zf, f)
-        phi(zg, g)
-        c_new = f * c + i * g
+            z[:H] += peep[0] * c
+            z[H:2 * H] += peep[1] * c
+        gates[:H] = cell.apply(0, z[:H])
+        gates[H:2 * H] = 1.0 - gates[:H] if cell.input_forget else cell.apply(0, z[H:2 * H])
+        gates[2 * H:3 * H] = cell.apply(1, z[2 * H:3 * H])
+        i, f, g = gates[:H], gates[H:2 * H], gates[2 * H:3 * H]
+        c_new = tape["c_new"][t] = f * c + i * g
         if peep is not None:
-            zo += peep[2] * c_new
-        if config.cell_clip is not None:
-            np.clip(zo, -config.cell_clip, config.cell_clip, out=zo)
-        sig(zo, o)
-        # ONNX clip bounds every activation input, ψ's too; the carried c_new stays unclipped
-        psi_in = c_new if config.cell_clip is None else np.clip(c_new, -config.cell_clip, config.cell_clip)
-        h_new = o * psi(psi_in, np.empty_like(c_new))
-        if w_hr is not None:
-            h_new = w_hr @ h_new
-        if mask is not None:
+            z[3 * H:] += peep[2] * c_new
+        o = gates[3 * H:] = cell.apply(0, z[3 * H:])
+        tape["psi"][t] = cell.apply(2, c_new)
+        r = tape["r"][:, cols] = o * tape["psi"][t]
+        h_new = w_hr @ r if w_hr is not None else r
+        if mask is None:
+            h, c = h_new, c_new
+        else:  # columns past their length carry their state and output zeros
             h, c = np.where(mask[t], h_new, h), np.where(mask[t], c_new, c)
             h_new, c_new = h_new * mask[t], c_new * mask[t]
-        else:
-            h, c = h_new, c_new
         out_y[t], out_c[t] = h_new, c_new
-    return h, c
+    return h, c, tape
 
 
-def direction_weights(config, params, layer, d, dtype):
-    """One layer and direction's parameters in `dtype`, canonical (i, f, g, o) order, with the
-    two biases (and forget_bias) summed into "bias": the keys weight_ih, weight_hh, bias and,
-    when the model has them, weight_hr and peephole."""
-    H = config.hidden_size
-    sfx = f"_l{layer}" + ("_reverse" if d else "")
-    p = {"weight_ih": np.asarray(params["weight_ih" + sfx], dtype),
-         "weight_hh": np.asarray(params["weight_hh" + sfx], dtype)}
-    p["bias"] = (np.asarray(params["bias_ih" + sfx], dtype) + np.asarray(params["bias_hh" + sfx], dtype)
-                 if config.bias else np.zeros(4 * H, dtype))
-    if config.forget_bias:
-        p["bias"][H:2 * H] += dtype(config.forget_bias)
-    if config.proj_size:
-        p["weight_hr"] = np.ascontiguousarray(params["weight_hr" + sfx], dtype)
-    if config.peepholes:
-        p["peephole"] = np.asarray(params["peephole" + sfx], dtype)
-    return p
-
-
-def pack_weights(config, params, dtype=np.float32):
+def pack_weights(config, params, dtype=np.float32, fast=None):
     """Each layer and direction's weights in the layout the loops use, made once per model.
 
-    Returns a list of (w_ih, w_hh, bias, w_hr, peepholes) in layer-major, forward-first
-    order. For the standard LSTM the gate blocks are reordered to (i, f, o, g) and the sigmoid
-    rows halved (exact in binary floating point), so one tanh over all 4H gives tanh(z/2) for
-    i, f, o (σ(z) = (1 + tanh(z/2)) / 2) and tanh(z) for g.
+    Returns a list of (w_ih, w_hh, bias (4H, 1), w_hr, peepholes (3, H, 1)) in layer-major,
+    forward-first order, the two biases (and forget_bias) summed. For the fast loop (`fast`,
+    by default is_standard(config)) the gate blocks are reordered to (i, f, o, g) and the
+    sigmoid rows halved (exact in binary floating point), so one tanh over all 4H gives
+    tanh(z/2) for i, f, o (σ(z) = (1 + tanh(z/2)) / 2) and tanh(z) for g; otherwise they stay
+    in the canonical (i, f, g, o) order.
     """
     H = config.hidden_size
-    fast = is_standard(config)
+    fast = is_standard(config) if fast is None else fast
     packed = []
     for layer in range(config.num_layers):
         for d in range(config.num_directions):
-            p = direction_weights(config, params, layer, d, dtype)
-            w_ih, w_hh, bias = p["weight_ih"], p["weight_hh"], p["bias"]
+            sfx = f"_l{layer}" + ("_reverse" if d else "")
+            w_ih = np.asarray(params["weight_ih" + sfx], dtype)
+            w_hh = np.asarray(params["weight_hh" + sfx], dtype)
+            bias = (np.asarray(params["bias_ih" + sfx], dtype) + np.asarray(params["bias_hh" + sfx], dtype)
+                    if config.bias else np.zeros(4 * H, dtype))
+            if config.forget_bias:
+                bias[H:2 * H] += dtype(config.forget_bias)
             if fast:
                 order = np.r_[0:2 * H, 3 * H:4 * H, 2 * H:3 * H]
                 scale = np.r_[np.full(3 * H, 0.5), np.ones(H)].astype(dtype)
                 w_ih, w_hh, bias = w_ih[order] * scale[:, None], w_hh[order] * scale[:, None], bias[order] * scale
-            peep = p["peephole"][:, :, None] if "peephole" in p else None
-            packed.append((np.ascontiguousarray(w_ih), np.ascontiguousarray(w_hh), bias[:, None], p.get("weight_hr"),
-                           peep))
+            w_hr = np.ascontiguousarray(params["weight_hr" + sfx], dtype) if config.proj_size else None
+            peep = np.asarray(params["peephole" + sfx], dtype)[:, :, None] if config.peepholes else None
+            packed.append((np.ascontiguousarray(w_ih), np.ascontiguousarray(w_hh), bias[:, None], w_hr, peep))
     return packed
+
+
+def time_major(config, array, state=False):
+    """A caller-layout input, output or gradient as time-major batched: (T, B, F), or
+    (L·D, B, F) for a state."""
+    if array is None:
+        return None
+    if config.unbatched:
+        return array[:, None, :]
+    return np.swapaxes(array, 0, 1) if (config.batch_first and not state) else array
+
+
+def caller_layout(config, array, state=False):
+    """The inverse of time_major."""
+    if config.unbatched:
+        return array[:, 0]
+    return np.swapaxes(array, 0, 1) if (config.batch_first and not state) else array
+
+
+def feature_major_inputs(config, x, h0, c0, lengths, dtype):
+    """T; x as (I, T·B), where column t·B + b is step t of sequence b; h0 and c0 as (L·D, F, B),
+    zeros where not given; the lengths as a (T, 1, B) mask of the steps inside each sequence."""
+    x = time_major(config, x)
+    T, B, _ = x.shape
+    H, P, LD = config.hidden_size, config.output_size, config.num_layers * config.num_directions
+    layer_in = np.ascontiguousarray(x, dtype).reshape(T * B, x.shape[-1]).T  # a transposed view, no copy
+    h_n = np.zeros((LD, P, B), dtype) if h0 is None else np.array(np.swapaxes(time_major(config, h0, True), 1, 2),
+                                                                   dtype, order="C")
+    c_n = np.zeros((LD, H, B), dtype) if c0 is None else np.array(np.swapaxes(time_major(config, c0, True), 1, 2),
+                                                                   dtype, order="C")
+    mask = None if lengths is None else (np.arange(T)[:, None] < np.asarray(lengths)[None, :])[:, None, :]
+    return T, layer_in, h_n, c_n, mask
+
+
+def run_layers(config, packed, T, layer_in, h_n, c_n, mask, fast):
+    """The forward pass over every layer and direction, in feature-major arrays. h_n and c_n
+    hold the initial state and are overwritten with the final one. Returns the last layer's
+    outputs and cells, (T, D·F, B), each layer's input (features, T·B) and, for the general
+    loop, each direction's tape (None for the fast loop)."""
+    H, P, D, L = config.hidden_size, config.output_size, config.num_directions, config.num_layers
+    B = h_n.shape[2]
+    cell = None if fast else Cell(config)
+    inputs, tapes = [], []
+    for layer in range(L):
+        layer_out = np.empty((T, D * P, B), h_n.dtype)
+        cells = np.empty((T, D * H, B), h_n.dtype)
+        for d in range(D):
+            idx = layer * D + d
+            w_ih, w_hh, bias, w_hr, peep = packed[idx]
+            xw = w_ih @ layer_in  # all steps' input projections in one GEMM: (4H, T·B)
+            xw += bias
+            outs = (layer_out[:, d * P:(d + 1) * P], cells[:, d * H:(d + 1) * H])
+            steps = range(T - 1, -1, -1) if d else range(T)
+            state = (h_n[idx], c_n[idx])
+            if fast:
+                h_n[idx], c_n[idx] = _direction_standard(xw, w_hh, w_hr, state, mask, outs, steps)
+                tapes.append(None)
+            else:
+                h_n[idx], c_n[idx], tape = _direction_general(cell, xw, w_hh, w_hr, peep, state, mask, outs, steps)
+                tapes.append(tape)
+        inputs.append(layer_in)
+        if layer + 1 < L:
+            layer_in = np.ascontiguousarray(layer_out.transpose(1, 0, 2)).reshape(D * P, T * B)
+    return layer_out, cells, inputs, tapes
 
 
 def lstm_numpy(config, x, params, h0=None, c0=None, lengths=None, dtype=np.float32, packed=None):
@@ -219,46 +289,12 @@ def lstm_numpy(config, x, params, h0=None, c0=None, lengths=None, dtype=np.float
     """
     check_inputs(config, x, params, h0, c0, lengths)
     packed = pack_weights(config, params, dtype) if packed is None else packed
-    if config.unbatched:
-        x = x[:, None, :]
-        h0 = None if h0 is None else h0[:, None, :]
-        c0 = None if c0 is None else c0[:, None, :]
-    elif config.batch_first:
-        x = np.swapaxes(x, 0, 1)
-    T, B, _ = x.shape
-    H, P, D, L = config.hidden_size, config.output_size, config.num_directions, config.num_layers
-    # (features, T·B): column t·B + b is step t of sequence b (a transposed view, no copy)
-    layer_in = np.ascontiguousarray(x, dtype).reshape(T * B, x.shape[-1]).T
-    h_n = np.zeros((L * D, P, B), dtype) if h0 is None else np.array(np.swapaxes(h0, 1, 2), dtype, order="C")
-    c_n = np.zeros((L * D, H, B), dtype) if c0 is None else np.array(np.swapaxes(c0, 1, 2), dtype, order="C")
-    mask = None if lengths is None else (np.arange(T)[:, None] < np.asarray(lengths)[None, :])[:, None, :]
-
-    fast = is_standard(config)
-    for layer in range(L):
-        layer_out = np.empty((T, D * P, B), dtype)
-        cells = np.empty((T, D * H, B), dtype)
-        for d in range(D):
-            idx = layer * D + d
-            w_ih, w_hh, bias, w_hr, peep = packed[idx]
-            xw = w_ih @ layer_in  # all steps' input projections in one GEMM: (4H, T·B)
-            xw += bias
-            outs = (layer_out[:, d * P:(d + 1) * P], cells[:, d * H:(d + 1) * H])
-            steps = range(T - 1, -1, -1) if d else range(T)
-            state = (h_n[idx], c_n[idx])
-            if fast:
-                h_n[idx], c_n[idx] = _direction_standard(xw, w_hh, w_hr, state, mask, outs, steps)
-            else:
-                h_n[idx], c_n[idx] = _direction_general(config, xw, w_hh, w_hr, peep, state, mask, outs, steps)
-        if layer + 1 < L:
-            layer_in = np.ascontiguousarray(layer_out.transpose(1, 0, 2)).reshape(D * P, T * B)
-    # back to the caller's (T, B, features) layout, as views
-    y, cells = layer_out.transpose(0, 2, 1), cells.transpose(0, 2, 1)
-    h_n, c_n = np.swapaxes(h_n, 1, 2), np.swapaxes(c_n, 1, 2)
-    if config.unbatched:
-        y, cells, h_n, c_n = y[:, 0], cells[:, 0], h_n[:, 0], c_n[:, 0]
-    elif config.batch_first:
-        y, cells = np.swapaxes(y, 0, 1), np.swapaxes(cells, 0, 1)
-    return {"y": y, "h_n": h_n, "c_n": c_n, "c": cells}
+    T, layer_in, h_n, c_n, mask = feature_major_inputs(config, x, h0, c0, lengths, dtype)
+    y, cells, _, _ = run_layers(config, packed, T, layer_in, h_n, c_n, mask, is_standard(config))
+    # back to the caller's layout, as views
+    return {"y": caller_layout(config, y.transpose(0, 2, 1)), "c": caller_layout(config, cells.transpose(0, 2, 1)),
+            "h_n": caller_layout(config, np.swapaxes(h_n, 1, 2), True),
+            "c_n": caller_layout(config, np.swapaxes(c_n, 1, 2), True)}
 
 
 class NumpyAdapter(Adapter):
