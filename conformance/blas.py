@@ -16,6 +16,8 @@ import os
 from pathlib import Path
 from typing import Optional
 
+from .environment import cpuinfo_value
+
 # OpenBLAS x86-64 core names whose kernels use AVX-512 (its DYNAMIC_ARCH list)
 AVX512_CORES = {"SkylakeX", "Cooperlake", "SapphireRapids"}
 # the AVX-512 subset the SkylakeX kernels need
@@ -54,13 +56,7 @@ def openblas_core() -> Optional[str]:
 
 def cpu_flags() -> set[str]:
     """The CPU's feature flags from /proc/cpuinfo (empty where there is none)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
+    return set((cpuinfo_value("flags") or "").split())
 
 
 def kernel_mismatch(core: Optional[str], flags: set[str], coretype: Optional[str] = None) -> Optional[str]:
@@ -78,6 +74,7 @@ def kernel_mismatch(core: Optional[str], flags: set[str], coretype: Optional[str
             f"OPENBLAS_CORETYPE=SkylakeX, or a newer OpenBLAS, uses them.")
 
 
-def current_mismatch() -> Optional[str]:
-    """kernel_mismatch for this process."""
-    return kernel_mismatch(openblas_core(), cpu_flags(), os.environ.get("OPENBLAS_CORETYPE"))
+def current_mismatch(core: Optional[str] = None) -> Optional[str]:
+    """kernel_mismatch for this process (`core`: openblas_core(), when the caller has it)."""
+    core = openblas_core() if core is None else core
+    return kernel_mismatch(core, cpu_flags(), os.environ.get("OPENBLAS_CORETYPE"))

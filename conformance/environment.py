@@ -9,14 +9,19 @@ from pathlib import Path
 import numpy as np
 
 
-def _cpu_model() -> str:
+def cpuinfo_value(key: str) -> str | None:
+    """The value of the first /proc/cpuinfo line for `key` (None where there is none)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
+            if line.startswith(key):
                 return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    return None
+
+
+def _cpu_model() -> str:
+    return cpuinfo_value("model name") or platform.processor() or platform.machine()
 
 
 def _blas() -> str:
@@ -62,7 +67,7 @@ def _blas_kernels() -> dict:
     from . import blas
     core = blas.openblas_core()
     info = {"blas_core": core}
-    warning = blas.current_mismatch()
+    warning = blas.current_mismatch(core)
     if warning:
         info["blas_warning"] = warning
     return info
