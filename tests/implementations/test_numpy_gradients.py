@@ -49,14 +49,11 @@ OPTIONS = [dict(), dict(num_layers=2), dict(bidirectional=True), dict(proj_size=
 def test_numpy_gradients_match_torch_autograd(options):
     options = dict(options)
     lengths = options.pop("lengths", None)
-    forget_bias = options.pop("forget_bias", 0.0)
     config = LSTMConfig(input_size=I, hidden_size=H, **options)
     rng = np.random.default_rng(7)
     shapes = torch.nn.LSTM(I, H, num_layers=config.num_layers, bias=config.bias, bidirectional=config.bidirectional,
                            proj_size=config.proj_size)
     params = {n: rng.uniform(-0.5, 0.5, p.shape) for n, p in shapes.named_parameters()}
-    if forget_bias:  # torch has no forget_bias: fold it into bias_ih for the comparison
-        config = LSTMConfig(input_size=I, hidden_size=H, forget_bias=forget_bias, **options)
     x = rng.standard_normal((B, T, I) if config.batch_first else (T, B, I))
     lead, P = config.num_layers * config.num_directions, config.output_size
     h0, c0 = rng.standard_normal((lead, B, P)), rng.standard_normal((lead, B, H))
@@ -65,10 +62,9 @@ def test_numpy_gradients_match_torch_autograd(options):
                 "c_n": rng.standard_normal(c0.shape)}
     ours = lstm_numpy_gradients(config, x, params, h0, c0, lengths, upstream, np.float64)
     torch_params = dict(params)
-    if forget_bias:
-        for name in [n for n in params if n.startswith("bias_ih")]:
-            torch_params[name] = params[name].copy()
-            torch_params[name][H:2 * H] += forget_bias
+    for name in [n for n in params if n.startswith("bias_ih")]:  # torch has no forget_bias: fold it in
+        torch_params[name] = params[name].copy()
+        torch_params[name][H:2 * H] += config.forget_bias
     theirs = torch_gradients(config, x, torch_params, h0, c0, lengths, upstream)
     assert set(ours) == set(theirs)
     for name in theirs:
