@@ -5,6 +5,9 @@ The input projection of all time steps is one matrix product; each step then doe
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Optional
+
 import numpy as np
 
 from ..adapter import Adapter, Capabilities
@@ -58,7 +61,7 @@ def check_inputs(config, x, params, h0, c0, lengths):
     if x.shape[-1] != config.input_size:
         raise ValueError(f"x has {x.shape[-1]} features, expected input_size {config.input_size}")
     T = x.shape[1] if (config.batch_first and not config.unbatched) else x.shape[0]
-    B = 1 if config.unbatched else x.shape[0 if config.batch_first else 1]
+    B = batch_size(config, x)
     if T < 1:
         raise ValueError("the sequence must have at least one step")
     lead = config.num_layers * config.num_directions
@@ -83,8 +86,26 @@ def is_standard(config) -> bool:
             and config.cell_clip is None and not config.input_forget)
 
 
+def _gates_and_cell(z, c, c_t, out):
+    """One step's gate math, in place, shared by the two fast loops. z holds the step's
+    pre-activations in (i, f, o, g) blocks along axis 0, the sigmoid rows halved (pack_weights);
+    c is the previous cell state. Writes the new cell state into c_t and o·tanh(c_t) into `out`
+    (also used as scratch). All arrays share one layout."""
+    n = c.shape[0]
+    np.tanh(z, out=z)
+    sig = z[:3 * n]
+    sig *= 0.5
+    sig += 0.5
+    i, f, o, g = z[:n], z[n:2 * n], z[2 * n:3 * n], z[3 * n:]
+    np.multiply(f, c, out=c_t)
+    np.multiply(i, g, out=out)
+    c_t += out
+    np.tanh(c_t, out=out)
+    out *= o
+
+
 def _direction_standard(xw, w_hh, w_hr, state, mask, outs, steps):
-    """The hot loop for the standard LSTM; gates in (i, f, o, g) order, sigmoid rows halved.
+    """The standard LSTM's hot loop in feature-major layout: a step's gates are W_hh @ h, (4H, B).
 
     Each step writes its h and c straight into the output slabs, which then serve as the
     next step's state: no copies. `xw` holds every step's input projection, (4H, T·B).
@@ -93,25 +114,14 @@ def _direction_standard(xw, w_hh, w_hr, state, mask, outs, steps):
     H, B = c.shape
     out_y, out_c = outs
     z = np.empty((4 * H, B), c.dtype)
-    r = np.empty_like(c)
+    cell_out = None if w_hr is None else np.empty_like(c)
     for t in steps:
         np.matmul(w_hh, h, out=z)
         z += xw[:, t * B:(t + 1) * B]
-        np.tanh(z, out=z)
-        sig = z[:3 * H]
-        sig *= 0.5
-        sig += 0.5
-        i, f, o, g = z[:H], z[H:2 * H], z[2 * H:3 * H], z[3 * H:]
         y_t, c_t = out_y[t], out_c[t]
-        np.multiply(f, c, out=c_t)
-        np.multiply(i, g, out=r)
-        c_t += r
-        np.tanh(c_t, out=r)
-        if w_hr is None:
-            np.multiply(r, o, out=y_t)
-        else:
-            r *= o
-            np.matmul(w_hr, r, out=y_t)
+        _gates_and_cell(z, c, c_t, y_t if w_hr is None else cell_out)
+        if w_hr is not None:
+            np.matmul(w_hr, cell_out, out=y_t)
         if mask is None:
             h, c = y_t, c_t
         else:  # columns past their length keep their state and output zeros
@@ -119,6 +129,50 @@ def _direction_standard(xw, w_hh, w_hr, state, mask, outs, steps):
             y_t *= mask[t]
             c_t *= mask[t]
     return h, c
+
+
+def _direction_blocked(xw, w_hh, w_hr, state, mask, outs, steps):
+    """The standard LSTM's hot loop in batch-major layout, for small batches (gemm_block).
+
+    w_hh holds W_hhᵀ cut into column blocks of width r, (4H/r, P, r), so one stacked product
+    h @ w_hh gives the step's gates as (4H/r, B, r): gate k is blocks k·H/r to (k+1)·H/r, and
+    unit j of sequence b sits at [j // r, b, j % r]. `blocks` shows a batch-major (B, H) slab
+    in that layout, so each step writes h and c straight into the output slabs, as the
+    feature-major loop does. xw: every step's input projection, (T·B, 4H). h and c are
+    (B, P) and (B, H), and so are the returned final states.
+    """
+    h, c = state
+    nb, _, r = w_hh.shape
+    B, n = h.shape[0], nb // 4
+
+    def blocks(a):  # (..., B, F) as (..., F/r, B, r): a view, as only the unit-stride last axis is split
+        return a.reshape(*a.shape[:-1], a.shape[-1] // r, r).swapaxes(-2, -3)
+
+    out_y, out_c = outs
+    xw = blocks(xw.reshape(len(out_y), B, nb * r))
+    c_blocks = blocks(out_c)
+    if w_hr is None:
+        y_blocks = blocks(out_y)
+    else:  # o·tanh(c) goes to a (B, H) buffer, then through the projection into y
+        cell_out = np.empty((B, n * r), h.dtype)
+        y_blocks = [blocks(cell_out)] * len(out_y)
+    z = np.empty((nb, B, r), h.dtype)
+    c = blocks(c)
+    for t in steps:
+        np.matmul(h, w_hh, out=z)
+        z += xw[t]
+        y_t, c_t = out_y[t], c_blocks[t]
+        _gates_and_cell(z, c, c_t, y_blocks[t])
+        if w_hr is not None:
+            np.matmul(cell_out, w_hr, out=y_t)
+        if mask is None:
+            h, c = y_t, c_t
+        else:  # sequences past their length keep their state and output zeros
+            keep_h, keep_c = mask[t][:, None], mask[t][None, :, None]
+            h, c = np.where(keep_h, y_t, h), np.where(keep_c, c_t, c)
+            y_t *= keep_h
+            c_t *= keep_c
+    return h, c.transpose(1, 0, 2).reshape(B, n * r)
 
 
 class Cell:
@@ -183,19 +237,56 @@ def _direction_general(cell, xw, w_hh, w_hr, peep, state, mask, outs, steps):
     return h, c, tape
 
 
-def pack_weights(config, params, dtype=np.float32, fast=None):
+def gemm_block(batch, hidden, width):
+    """The block width r of the batch-major fast loop (_direction_blocked) for this batch, or
+    None where the feature-major loop is faster.
+
+    The batch-major loop computes a step's gates as 4H/r products of (B, P) @ (P, r) in one
+    stacked matmul. OpenBLAS's x86-64 AVX-512 kernels run a product of M·N·K ≤ 100³ through
+    their small-matrix path (gemm_small_kernel_permit), which reads the operands in place
+    instead of repacking them, and the large W_hh is then not copied on every step: at
+    B = 16, H = 512 the step's product runs at about 220 GFLOP/s instead of 145
+    (docs/PERFORMANCE.md). Blocks narrower than 32 run slower than the single product, and a
+    single sequence (B = 1) gains nothing.
+    """
+    if batch < 2:
+        return None
+    for r in (64, 32):
+        if hidden % r == 0 and batch * r * width <= 100 ** 3:
+            return r
+    return None
+
+
+@dataclass
+class PackedWeights:
+    """pack_weights' result. `layers` holds one (w_ih, w_hh, bias, w_hr, peepholes) per layer and
+    direction, layer-major, forward first; `block` is the batch-major loop's block width, or
+    None for the feature-major layouts."""
+    layers: list
+    block: Optional[int] = None
+
+
+def pack_weights(config, params, dtype=np.float32, fast=None, batch=None, block="auto"):
     """Each layer and direction's weights in the layout the loops use, made once per model.
 
-    Returns a list of (w_ih, w_hh, bias (4H, 1), w_hr, peepholes (3, H, 1)) in layer-major,
-    forward-first order, the two biases (and forget_bias) summed. For the fast loop (`fast`,
+    The two biases (and forget_bias) are summed. Feature-major (block None): w_ih (4H, I),
+    w_hh (4H, P), bias (4H, 1), w_hr (P, H), peepholes (3, H, 1). For the fast loop (`fast`,
     by default is_standard(config)) the gate blocks are reordered to (i, f, o, g) and the
     sigmoid rows halved (exact in binary floating point), so one tanh over all 4H gives
     tanh(z/2) for i, f, o (σ(z) = (1 + tanh(z/2)) / 2) and tanh(z) for g; otherwise they stay
-    in the canonical (i, f, g, o) order.
+    in the canonical (i, f, g, o) order. With a block width r (by default gemm_block(batch,
+    ...) for the fast loop; an int forces one, None forces feature-major), the fast loop runs
+    batch-major: w_ih becomes W_ihᵀ (I, 4H), w_hh the column blocks of W_hhᵀ (4H/r, P, r),
+    bias (4H,) and w_hr W_hrᵀ (H, P).
     """
-    H = config.hidden_size
+    H, P = config.hidden_size, config.output_size
     fast = is_standard(config) if fast is None else fast
-    packed = []
+    if block == "auto":
+        block = gemm_block(batch, H, P) if (fast and batch) else None
+    if block and (not fast or H % block):
+        raise ValueError(f"block width {block}: the batch-major loop needs the standard LSTM and a width that "
+                         f"divides hidden_size {H}")
+    layers = []
     for layer in range(config.num_layers):
         for d in range(config.num_directions):
             sfx = f"_l{layer}" + ("_reverse" if d else "")
@@ -209,10 +300,21 @@ def pack_weights(config, params, dtype=np.float32, fast=None):
                 order = np.r_[0:2 * H, 3 * H:4 * H, 2 * H:3 * H]
                 scale = np.r_[np.full(3 * H, 0.5), np.ones(H)].astype(dtype)
                 w_ih, w_hh, bias = w_ih[order] * scale[:, None], w_hh[order] * scale[:, None], bias[order] * scale
-            w_hr = np.ascontiguousarray(params["weight_hr" + sfx], dtype) if config.proj_size else None
+            w_hr = np.asarray(params["weight_hr" + sfx], dtype) if config.proj_size else None
             peep = np.asarray(params["peephole" + sfx], dtype)[:, :, None] if config.peepholes else None
-            packed.append((np.ascontiguousarray(w_ih), np.ascontiguousarray(w_hh), bias[:, None], w_hr, peep))
-    return packed
+            if block:
+                blocks = w_hh.reshape(4 * H // block, block, P).transpose(0, 2, 1)
+                layers.append((np.ascontiguousarray(w_ih.T), np.ascontiguousarray(blocks), bias,
+                               None if w_hr is None else np.ascontiguousarray(w_hr.T), None))
+            else:
+                layers.append((np.ascontiguousarray(w_ih), np.ascontiguousarray(w_hh), bias[:, None],
+                               None if w_hr is None else np.ascontiguousarray(w_hr), peep))
+    return PackedWeights(layers, block)
+
+
+def batch_size(config, x):
+    """B of an input in the caller's layout (1 when unbatched)."""
+    return 1 if config.unbatched else x.shape[0 if config.batch_first else 1]
 
 
 def time_major(config, array, state=False):
@@ -261,7 +363,7 @@ def run_layers(config, packed, T, layer_in, h_n, c_n, mask, fast):
         cells = np.empty((T, D * H, B), h_n.dtype)
         for d in range(D):
             idx = layer * D + d
-            w_ih, w_hh, bias, w_hr, peep = packed[idx]
+            w_ih, w_hh, bias, w_hr, peep = packed.layers[idx]
             xw = w_ih @ layer_in  # all steps' input projections in one GEMM: (4H, T·B)
             xw += bias
             outs = (layer_out[:, d * P:(d + 1) * P], cells[:, d * H:(d + 1) * H])
@@ -279,16 +381,46 @@ def run_layers(config, packed, T, layer_in, h_n, c_n, mask, fast):
     return layer_out, cells, inputs, tapes
 
 
+def run_layers_blocked(config, packed, x, h0, c0, lengths, dtype):
+    """The standard LSTM over every layer and direction through the batch-major loop
+    (_direction_blocked). Returns y and c as (T, B, D·F) and h_n and c_n as (L·D, B, F)."""
+    x = time_major(config, x)
+    T, B, _ = x.shape
+    H, P, D, L = config.hidden_size, config.output_size, config.num_directions, config.num_layers
+    layer_in = np.ascontiguousarray(x, dtype).reshape(T * B, x.shape[-1])
+    h_n = np.zeros((L * D, B, P), dtype) if h0 is None else np.array(time_major(config, h0, True), dtype, order="C")
+    c_n = np.zeros((L * D, B, H), dtype) if c0 is None else np.array(time_major(config, c0, True), dtype, order="C")
+    mask = None if lengths is None else np.arange(T)[:, None] < np.asarray(lengths)[None, :]
+    for layer in range(L):
+        layer_out, cells = np.empty((T, B, D * P), dtype), np.empty((T, B, D * H), dtype)
+        for d in range(D):
+            idx = layer * D + d
+            w_ih, w_hh, bias, w_hr, _ = packed.layers[idx]
+            xw = layer_in @ w_ih  # all steps' input projections in one GEMM: (T·B, 4H)
+            xw += bias
+            outs = (layer_out[:, :, d * P:(d + 1) * P], cells[:, :, d * H:(d + 1) * H])
+            steps = range(T - 1, -1, -1) if d else range(T)
+            h_n[idx], c_n[idx] = _direction_blocked(xw, w_hh, w_hr, (h_n[idx], c_n[idx]), mask, outs, steps)
+        layer_in = layer_out.reshape(T * B, D * P)
+    return layer_out, cells, h_n, c_n
+
+
 def lstm_numpy(config, x, params, h0=None, c0=None, lengths=None, dtype=np.float32, packed=None):
     """Forward pass; returns {"y", "h_n", "c_n", "c"} in the input's layout and `dtype`.
 
-    Inside, every array is feature-major: a state is (features, batch) and a step's gates are
-    W_hh @ h, a (4H, B) product. With a small batch OpenBLAS runs that orientation up to twice
-    as fast as h @ W_hh.T (docs/PERFORMANCE.md), and the gate blocks become contiguous rows.
-    `packed` is pack_weights(config, params, dtype), when the caller has made it already.
+    The standard LSTM with a small batch runs batch-major (see gemm_block); everything else
+    runs feature-major: a state is (features, batch) and a step's gates are W_hh @ h, a
+    (4H, B) product, which OpenBLAS runs faster than h @ W_hh.T when it has to repack W_hh
+    (docs/PERFORMANCE.md); the gate blocks are then contiguous rows.
+    `packed` is pack_weights(config, params, dtype, batch=...), when the caller has made it.
     """
     check_inputs(config, x, params, h0, c0, lengths)
-    packed = pack_weights(config, params, dtype) if packed is None else packed
+    if packed is None:
+        packed = pack_weights(config, params, dtype, batch=batch_size(config, x))
+    if packed.block:
+        y, cells, h_n, c_n = run_layers_blocked(config, packed, x, h0, c0, lengths, dtype)
+        return {"y": caller_layout(config, y), "c": caller_layout(config, cells),
+                "h_n": caller_layout(config, h_n, True), "c_n": caller_layout(config, c_n, True)}
     T, layer_in, h_n, c_n, mask = feature_major_inputs(config, x, h0, c0, lengths, dtype)
     y, cells, _, _ = run_layers(config, packed, T, layer_in, h_n, c_n, mask, is_standard(config))
     # back to the caller's layout, as views
@@ -315,7 +447,7 @@ class NumpyAdapter(Adapter):
     def prepare(self, problem):
         dtype, x, params, h0, c0 = self._inputs(problem)
         try:  # weights are laid out once per model, as a module holds its parameters
-            packed = pack_weights(problem.config, params, dtype)
+            packed = pack_weights(problem.config, params, dtype, batch=batch_size(problem.config, problem.x))
         except (KeyError, ValueError, IndexError):
             packed = None  # lstm_numpy's own input checks report what is wrong, when called
         return lambda: lstm_numpy(problem.config, x, params, h0, c0, problem.lengths, dtype, packed)

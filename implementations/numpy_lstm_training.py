@@ -124,7 +124,7 @@ def lstm_numpy_gradients(config, x, params, h0=None, c0=None, lengths=None, upst
         for d in range(D):
             sfx = f"_l{layer}" + ("_reverse" if d else "")
             idx = layer * D + d
-            tape, weights = tapes[idx], packed[idx]
+            tape, weights = tapes[idx], packed.layers[idx]
             steps = range(T - 1, -1, -1) if d else range(T)
             dy = d_out[:, d * P:(d + 1) * P]
             dz, dh_all, dpeep, dh, dc = _backward_direction(slope, weights, tape, dy, dh_n[idx].T, dc_n[idx].T, mask,
