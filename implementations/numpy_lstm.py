@@ -2,6 +2,9 @@
 
 The input projection of all time steps is one matrix product; each step then does one fused
 4-gate recurrent product and the gate math on preallocated buffers. float32 and float64.
+The standard LSTM has two such loops, feature-major and batch-major in column blocks, and
+gemm_block picks the faster for the batch; every other configuration runs the general loop,
+which also records what numpy_lstm_training.py's backward pass needs.
 """
 from __future__ import annotations
 
