@@ -1,7 +1,7 @@
 """What every check shares: the per-(case, dtype, adapter) state computed at most once, the
 reference caches shared by all adapters, and the comparison of a set of outputs.
 
-A check is an object with
+A check is a Check (below) with
   name        the record's "check" value
   about       one line for tables and `lstm-conformance list checks`
   applies(case)        False when the check means nothing for this case (no record at all),
@@ -39,6 +39,22 @@ def upstream_gradients(run: "CaseRun") -> dict:
     rng = seeded_rng(run.case, "upstream")
     ref = run.reference
     return {k: round_to_dtype(rng.uniform(-1.0, 1.0, size=ref[k].shape), run.dtype) for k in ("y", "h_n", "c_n")}
+
+
+class Check:
+    """The check interface (module docstring), with the defaults most checks keep: it applies
+    to every valid case (not an expect_error case), and every adapter can take it."""
+    name: str
+    about: str
+
+    def applies(self, case) -> bool:
+        return case.expect_error is None
+
+    def unsupported(self, run) -> Optional[str]:
+        return None
+
+    def run(self, run, record: dict) -> None:
+        raise NotImplementedError
 
 
 class CaseRun:

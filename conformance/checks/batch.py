@@ -12,21 +12,18 @@ import numpy as np
 from ..metrics import worst_of
 from ..tolerances import tolerance_for
 from . import derive
-from .base import compare_outputs, finish
+from .base import Check, compare_outputs, finish
 
 MAX_SEQ_LEN = 300
 
 
-class BatchIndependenceCheck:
+class BatchIndependenceCheck(Check):
     name = "batch-independence"
     about = "each row alone equals its row in the batch; permuting the batch permutes the outputs"
 
     def applies(self, case) -> bool:
         return (case.expect_error is None and not case.config.unbatched and case.shape["batch"] >= 2
                 and case.shape["seq_len"] <= MAX_SEQ_LEN)
-
-    def unsupported(self, run):
-        return None
 
     def run(self, run, record: dict) -> None:
         problem, config = run.problem, run.problem.config

@@ -10,12 +10,12 @@ from __future__ import annotations
 from ..tolerances import tolerance_for
 from ..spec.materialize import round_to_dtype
 from . import derive
-from .base import compare_outputs, finish
+from .base import Check, compare_outputs, finish
 
 MAX_SEQ_LEN = 300
 
 
-class StateChainingCheck:
+class StateChainingCheck(Check):
     name = "state-chaining"
     about = "T steps in two chunks, passing (h, c), equal one run"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..metrics import ulp
-from .base import upstream_gradients
+from .base import Check, upstream_gradients
 
 GRADIENT_MAX_SEQ_LEN = 50
 
@@ -34,15 +34,9 @@ def difference(first: dict, second: dict, dtype: str) -> tuple[list[str], float,
     return where, spread, spread_ulp
 
 
-class DeterminismCheck:
+class DeterminismCheck(Check):
     name = "determinism"
     about = "two runs on the same inputs are bit-identical (or the declared spread is reported)"
-
-    def applies(self, case) -> bool:
-        return case.expect_error is None
-
-    def unsupported(self, run):
-        return None
 
     def run(self, run, record: dict) -> None:
         first = run.outputs

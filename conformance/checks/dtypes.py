@@ -12,21 +12,15 @@ leaving no margin, so longer runs would measure the problem rather than the impl
 from __future__ import annotations
 
 from ..tolerances import tolerance_for
-from .base import compare_outputs, finish
+from .base import Check, compare_outputs, finish
 
 HALF_DTYPES = ("float16", "bfloat16")
 MAX_HALF_SEQ_LEN = 50
 
 
-class DtypesCheck:
+class DtypesCheck(Check):
     name = "dtypes"
     about = "outputs keep the input's dtype; float16 / bfloat16 runs within their tolerance"
-
-    def applies(self, case) -> bool:
-        return case.expect_error is None
-
-    def unsupported(self, run):
-        return None
 
     def extra_dtypes(self, case, adapter) -> list[str]:
         """Half dtypes to run this check in beyond the case's own dtypes."""

@@ -11,6 +11,7 @@ Any exception, in prepare() or in the call, counts as the rejection.
 from __future__ import annotations
 
 from . import derive
+from .base import Check
 
 MAX_DERIVED_SEQ_LEN = 20
 OTHER_DTYPE = {"float64": "float32", "float32": "float64", "float16": "float32", "bfloat16": "float32"}
@@ -31,15 +32,12 @@ def rejects(run, problem):
     return None
 
 
-class ErrorsCheck:
+class ErrorsCheck(Check):
     name = "errors"
     about = "invalid inputs raise: the library's error cases, and T = 0, wrong shapes, mixed dtypes"
 
     def applies(self, case) -> bool:
         return case.expect_error is not None or case.shape["seq_len"] <= MAX_DERIVED_SEQ_LEN
-
-    def unsupported(self, run):
-        return None
 
     def invalid_variants(self, run) -> list[tuple[str, object]]:
         """(what is wrong, derived problem) pairs for a valid case."""

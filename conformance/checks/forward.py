@@ -4,18 +4,12 @@ from __future__ import annotations
 
 from ..literals import check_literals
 from ..tolerances import tolerance_for
-from .base import compare_outputs, finish
+from .base import Check, compare_outputs, finish
 
 
-class ForwardCheck:
+class ForwardCheck(Check):
     name = "forward"
     about = "outputs y, h_n, c_n (and c) against the float64 reference; literal expectations"
-
-    def applies(self, case) -> bool:
-        return case.expect_error is None
-
-    def unsupported(self, run):
-        return None
 
     def run(self, run, record: dict) -> None:
         problem, got = run.problem, run.outputs

@@ -13,7 +13,7 @@ import numpy as np
 from ..metrics import axis_names, compare_output, worst_of
 from ..spec.model import GATE_ORDER, parameter_shapes
 from ..tolerances import gradient_tolerance, tolerance_for
-from .base import finish, upstream_gradients
+from .base import Check, finish, upstream_gradients
 
 MAX_SEQ_LEN = 300
 UPSTREAMS = {"all": ("y", "h_n", "c_n"), "y": ("y",), "h_n": ("h_n",), "c_n": ("c_n",)}
@@ -68,7 +68,7 @@ def compare_gradients(run, expected: dict, got: dict, label: str, required_state
     return comparisons, missing
 
 
-class GradientsCheck:
+class GradientsCheck(Check):
     name = "gradients"
     about = "gradients w.r.t. x, h0, c0, every parameter vs reference BPTT; upstream on y, h_n, c_n together and alone"
 

@@ -12,20 +12,17 @@ import numpy as np
 from ..metrics import compare_output
 from ..tolerances import gradient_tolerance, tolerance_for
 from . import derive
-from .base import compare_outputs, finish, seeded_rng, upstream_gradients
+from .base import Check, compare_outputs, finish, seeded_rng, upstream_gradients
 from .gradients import gradient_axes
 
 
-class PaddingInvarianceCheck:
+class PaddingInvarianceCheck(Check):
     name = "padding-invariance"
     about = "outputs and gradients do not depend on the contents of the padding"
 
     def applies(self, case) -> bool:
         lengths = case.inputs.get("lengths")
         return case.expect_error is None and lengths is not None and min(lengths, default=0) < case.shape["seq_len"]
-
-    def unsupported(self, run):
-        return None
 
     def run(self, run, record: dict) -> None:
         problem, config = run.problem, run.problem.config

@@ -9,20 +9,17 @@ from __future__ import annotations
 
 from ..tolerances import tolerance_for
 from . import derive
-from .base import compare_outputs, finish
+from .base import Check, compare_outputs, finish
 
 MAX_SEQ_LEN = 300
 
 
-class StridedCheck:
+class StridedCheck(Check):
     name = "strided"
     about = "non-contiguous (strided) inputs and parameters give the contiguous results"
 
     def applies(self, case) -> bool:
         return case.expect_error is None and case.shape["seq_len"] <= MAX_SEQ_LEN
-
-    def unsupported(self, run):
-        return None
 
     def run(self, run, record: dict) -> None:
         got, _ = run.execute(derive.strided_problem(run.problem))
