@@ -5,11 +5,14 @@ split i, f, c, o; ONNX's iofc blocks and iof peepholes; Flax's named Dense layer
 so a converter that puts a block in the wrong place gives a different output than the
 canonical reference. Standard activations (σ gates, tanh cell input and output).
 States: h0, c0 of shape (B, H) for one cell; ONNX takes [D, B, H].
+assert_forward_matches_reference runs one of them against the reference.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from lstm_conformance.reference import lstm_forward
+from lstm_conformance.reference.layouts import suffixed
 from lstm_conformance.spec.model import LSTMConfig
 
 
@@ -137,3 +140,18 @@ def swap_input_and_forget(cell: dict) -> dict:
             value = np.concatenate([f, i, g, o])
         out[key] = value
     return out
+
+
+def assert_forward_matches_reference(to_layout, forward, seed):
+    """forward(to_layout(cell), x, h0, c0) gives the reference's y, h_n and c_n for a random
+    cell, and the same comparison would catch a converter that swapped the i and f blocks."""
+    rng = np.random.default_rng(seed)
+    cell = random_cell(rng)
+    x, h0, c0 = rng.uniform(-1, 1, (5, 3, 4)), rng.uniform(-1, 1, (3, 6)), rng.uniform(-2, 2, (3, 6))
+    expected = lstm_forward(config_for(cell), x, suffixed(cell), h0[None], c0[None])
+    y, h, c = forward(to_layout(cell), x, h0, c0)
+    np.testing.assert_allclose(y, expected.y, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(h, expected.h_n[0], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(c, expected.c_n[0], rtol=1e-12, atol=1e-12)
+    y_wrong, _, _ = forward(to_layout(swap_input_and_forget(cell)), x, h0, c0)
+    assert np.abs(y_wrong - expected.y).max() > 1e-2

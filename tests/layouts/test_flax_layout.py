@@ -1,10 +1,9 @@
 """Flax linen LSTMCell tree: names and shapes, round trips, and a forward pass in Flax terms."""
 import numpy as np
 import pytest
-from layout_formulas import config_for, flax_forward, random_cell, swap_input_and_forget
+from layout_formulas import assert_forward_matches_reference, flax_forward, random_cell
 
-from lstm_conformance.reference import lstm_forward
-from lstm_conformance.reference.layouts import LayoutError, from_flax, suffixed, to_flax
+from lstm_conformance.reference.layouts import LayoutError, from_flax, to_flax
 
 DENSE = {"ii", "if", "ig", "io", "hi", "hf", "hg", "ho"}
 
@@ -57,15 +56,7 @@ def test_bias_free_cell_gets_zero_biases():
 
 
 def test_forward_in_flax_terms_matches_the_reference():
-    rng = np.random.default_rng(6)
-    cell = random_cell(rng)
-    x, h0, c0 = rng.uniform(-1, 1, (5, 3, 4)), rng.uniform(-1, 1, (3, 6)), rng.uniform(-2, 2, (3, 6))
-    expected = lstm_forward(config_for(cell), x, suffixed(cell), h0[None], c0[None])
-    y, h, c = flax_forward(to_flax(cell), x, h0, c0)
-    np.testing.assert_allclose(y, expected.y, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(c, expected.c_n[0], rtol=1e-12, atol=1e-12)
-    y_wrong, _, _ = flax_forward(to_flax(swap_input_and_forget(cell)), x, h0, c0)
-    assert np.abs(y_wrong - expected.y).max() > 1e-2
+    assert_forward_matches_reference(to_flax, flax_forward, seed=6)
 
 
 def test_refusals():

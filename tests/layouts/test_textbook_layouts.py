@@ -1,8 +1,8 @@
 """The textbook layouts of SEEDS.md §2, §4, §5: round trips and forward passes in their terms."""
 import numpy as np
 import pytest
-from layout_formulas import (config_for, keras_forward, per_gate_column_forward, per_gate_right_forward,
-                             random_cell, swap_input_and_forget)
+from layout_formulas import (assert_forward_matches_reference, config_for, keras_forward, per_gate_column_forward,
+                             per_gate_right_forward, random_cell)
 
 from lstm_conformance.reference import lstm_forward
 from lstm_conformance.reference.layouts import (LayoutError, from_per_gate_column, from_per_gate_right,
@@ -64,16 +64,7 @@ def test_documented_names_and_shapes():
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_forward_in_the_layouts_terms_matches_the_reference(layout):
     to, _, forward, _ = LAYOUTS[layout]
-    rng = np.random.default_rng(4)
-    cell = random_cell(rng)
-    x, h0, c0 = rng.uniform(-1, 1, (5, 3, 4)), rng.uniform(-1, 1, (3, 6)), rng.uniform(-2, 2, (3, 6))
-    expected = lstm_forward(config_for(cell), x, suffixed(cell), h0[None], c0[None])
-    y, h, c = forward(to(cell), x, h0, c0)
-    np.testing.assert_allclose(y, expected.y, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(h, expected.h_n[0], rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(c, expected.c_n[0], rtol=1e-12, atol=1e-12)
-    y_wrong, _, _ = forward(to(swap_input_and_forget(cell)), x, h0, c0)
-    assert np.abs(y_wrong - expected.y).max() > 1e-2
+    assert_forward_matches_reference(to, forward, seed=4)
 
 
 def test_seeds_section_4_check_through_the_column_layout():
