@@ -422,14 +422,13 @@ def lstm_numpy(config, x, params, h0=None, c0=None, lengths=None, dtype=np.float
         packed = pack_weights(config, params, dtype, batch=batch_size(config, x))
     if packed.block:
         y, cells, h_n, c_n = run_layers_blocked(config, packed, x, h0, c0, lengths, dtype)
-        return {"y": caller_layout(config, y), "c": caller_layout(config, cells),
-                "h_n": caller_layout(config, h_n, True), "c_n": caller_layout(config, c_n, True)}
-    T, layer_in, h_n, c_n, mask = feature_major_inputs(config, x, h0, c0, lengths, dtype)
-    y, cells, _, _ = run_layers(config, packed, T, layer_in, h_n, c_n, mask, is_standard(config))
-    # back to the caller's layout, as views
-    return {"y": caller_layout(config, y.transpose(0, 2, 1)), "c": caller_layout(config, cells.transpose(0, 2, 1)),
-            "h_n": caller_layout(config, np.swapaxes(h_n, 1, 2), True),
-            "c_n": caller_layout(config, np.swapaxes(c_n, 1, 2), True)}
+    else:
+        T, layer_in, h_n, c_n, mask = feature_major_inputs(config, x, h0, c0, lengths, dtype)
+        y, cells, _, _ = run_layers(config, packed, T, layer_in, h_n, c_n, mask, is_standard(config))
+        # batch-major views: (T, B, F) and (L·D, B, F)
+        y, cells, h_n, c_n = (np.swapaxes(a, 1, 2) for a in (y, cells, h_n, c_n))
+    return {"y": caller_layout(config, y), "c": caller_layout(config, cells),
+            "h_n": caller_layout(config, h_n, True), "c_n": caller_layout(config, c_n, True)}
 
 
 class NumpyAdapter(Adapter):
