@@ -14,11 +14,13 @@ def test_ci_runs_the_readme_test_command_verbatim():
     assert test_command in (ROOT / ".ci" / "run").read_text().splitlines()
 
 
-def test_readme_installs_with_the_constraints_file_that_pins_cpu_torch():
+def test_readme_installs_with_the_constraints_file_that_pins_torch_only():
     commands = readme_commands()[:2]
     assert all("-c constraints.txt" in c for c in commands)
     assert "lstm-conformance report --out" in commands[0]
-    assert "torch==2.13.0" in (ROOT / "constraints.txt").read_text().split()
+    pins = [line.split("#")[0].strip() for line in (ROOT / "constraints.txt").read_text().splitlines()]
+    # torch pins its own triton on Linux: a second pin of triton here made the install unresolvable
+    assert [p for p in pins if p] == ["torch==2.13.0"]
 
 
 def test_readme_adapter_example_is_about_thirty_lines():
