@@ -106,6 +106,24 @@ class Adapter:
         return None
 
 
+class ContractError(TypeError):
+    """The adapter broke this contract (prepare returned no callable, the callable returned no
+    outputs). Always an error of the adapter: never counted as rejecting an invalid input."""
+
+
+CONTRACT = ("the adapter contract: prepare(problem) returns a zero-argument callable, and calling it "
+            "returns the outputs as {'y': ..., 'h_n': ..., 'c_n': ...} or (y, (h_n, c_n))")
+
+
+def prepared_callable(adapter, problem: Problem, method: str = "prepare") -> Callable[[], Any]:
+    """adapter.prepare(problem) (or prepare_training), checked to be a callable."""
+    prepared = getattr(adapter, method)(problem)
+    if not callable(prepared):
+        raise ContractError(f"{type(adapter).__name__}.{method}(problem) returned {type(prepared).__name__}, "
+                            f"not a callable; {CONTRACT}")
+    return prepared
+
+
 def unsupported_by(caps: Capabilities, problem: Problem) -> Optional[str]:
     reasons = caps.reasons
     if problem.dtype not in caps.dtypes:
@@ -144,7 +162,7 @@ def outputs_to_numpy(result: Any) -> dict[str, np.ndarray]:
     if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], tuple):
         y, (h_n, c_n) = result
         return {"y": to_numpy_array(y), "h_n": to_numpy_array(h_n), "c_n": to_numpy_array(c_n)}
-    raise TypeError(f"adapter returned {type(result).__name__}; expected a dict of outputs or (y, (h_n, c_n))")
+    raise ContractError(f"the prepared callable returned {type(result).__name__}; {CONTRACT}")
 
 
 def result_dtypes(result: Any) -> dict[str, str]:

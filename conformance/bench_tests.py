@@ -14,6 +14,7 @@ import time
 import numpy as np
 import pytest
 
+from lstm_conformance.adapter import prepared_callable
 from lstm_conformance.bench import parse_shape
 from lstm_conformance.spec.materialize import materialize
 
@@ -67,7 +68,7 @@ def test_lstm_speed(benchmark, lstm_bench, lstm_bench_plugin):
     if reason:
         plugin.skipped[(case.id, mode, dtype, adapter.name)] = reason
         pytest.skip(reason)
-    run = adapter.prepare(problem) if mode == "forward" else adapter.prepare_training(problem)
+    run = prepared_callable(adapter, problem) if mode == "forward" else adapter.prepare_training(problem)
     if run is None:  # the base class's prepare_training: not available
         reason = f"{adapter.name} has no timed forward+backward"
         plugin.skipped[(case.id, mode, dtype, adapter.name)] = reason

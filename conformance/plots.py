@@ -15,6 +15,7 @@ from typing import Optional
 
 import numpy as np
 
+from .adapter import prepared_callable
 from .reference import lstm_forward
 from .spec.materialize import materialize
 from .tolerances import tolerance_for
@@ -58,7 +59,7 @@ def error_by_step(case, adapters, dtype: Optional[str] = None) -> dict:
             if why_not:
                 data["notes"][name] = f"not run: {why_not}"
                 continue
-            got = np.asarray(adapter.to_numpy(adapter.prepare(problem)())["y"])
+            got = np.asarray(adapter.to_numpy(prepared_callable(adapter, problem)())["y"])
         except Exception as err:  # the correctness table already reports it; the plot says why a line is missing
             data["notes"][name] = f"error: {type(err).__name__}: {err}"[:300]
             continue

@@ -17,7 +17,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..adapter import gradients_to_numpy, result_dtypes, unsupported_by
+from ..adapter import gradients_to_numpy, prepared_callable, result_dtypes, unsupported_by
 from ..metrics import compare_output, worst_of
 from ..reference_cache import ReferenceCache  # noqa: F401  (re-exported: checks share one cache)
 from ..spec.loader import CaseSpec
@@ -90,7 +90,7 @@ class CaseRun:
     def execute(self, problem: Problem) -> tuple[dict, dict]:
         """prepare + call on any (possibly derived) problem: (float64 copies of the outputs,
         their native dtypes)."""
-        return self._call(self.adapter.prepare(problem))
+        return self._call(prepared_callable(self.adapter, problem))
 
     def _call(self, prepared) -> tuple[dict, dict]:
         # Copies, because an implementation may reuse its buffers on the next call.
@@ -107,7 +107,7 @@ class CaseRun:
     def _first_run(self):
         if self._first is None:
             try:
-                self._callable = self.adapter.prepare(self.problem)
+                self._callable = prepared_callable(self.adapter, self.problem)
                 self._first = self._call(self._callable)
             except Exception as err:  # remembered: every check needing the run reports it
                 self._first = err

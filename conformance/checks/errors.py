@@ -6,10 +6,13 @@ Two sources of invalid inputs:
   T = 0, x one feature too wide, h0 one unit too wide, and x in another dtype than the
   parameters (only for adapters declaring Capabilities.mixed_dtypes, since the others
   receive every array in the problem's dtype by contract).
-Any exception, in prepare() or in the call, counts as the rejection.
+Any exception, in prepare() or in the call, counts as the rejection, except a breach of the
+adapter contract (prepare returning no callable, the call returning no outputs), which is an
+error of the adapter whatever the input.
 """
 from __future__ import annotations
 
+from ..adapter import ContractError, prepared_callable
 from . import derive
 from .base import Check
 
@@ -25,8 +28,10 @@ def _short(err: BaseException) -> str:
 def rejects(run, problem):
     """The exception message when the adapter rejects `problem`, None when it returns outputs."""
     try:
-        result = run.adapter.prepare(problem)()
+        result = prepared_callable(run.adapter, problem)()
         run.adapter.to_numpy(result)
+    except ContractError:
+        raise
     except Exception as err:  # raising is the required behaviour
         return _short(err)
     return None

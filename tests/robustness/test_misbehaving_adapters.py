@@ -44,7 +44,7 @@ def test_wrong_dtypes_fail_with_the_dtype_named(case, adapter, words):
 
 
 @pytest.mark.parametrize("adapter, words", [
-    (bad.ReturnsNone(), "TypeError: adapter returned NoneType"),
+    (bad.ReturnsNone(), "ContractError: the prepared callable returned NoneType"),
     (bad.UnpicklableError(), "RuntimeError: device lost"),
 ])
 def test_raising_or_returning_nothing_is_an_error_with_the_message(case, adapter, words):
