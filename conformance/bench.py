@@ -9,9 +9,12 @@ optional `adapter.prepare_training(problem)`: forward, then backward of sum(y) (
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import itertools
 import json
 import re
+import sys
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
@@ -282,14 +285,19 @@ def run_benchmarks(adapters, shapes, dtype, json_path, quick=False, modes=("forw
     json_path = Path(json_path)
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.unlink(missing_ok=True)  # never read a previous run's numbers
-    args = [str(Path(__file__).with_name("bench_tests.py")), "-p", "no:cacheprovider", "-q",
+    args = [str(Path(__file__).with_name("bench_tests.py")), "-p", "no:cacheprovider", "-qq",
+            "--benchmark-quiet",  # our speed table is the speed output, not pytest-benchmark's
             f"--benchmark-json={json_path}", "--benchmark-sort=name",
             "--rootdir", str(json_path.parent), "-o", "python_files=bench_tests.py", "-o", "testpaths="]
     plugin = _BenchPlugin(adapters, shapes, dtypes, modes, max_time=min(0.2, max_time) if quick else max_time,
                           min_rounds=3 if quick else 5)
     conditions = run_conditions()
-    code = pytest.main(args, plugins=[plugin])
+    pytest_output = io.StringIO()  # pytest's own lines are shown only when the session fails
+    with contextlib.redirect_stdout(pytest_output):
+        code = pytest.main(args, plugins=[plugin])
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        if code != pytest.ExitCode.INTERRUPTED:
+            print(pytest_output.getvalue(), end="", file=sys.stderr)
         raise RuntimeError(f"the benchmark session failed (pytest exit status {int(code)}); see the output above")
     records = speed_records(json_path, adapters, shapes, dtypes, plugin.skipped, modes, baseline)
     for record in records:
