@@ -41,14 +41,16 @@ from __future__ import annotations
 
 import time
 import traceback
-from typing import Callable, Iterable, Optional
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator, Optional
 
 from .checks import CHECKS, CaseRun, ReferenceCache, select_checks
 from .spec.loader import CaseSpec
 
 STATUSES = ("pass", "fail", "error", "unsupported", "skipped")
 
-__all__ = ["STATUSES", "ReferenceCache", "exit_status", "run_case", "run_checks", "run_suite"]
+__all__ = ["STATUSES", "ReferenceCache", "Unit", "exit_status", "iter_units", "run_case", "run_checks", "run_suite",
+           "run_unit"]
 
 
 def _short_error(err: BaseException) -> str:
@@ -108,36 +110,67 @@ def run_case(case: CaseSpec, dtype: str, adapter, cache: Optional[ReferenceCache
     return records[0]
 
 
-def run_suite(cases: Iterable[CaseSpec], adapters: list, dtypes: Optional[list[str]] = None,
-              on_record: Optional[Callable[[dict], None]] = None, checks=None, diagnose: bool = True,
-              cache: Optional[ReferenceCache] = None) -> list[dict]:
-    """Every case × dtype × adapter × applicable check, in a deterministic order (case, then
-    dtype, then adapter, then check; then the extra half-precision runs of the dtypes check).
-    `checks`: names (default: all). `on_record` sees each record as soon as it exists, so
-    callers can keep partial results. `diagnose=False` skips the failure diagnosis (faster).
-    `cache`: reference results to share with other runs on the same cases."""
-    cache = cache or ReferenceCache()
+@dataclass(frozen=True, eq=False)
+class Unit:
+    """One unit of work: a case in one dtype on one adapter, with the checks that apply to it.
+    Its records come from one `run_unit` call; the CLI (through `run_suite`), the pytest
+    plugin (one test per unit) and the Python API all run these units."""
+    case: CaseSpec
+    dtype: str
+    adapter: Any
+    checks: tuple
+
+    @property
+    def id(self) -> str:
+        """Stable and unique within a run: `case-id[impl-dtype]` (the pytest test name)."""
+        return f"{self.case.id}[{self.adapter.name}-{self.dtype}]"
+
+
+def iter_units(cases: Iterable[CaseSpec], adapters: list, dtypes: Optional[list[str]] = None,
+               checks=None) -> Iterator[Unit]:
+    """Every case × dtype × adapter with at least one applicable check, in a deterministic
+    order: case, then dtype, then adapter; after a case's own dtypes, the extra half-precision
+    runs of the dtypes check (adapter, then dtype) when that check is selected. `dtypes`: only
+    these; `checks`: names or check objects (default: all). The extra dtypes are asked of each
+    adapter only when the iteration reaches them."""
     selected = _checks(checks)
     dtypes_check = next((c for c in selected if c.name == "dtypes"), None)
-    records = []
-
-    def emit(new):
-        for record in new:
-            records.append(record)
-            if on_record:
-                on_record(record)
-
     for case in cases:
-        for dtype in case.dtypes:
-            if dtypes and dtype not in dtypes:
-                continue
-            for adapter in adapters:
-                emit(run_checks(case, dtype, adapter, cache, selected, diagnose))
+        applicable = tuple(c for c in selected if c.applies(case))
+        if applicable:
+            for dtype in case.dtypes:
+                if dtypes and dtype not in dtypes:
+                    continue
+                for adapter in adapters:
+                    yield Unit(case, dtype, adapter, applicable)
         if dtypes_check is not None:
             for adapter in adapters:
                 for dtype in dtypes_check.extra_dtypes(case, adapter):
                     if not dtypes or dtype in dtypes:
-                        emit(run_checks(case, dtype, adapter, cache, [dtypes_check], diagnose))
+                        yield Unit(case, dtype, adapter, (dtypes_check,))
+
+
+def run_unit(unit: Unit, cache: Optional[ReferenceCache] = None, diagnose: bool = True) -> list[dict]:
+    """The records of one unit (one per check, in the unit's check order); never raises for
+    adapter faults (see run_checks)."""
+    return run_checks(unit.case, unit.dtype, unit.adapter, cache, unit.checks, diagnose)
+
+
+def run_suite(cases: Iterable[CaseSpec], adapters: list, dtypes: Optional[list[str]] = None,
+              on_record: Optional[Callable[[dict], None]] = None, checks=None, diagnose: bool = True,
+              cache: Optional[ReferenceCache] = None) -> list[dict]:
+    """The records of every unit of `iter_units` (case, then dtype, then adapter, then check;
+    then the extra half-precision runs of the dtypes check), in that order.
+    `checks`: names (default: all). `on_record` sees each record as soon as it exists, so
+    callers can keep partial results. `diagnose=False` skips the failure diagnosis (faster).
+    `cache`: reference results to share with other runs on the same cases."""
+    cache = cache or ReferenceCache()
+    records = []
+    for unit in iter_units(cases, adapters, dtypes, checks):
+        for record in run_unit(unit, cache, diagnose):
+            records.append(record)
+            if on_record:
+                on_record(record)
     return records
 
 

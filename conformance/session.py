@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
@@ -21,6 +22,20 @@ except ImportError:  # pragma: no cover - an installation without the checks' co
 
 class SessionError(ValueError):
     """A bad option value or path; the CLI prints it as one line with exit status 2."""
+
+
+@dataclass
+class RunOptions:
+    """The options a Session reads, as plain values: what callers that parse no command line
+    (the pytest plugin, the Python API) give it in place of the CLI's argparse namespace."""
+    expectations: list = field(default_factory=list)  # expectations files (paths)
+    no_builtin_expectations: bool = False
+    strict: bool = False
+    isolate: bool = False
+    timeout: Optional[float] = None  # seconds per case; implies isolate
+    out: Optional[Path] = None
+    junit: Optional[Path] = None
+    html: Optional[Path] = None
 
 
 def positive_seconds(text: str) -> float:
