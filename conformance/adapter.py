@@ -173,9 +173,6 @@ def result_dtypes(result: Any) -> dict[str, str]:
     return {}
 
 
-UPSTREAM_OUTPUTS = ("y", "h_n", "c_n")  # the outputs an upstream gradient may be given for
-
-
 def array_dtype(problem: Problem, name: str) -> str:
     """The dtype the implementation must receive array `name` ("x", "h0", "c0", "params") in.
 

@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Optional
 
-from .environment import cpuinfo_value
+from .cpuinfo import cpuinfo_value
 
 # OpenBLAS x86-64 core names whose kernels use AVX-512 (its DYNAMIC_ARCH list)
 AVX512_CORES = {"SkylakeX", "Cooperlake", "SapphireRapids"}

@@ -25,8 +25,8 @@ from .reference import activations, lstm_forward
 from .reference.forward import (clip, direction_parameters, from_time_major, lstm_step, state_from_batched,
                                 state_to_batched, to_time_major)
 from .spec.materialize import round_to_dtype
-from .spec.model import GATE_ORDER, Activation, Problem
-from .tolerances import Tolerance
+from .spec.model import GATE_ORDER, UPSTREAM_TERMS, Activation, Problem, padding_mask
+from .tolerances import Tolerance, gradient_tolerance
 
 MATCH_FACTOR = 4.0  # a pattern reproduces the outputs within this multiple of the tolerance
 MAX_STEPS_FOR_PATTERNS = 2000  # T·L·D above which re-running ~40 variants is not worth the time
@@ -227,7 +227,6 @@ def forward_variants(problem: Problem, reference: dict) -> Iterator[tuple[str, C
     if problem.lengths is not None:
         def padding_processed():
             out = _reference(problem, lengths=None)
-            from .checks.derive import padding_mask
             mask = padding_mask(problem)[..., None]
             return {k: (np.where(mask, 0.0, v) if k in ("y", "c") else v) for k, v in out.items()}
         yield "padding processed as data (lengths ignored by the recurrence)", padding_processed
@@ -332,9 +331,6 @@ def _gradient_where(name: str, expected: np.ndarray, got: np.ndarray, tol: Toler
 def diagnose_gradients(run, upstream: dict, got_by_label: dict, expected_by_label: dict, comparisons: list) -> dict:
     """Where the gradients fail (array, upstream term, gate blocks, steps) and which upstream
     term an implementation ignores, when one does."""
-    from .checks.gradients import UPSTREAMS
-    from .tolerances import gradient_tolerance
-
     problem = run.problem
     where, failing_names = {}, set()
     for c in comparisons:
@@ -350,7 +346,7 @@ def diagnose_gradients(run, upstream: dict, got_by_label: dict, expected_by_labe
 
     patterns = []
     for term in ("y", "h_n", "c_n"):
-        if _ignores(run, term, upstream, got_by_label, expected_by_label, UPSTREAMS):
+        if _ignores(run, term, upstream, got_by_label, expected_by_label, UPSTREAM_TERMS):
             patterns.append(f"upstream gradient of {term} ignored")
     all_names = set(expected_by_label["all"])
     if not patterns and failing_names and len(failing_names) <= len(all_names) // 2:
@@ -367,8 +363,6 @@ def diagnose_gradients(run, upstream: dict, got_by_label: dict, expected_by_labe
 def _ignores(run, term: str, upstream: dict, got_by_label: dict, expected_by_label: dict, upstreams: dict) -> bool:
     """The gradients equal the reference's for the upstream terms without `term`, for every
     upstream combination, and that differs from the correct gradients for some combination."""
-    from .tolerances import gradient_tolerance
-
     distinguishable = False
     for label, terms in upstreams.items():
         kept = [t for t in terms if t != term]

@@ -8,16 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-
-def cpuinfo_value(key: str) -> str | None:
-    """The value of the first /proc/cpuinfo line for `key` (None where there is none)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith(key):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return None
+from . import __version__, blas
+from .cpuinfo import cpuinfo_value
 
 
 def _cpu_model() -> str:
@@ -64,7 +56,6 @@ def _torch_info() -> dict:
 
 
 def _blas_kernels() -> dict:
-    from . import blas
     core = blas.openblas_core()
     info = {"blas_core": core}
     warning = blas.current_mismatch(core)
@@ -74,7 +65,6 @@ def _blas_kernels() -> dict:
 
 
 def collect() -> dict:
-    from . import __version__
     return {
         "lstm_conformance": __version__,
         "git_revision": _git_revision(),

@@ -1,9 +1,9 @@
 """Gradients for the `numpy` implementation: backpropagation through time over the tapes its
-general forward loop keeps (numpy_lstm.run_layers), independent of the reference.
+general forward loop keeps (numpy_lstm_forward.run_layers), independent of the reference.
 
 It covers everything the numpy forward computes: any spec activations, peepholes, cell clip,
 coupled input-forget, forget_bias, layers, bidirectional, projection, lengths, batch_first,
-unbatched and initial states. Arrays are feature-major, as in numpy_lstm.py: a direction's
+unbatched and initial states. Arrays are feature-major, as in numpy_lstm_forward.py: a direction's
 pre-activation gradients for all steps form one (4H, T·B) array, so the weight gradients are
 one matrix product each, after the time loop.
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .numpy_lstm import (Cell, activation_parameters, caller_layout, check_inputs, feature_major_inputs,
-                         pack_weights, run_layers, time_major)
+from .numpy_lstm_forward import (Cell, activation_parameters, caller_layout, check_inputs, feature_major_inputs,
+                                 pack_weights, run_layers, time_major)
 
 
 def derivative(name, alpha, beta):

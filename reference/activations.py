@@ -29,18 +29,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..spec.model import Activation
+from ..spec.model import ACTIVATION_DEFAULTS, ACTIVATION_NAMES, Activation
 
-DEFAULTS = {
-    "leaky_relu": (0.01, None),
-    "thresholded_relu": (1.0, None),
-    "hard_sigmoid": (0.2, 0.5),
-    "elu": (1.0, None),
-    "affine": (1.0, 0.0),
-}
-
-NAMES = ("identity", "tanh", "sigmoid", "relu", "hard_sigmoid", "affine", "leaky_relu",
-         "thresholded_relu", "scaled_tanh", "elu", "softsign", "softplus")
+# The spec owns the vocabulary; the reference implements it (every name below has a formula).
+NAMES = ACTIVATION_NAMES
+DEFAULTS = ACTIVATION_DEFAULTS
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:

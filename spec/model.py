@@ -15,6 +15,20 @@ PEEPHOLE_ORDER = ("i", "f", "o")  # rows of peephole_l{k}
 ACTIVATION_ROLES = ("gate", "cell", "hidden")  # σ, φ, ψ of SPEC.md
 DTYPES = ("float16", "bfloat16", "float32", "float64")
 OUTPUTS = ("y", "h_n", "c_n", "c")  # c: per-step cell states of the last layer, when exposed
+# The activations of the spec (ONNX's LSTM list in snake_case, plus identity; SPEC.md §4) and
+# ONNX's defaults for alpha and beta (None: the activation has no such parameter or no default).
+# The reference (reference/activations.py) implements them.
+ACTIVATION_NAMES = ("identity", "tanh", "sigmoid", "relu", "hard_sigmoid", "affine", "leaky_relu",
+                    "thresholded_relu", "scaled_tanh", "elu", "softsign", "softplus")
+ACTIVATION_DEFAULTS = {
+    "leaky_relu": (0.01, None),
+    "thresholded_relu": (1.0, None),
+    "hard_sigmoid": (0.2, 0.5),
+    "elu": (1.0, None),
+    "affine": (1.0, 0.0),
+}
+# The upstream-gradient combinations the gradients check uses: all outputs together, each alone
+UPSTREAM_TERMS = {"all": ("y", "h_n", "c_n"), "y": ("y",), "h_n": ("h_n",), "c_n": ("c_n",)}
 
 
 @dataclass(frozen=True)
@@ -174,3 +188,15 @@ class Problem:
         if self.lengths is not None:
             used.add("variable_lengths")
         return used
+
+
+def padding_mask(problem: Problem) -> Optional[np.ndarray]:
+    """Boolean array shaped like x without its feature axis: True at steps past a row's length
+    (None when the problem has no lengths)."""
+    if problem.lengths is None:
+        return None
+    steps = np.arange(problem.seq_len)
+    if problem.config.unbatched:
+        return steps >= problem.lengths[0]
+    mask = steps[:, None] >= problem.lengths[None, :]  # (T, B)
+    return mask.T if problem.config.batch_first else mask

@@ -11,7 +11,8 @@ from typing import Optional
 
 import numpy as np
 
-from ..spec.model import Problem, input_shape
+from ..spec.materialize import round_to_dtype
+from ..spec.model import Problem, input_shape, padding_mask  # noqa: F401  (padding_mask: re-exported)
 
 
 def time_axis(config) -> int:
@@ -85,22 +86,10 @@ def strided_problem(problem: Problem) -> Problem:
                    params={k: strided_view(v) for k, v in problem.params.items()})
 
 
-def padding_mask(problem: Problem) -> Optional[np.ndarray]:
-    """Boolean array shaped like x without its feature axis: True at steps past a row's length."""
-    if problem.lengths is None:
-        return None
-    steps = np.arange(problem.seq_len)
-    if problem.config.unbatched:
-        return steps >= problem.lengths[0]
-    mask = steps[:, None] >= problem.lengths[None, :]  # (T, B)
-    return mask.T if problem.config.batch_first else mask
-
-
 def repadded(problem: Problem, rng: np.random.Generator) -> Problem:
     """The problem with new values U(-4, 4) wherever x is padding (past a row's length)."""
     mask = padding_mask(problem)
     fill = rng.uniform(-4.0, 4.0, size=problem.x.shape)
-    from ..spec.materialize import round_to_dtype
     x = np.where(mask[..., None], round_to_dtype(fill, problem.dtype), problem.x)
     return derived(problem, x=x)
 
@@ -135,7 +124,6 @@ def with_wider_h0(problem: Problem) -> Problem:
 def with_array_dtypes(problem: Problem, array_dtypes: dict) -> Problem:
     """The problem with per-array dtypes (see adapter.array_dtype): e.g. x in float64 for a
     float32 problem. Values are rounded to the dtype each array will be given in."""
-    from ..spec.materialize import round_to_dtype
     out = derived(problem, x=round_to_dtype(problem.x, array_dtypes.get("x", problem.dtype)))
     out.array_dtypes = dict(array_dtypes)
     return out

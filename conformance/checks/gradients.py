@@ -11,12 +11,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..metrics import axis_names, compare_output, worst_of
-from ..spec.model import GATE_ORDER, parameter_shapes
+from ..diagnosis import diagnose_gradients
+from ..spec.model import GATE_ORDER, UPSTREAM_TERMS, parameter_shapes
 from ..tolerances import gradient_tolerance, tolerance_for
 from .base import Check, finish, upstream_gradients
 
 MAX_SEQ_LEN = 300
-UPSTREAMS = {"all": ("y", "h_n", "c_n"), "y": ("y",), "h_n": ("h_n",), "c_n": ("c_n",)}
+UPSTREAMS = UPSTREAM_TERMS
 
 
 def gradient_axes(name: str, config) -> tuple:
@@ -100,6 +101,5 @@ class GradientsCheck(Check):
             record["message"] += f"; and {len(failing) - 6} more failing gradient arrays"
         record.update(worst_of(comparisons))
         if record["status"] == "fail" and run.diagnose:
-            from ..diagnosis import diagnose_gradients
             record["diagnosis"] = diagnose_gradients(run, upstream, got_by_label, expected_by_label, comparisons)
             record["message"] += f" — diagnosis: {record['diagnosis']['summary']}"

@@ -1,5 +1,5 @@
 """numpy's standard LSTM has two fast loops, feature-major and batch-major in column blocks
-(implementations/numpy_lstm.py), and gemm_block picks one from the batch and hidden size. The
+(implementations/numpy_lstm_forward.py), and gemm_block picks one from the batch and hidden size. The
 library's small cases mostly pick the feature-major loop, so here every standard case, and
 every combination of the options the fast loops handle, runs through both loops and several
 block widths against the float64 reference."""
@@ -92,9 +92,9 @@ def test_the_adapter_runs_the_benchmarked_small_batch_shapes_batch_major(monkeyp
     """prepare packs for the problem's batch, so B = 16, H = 128 (the ci set) takes the
     batch-major loop and B = 64, H = 512 the feature-major one."""
     seen = []
-    import lstm_conformance.implementations.numpy_lstm as numpy_lstm
-    original = numpy_lstm.run_layers_blocked
-    monkeypatch.setattr(numpy_lstm, "run_layers_blocked", lambda *a: seen.append(a[1].block) or original(*a))
+    import lstm_conformance.implementations.numpy_lstm_forward as numpy_lstm_forward
+    original = numpy_lstm_forward.run_layers_blocked
+    monkeypatch.setattr(numpy_lstm_forward, "run_layers_blocked", lambda *a: seen.append(a[1].block) or original(*a))
     for B, H, expected in ((16, 128, [64]), (64, 512, [])):
         seen.clear()
         config = LSTMConfig(H, H)
