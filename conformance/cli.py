@@ -10,16 +10,22 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
+import shlex
 import sys
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
-from . import bench, environment, plots, results, tables
+from . import bench, environment, plots, results, summary, tables
 from . import compare as comparing
 from . import session as sessions
+from .crash_watch import CrashWatch
+from .expectations import FAILING
 from .interrupts import interruptible
 from .progress import Progress
 from .registry import AdapterLoadError, available_names, load_adapter
-from .runner import run_suite
+from .runner import ReferenceCache, run_suite
 from .spec.loader import SpecError, load_cases, load_file, select
 
 DEFAULT_IMPLS = ("numpy", "torch-cell", "torch-lstm", "cuda")
@@ -38,6 +44,8 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="lstm-conformance", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}",
+                        help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add_selection(p):
@@ -50,23 +58,41 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--check", action="append", metavar="NAME",
                        help="only these checks (repeatable; default: all; see `list checks`)")
 
+    def add_output(p):
+        group = p.add_argument_group("output")
+        level = group.add_mutually_exclusive_group()
+        level.add_argument("-v", "--verbose", action="store_true",
+                           help="also print one line per result (status, implementation, case, dtype, check, message)")
+        level.add_argument("-q", "--quiet", action="store_true", help="print only the final totals line")
+        group.add_argument("--maxfail", type=_positive_int, metavar="N",
+                           help="stop after N failed or erroring results (those computed are kept and written)")
+        group.add_argument("-x", "--exitfirst", action="store_const", const=1, dest="maxfail",
+                           help="stop at the first failed or erroring result (--maxfail 1)")
+
     def add_bench(p):
         p.add_argument("--set", default="ci", help="benchmark set from spec/benchmarks.yaml (default: ci)")
         p.add_argument("--shapes", action="append", metavar="DESC", help="shape descriptors such as t100b32i256h256 (replace --set)")
         p.add_argument("--quick", action="store_true", help="fewer rounds (for smoke tests)")
 
     p_list = sub.add_parser("list", help="list spec cases or implementations")
-    p_list.add_argument("what", choices=["cases", "impls", "checks"], nargs="?", default="cases")
-    p_list.add_argument("--cases", action="append", metavar="FILE")
-    p_list.add_argument("-k", "--filter", action="append", metavar="PATTERN")
+    p_list.add_argument("what", choices=["cases", "impls", "checks"], nargs="?", default="cases",
+                        help="what to list: the spec cases (default), the implementations, or the checks")
+    p_list.add_argument("--cases", action="append", metavar="FILE",
+                        help="spec case file to list (repeatable; default: built-in library)")
+    p_list.add_argument("-k", "--filter", action="append", metavar="PATTERN",
+                        help="only cases whose id contains PATTERN or matches it as a glob, or whose group is PATTERN")
 
     p_run = sub.add_parser("run", help="run the correctness cases")
     add_selection(p_run)
-    p_run.add_argument("--out", type=Path, help="also write results.json and correctness.md into this folder")
+    p_run.add_argument("--out", type=Path, help="also write results.json and correctness.md into this folder "
+                       "(results.jsonl there grows as results complete)")
+    add_output(p_run)
     sessions.add_options(p_run)
 
     p_bench = sub.add_parser("bench", help="measure speed (pytest-benchmark)")
-    p_bench.add_argument("--impl", action="append", metavar="NAME|file.py:Class|module:Class")
+    p_bench.add_argument("--impl", action="append", metavar="NAME|file.py:Class|module:Class",
+                         help="implementation to time (repeatable; default: the set's, else "
+                              f"{', '.join(DEFAULT_IMPLS)}; 'reference' times the golden float64 reference)")
     add_bench(p_bench)
     p_bench.add_argument("--out", type=Path, default=Path("reports/out"), help="folder for speed.md and benchmark.json")
     p_bench.add_argument("--mode", action="append", help="forward or training (forward+backward); repeatable; default: the set's")
@@ -76,6 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     add_selection(p_report)
     add_bench(p_report)
     p_report.add_argument("--out", type=Path, required=True, help="output folder")
+    add_output(p_report)
     sessions.add_options(p_report, report=True)
 
     p_compare = sub.add_parser("compare", help="CI gate: compare two results.json files (exit 1 on a regression)")
@@ -97,8 +124,27 @@ def _parser() -> argparse.ArgumentParser:
                            help="only the small case subset on which every mutant is killed (mutants.QUICK_CASES)")
 
     p_validate = sub.add_parser("validate", help="check spec case files")
-    p_validate.add_argument("files", nargs="+", type=Path)
+    p_validate.add_argument("files", nargs="+", type=Path, metavar="FILE", help="spec case file (YAML) to check")
     return parser
+
+
+def _version() -> str:
+    from importlib import metadata
+    try:
+        return metadata.version("lstm-conformance")
+    except metadata.PackageNotFoundError:  # pragma: no cover - run from a source tree without installing
+        from . import __version__
+        return __version__
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {text!r}")
+    return value
 
 
 def _adapters(names):
@@ -138,10 +184,6 @@ def _record_line(record: dict) -> str:
     return line
 
 
-def _print_record(record: dict) -> None:
-    print(_record_line(record), flush=True)
-
-
 def _session(args) -> sessions.Session:
     try:
         return sessions.Session(args, list(args.impl or DEFAULT_IMPLS), lambda name: _adapters([name])[0])
@@ -149,33 +191,105 @@ def _session(args) -> sessions.Session:
         raise UsageError(str(err)) from None
 
 
-def _run_correctness(args, session):
-    """Records judged by the expectations as they arrive; on Ctrl-C or SIGTERM, those so far."""
+class _MaxFailReached(Exception):
+    """--maxfail N failed or erroring results were seen: stop the run, keep what was computed."""
+
+
+@dataclass
+class _Run:
+    records: list
+    interrupted: bool = False  # Ctrl-C / SIGTERM
+    stopped: str = ""  # why the run stopped early ("--maxfail 1"), "" when it ran to the end
+
+
+@contextlib.contextmanager
+def _journal(args, session):
+    """results.jsonl, appended to as records complete (OUT/results.jsonl; without --out a
+    temporary file, removed when the run ends), and a watcher that names the case after a crash."""
+    out = getattr(args, "out", None)
+    if out is not None:
+        path = out / "results.jsonl"
+    else:
+        handle, name = tempfile.mkstemp(prefix="lstm-conformance-", suffix=".jsonl")
+        os.close(handle)
+        path = Path(name)
+    journal = results.Journal(path)
+    if args.verbose:
+        print(f"results are appended to {path} as they complete", file=sys.stderr)
+    watch = contextlib.nullcontext() if session.isolated else CrashWatch(path)
+    try:
+        with watch:
+            yield journal
+            journal.finish()
+    finally:
+        journal.close()
+        if out is None:
+            path.unlink(missing_ok=True)
+
+
+def _run_correctness(args, session) -> _Run:
+    """Records judged by the expectations as they arrive and appended to the journal; on Ctrl-C,
+    SIGTERM or --maxfail, those so far."""
     cases = _cases(args)
-    adapters = session.adapters
+    adapters, checks, cache = session.adapters, _check_names(args), ReferenceCache()
     units = {(c.id, d, a.name) for c in cases for d in c.dtypes if not args.dtype or d in args.dtype for a in adapters}
-    records: list = []
-    interrupted = False
-    with Progress(len(units), units=units) as progress:
+    run = _Run([])
+    failed = 0
+    with _journal(args, session) as journal, Progress(len(units), units=units, enabled=False if args.quiet else None) \
+            as progress:
         def on_record(record):
+            nonlocal failed
             record = session.judge(record)
-            records.append(record)
+            run.records.append(record)
+            journal.record(record)
             progress.record(record)
-            progress.write(_record_line(record))
+            if args.verbose:
+                progress.write(_record_line(record))
+            failed += record["status"] in FAILING
+            if args.maxfail and failed >= args.maxfail:
+                raise _MaxFailReached
         try:
-            run_suite(cases, adapters, args.dtype, on_record=on_record, checks=_check_names(args))
+            for case in cases:  # one case at a time, so the journal names the case running
+                journal.running(case.id, [a.name for a in adapters])
+                run_suite([case], adapters, args.dtype, on_record=on_record, checks=checks, cache=cache)
         except KeyboardInterrupt:  # keep what was computed; the caller writes it
-            interrupted = True
-    if interrupted:
-        print(f"interrupted: keeping the {len(records)} results so far", file=sys.stderr)
-    return records, interrupted
+            run.interrupted = True
+        except _MaxFailReached:
+            run.stopped = f"--maxfail {args.maxfail}"
+    if run.interrupted:
+        print(f"interrupted: keeping the {len(run.records)} results so far", file=sys.stderr)
+    return run
 
 
-def _summary_line(records) -> str:
-    from collections import Counter
-    counts = Counter(r["status"] for r in records)
-    return ", ".join(f"{counts[s]} {s}" for s in ("pass", "fail", "error", "xfail", "xpass", "unsupported", "skipped")
-                     if counts[s])
+def _print_summary(args, run: _Run, written=()) -> None:
+    """The summary (default), the per-record lines having gone before it (-v), or one line (-q)."""
+    stopped = f"stopped early ({run.stopped}): the cases after it did not run" if run.stopped else ""
+    if args.quiet:
+        print(summary.totals(run.records) + (f"; {stopped}" if stopped else ""))
+        return
+    for line in summary.render(run.records):
+        print(line)
+    if len({r["impl"] for r in run.records}) > 1:
+        print(f"total: {summary.totals(run.records)}")
+    if stopped:
+        print(stopped)
+    if written:
+        print("wrote " + ", ".join(str(p) for p in written))
+    if args.verbose or all(r["status"] == "pass" for r in run.records):
+        return
+    if args.out:
+        print(f"details: {args.out / 'correctness.md'} (or the same command with -v)")
+    else:
+        print(f"details: {_command_line(args.argv + ['-v'])}")
+
+
+def _command_line(argv) -> str:
+    return "lstm-conformance " + shlex.join(argv)
+
+
+def _selection_complete(args, run: _Run) -> bool:
+    """Whether the run covered everything the expectations can target: no filter, no stop."""
+    return not (args.filter or args.check or args.dtype or run.interrupted or run.stopped or _signalled(args))
 
 
 def _check_names(args):
@@ -222,14 +336,15 @@ def _signalled(args) -> bool:
 
 def cmd_run(args) -> int:
     with _session(args) as session:
-        records, interrupted = _run_correctness(args, session)
-        print(_summary_line(records))
-        session.report_unused_expectations(records)
+        run = _run_correctness(args, session)
+        session.report_unused_expectations(run.records, _selection_complete(args, run), library=not args.cases)
         with _writing(args):
-            document = sessions.build_document(records, [], {"command": "run", "interrupted": interrupted,
-                                                             **session.settings()}, session.coverage)
-            sessions.write_reports(document, args.out, args.junit, args.html, session.strict)
-    return _interrupted_status(args) if interrupted or _signalled(args) else session.exit_status(records)
+            document = sessions.build_document(run.records, [], {"command": "run", "interrupted": run.interrupted,
+                                                                 "stopped_early": run.stopped or None,
+                                                                 **session.settings()}, session.coverage)
+            written = sessions.write_reports(document, args.out, args.junit, args.html, session.strict)
+        _print_summary(args, run, written)
+    return _interrupted_status(args) if run.interrupted or _signalled(args) else session.exit_status(run.records)
 
 
 def _warn_blas_kernels() -> None:
@@ -267,7 +382,8 @@ def cmd_report(args) -> int:
     shapes, dtype = _shapes(args)
     _warn_blas_kernels()
     with _session(args) as session:
-        records, interrupted = _run_correctness(args, session)
+        run = _run_correctness(args, session)
+        records, interrupted = run.records, run.interrupted
         speed, plot_data, failure = [], {}, None
         if not interrupted:
             try:
@@ -281,15 +397,17 @@ def cmd_report(args) -> int:
             except RuntimeError as err:  # pytest, running the benchmarks, turns Ctrl-C into an exit status
                 interrupted = bool(getattr(args, "interrupts", None) and args.interrupts.interrupted)
                 failure = None if interrupted else str(err)
-        settings = {"command": "report", "interrupted": interrupted, "shapes": shapes, **session.settings()}
+        run.interrupted = interrupted
+        session.report_unused_expectations(records, _selection_complete(args, run), library=not args.cases)
+        settings = {"command": "report", "interrupted": interrupted, "stopped_early": run.stopped or None,
+                    "shapes": shapes, **session.settings()}
         if failure:
             settings["benchmark_error"] = failure
         with _writing(args):
             document = sessions.build_document(records, speed, settings, session.coverage, plot_data)
             html = args.html or args.out / "report.html"
             written = sessions.write_reports(document, args.out, args.junit, html, session.strict)
-    print(_summary_line(records))
-    print("wrote " + ", ".join(str(p) for p in written) + (f", {args.out / 'benchmark.json'}" if speed else ""))
+    _print_summary(args, run, written + ([args.out / "benchmark.json"] if speed else []))
     if failure:
         print(f"lstm-conformance: error: benchmarks: {failure}", file=sys.stderr)
     if interrupted or _signalled(args):
@@ -352,7 +470,9 @@ COMMANDS = {"list": cmd_list, "run": cmd_run, "bench": cmd_bench, "report": cmd_
 
 def main(argv=None) -> int:
     parser = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)  # argparse itself exits with 2 on a bad option
+    args.argv = argv
     try:
         with interruptible() as args.interrupts:  # Ctrl-C / SIGTERM: the results so far are written
             return COMMANDS[args.command](args)

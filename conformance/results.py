@@ -72,3 +72,49 @@ def read(path) -> dict:
     if version != SCHEMA_VERSION:
         raise ValueError(f"{path}: results schema_version {version!r}, this tool reads {SCHEMA_VERSION}")
     return document
+
+
+class Journal:
+    """Records appended to a JSON Lines file as they complete, so that a crash of the process
+    (even a segfault) leaves every record up to it. Before each case, a line
+    {"running": {"case": ..., "impls": [...]}} says what is being run; a run that ends (even
+    stopped early) writes {"finished": true} last, so a file without it ended in a crash, in the
+    case of its last "running" line. Every other line is a record."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.path, "w", encoding="utf-8")
+
+    def _write(self, item: dict) -> None:
+        self._file.write(json.dumps(_clean(item)) + "\n")
+        self._file.flush()  # in the kernel's hands now: a crash of this process cannot lose it
+
+    def running(self, case: str, impls) -> None:
+        self._write({"running": {"case": case, "impls": list(impls)}})
+
+    def record(self, record: dict) -> None:
+        self._write(record)
+
+    def finish(self) -> None:
+        self._write({"finished": True})
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def read_journal(path) -> tuple[list[dict], dict | None]:
+    """(records, the case running when the journal ended or None): what a crashed run left."""
+    records, running = [], None
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        try:
+            item = json.loads(line)
+        except ValueError:  # a line cut by the crash
+            continue
+        if "running" in item:
+            running = item["running"]
+        elif "finished" in item:
+            running = None
+        else:
+            records.append(item)
+    return records, running

@@ -12,22 +12,54 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "adapters.py"
 def test_run_passes_with_exit_0_and_writes_results(tmp_path, capsys):
     assert main(["run", "--impl", "numpy", "--impl", "torch-lstm", "-k", "toy", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "PASS        numpy        toy-memory-tanh [float64]" in out
-    assert "UNSUPPORTED torch-lstm   toy-memory-linear" in out
+    assert "numpy: 28 pass\ntorch-lstm: 16 pass, 16 unsupported\n" in out  # totals per implementation
+    assert "     16  torch-lstm: nn.LSTM has fixed activations" in out  # one line per reason, with its count
+    assert "total: 44 pass, 16 unsupported" in out
     doc = json.loads((tmp_path / "results.json").read_text())
     assert doc["schema_version"] == 1 and doc["environment"]["torch"]
     assert {r["status"] for r in doc["records"]} == {"pass", "unsupported"}
     assert "| numpy" in (tmp_path / "correctness.md").read_text()
 
 
-def test_run_with_a_failing_adapter_exits_1(capsys):
+def test_run_with_a_failing_adapter_exits_1_and_groups_failures_by_diagnosis(capsys):
     assert main(["run", "--impl", f"{FIXTURES}:TextbookSwappedRows", "-k", "toy-memory-tanh"]) == 1
-    assert "FAIL" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "failures (by implementation and diagnosis): 4\n" in out
+    assert "      4  textbook-swapped-rows: diagnosis: gate blocks i and f swapped\n" in out
+    assert "e.g. toy-memory-tanh [float64] forward: y[t=5, b=0, unit=0]: expected 0.963623684" in out
+    assert "FAIL " not in out  # no per-record lines without -v
+    assert f"details: lstm-conformance run --impl {FIXTURES}:TextbookSwappedRows -k toy-memory-tanh -v" in out
 
 
 def test_run_with_an_erroring_adapter_exits_1(capsys):
     assert main(["run", "--impl", f"{FIXTURES}:RaisingAdapter", "-k", "random/t1b1i1h1"]) == 1
-    assert "kernel exploded on purpose" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "error in the forward check (RuntimeError)" in out and "kernel exploded on purpose" in out
+
+
+def test_verbose_prints_a_line_per_record_and_quiet_only_the_totals(capsys):
+    argv = ["run", "--impl", f"{FIXTURES}:TextbookSwappedRows", "-k", "toy-memory-tanh", "--dtype", "float64"]
+    assert main(argv + ["-v"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL        textbook-swapped-rows toy-memory-tanh [float64]\n" in out
+    assert "PASS        textbook-swapped-rows toy-memory-tanh [float64] errors\n" in out
+    assert "diagnosis: gate blocks i and f swapped" in out  # the summary follows the lines
+    assert main(argv + ["-q"]) == 1
+    assert capsys.readouterr().out == "6 pass, 1 fail\n"
+
+
+@pytest.mark.parametrize("option", [["-x"], ["--maxfail", "1"]])
+def test_maxfail_stops_the_run_and_keeps_what_was_computed(tmp_path, capsys, option):
+    argv = ["run", "--impl", f"{FIXTURES}:TextbookSwappedRows", "-k", "toy", "--out", str(tmp_path)]
+    assert main(argv + option) == 1
+    out = capsys.readouterr().out
+    assert "stopped early (--maxfail 1)" in out
+    doc = json.loads((tmp_path / "results.json").read_text())
+    assert doc["settings"]["stopped_early"] == "--maxfail 1"
+    statuses = [r["status"] for r in doc["records"]]
+    assert statuses.count("fail") == 1 and len(statuses) < 32  # the full run has 4 failures in 32 records
+    assert main(argv + ["--maxfail", "3"]) == 1
+    assert sum(r["status"] == "fail" for r in json.loads((tmp_path / "results.json").read_text())["records"]) == 3
 
 
 @pytest.mark.parametrize("argv, words", [

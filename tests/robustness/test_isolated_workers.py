@@ -109,5 +109,5 @@ def test_cli_timeout_turns_a_hang_into_an_error(tmp_path, capsys):
                  "--junit", str(tmp_path / "junit.xml")])
     assert code == 1
     out = capsys.readouterr().out
-    assert "ERROR" in out and "--timeout 0.5 s" in out
+    assert "      6  hangs: error: CaseTimeout\n" in out and "--timeout 0.5 s" in out
     assert "CaseTimeout" in (tmp_path / "junit.xml").read_text()

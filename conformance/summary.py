@@ -1,0 +1,135 @@
+"""What a person reads after a run, computed from the records (the CLI only prints it).
+
+Totals per implementation; failures grouped by implementation and diagnosis (the first known
+defect that reproduces the outputs) or, without one, by check, and errors by exception;
+unexpected passes by expectations entry; expected failures, unsupported and skipped records
+by reason. Every group has its
+count and one example, so 9,000 records read as a dozen lines.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+STATUS_ORDER = ("pass", "fail", "error", "xfail", "xpass", "unsupported", "skipped")
+MAX_GROUPS = 8  # per section; the rest is counted in one line
+MAX_EXAMPLE = 200  # characters of an example's message
+
+
+@dataclass
+class Group:
+    impl: str
+    label: str
+    records: list = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.records)
+
+    @property
+    def example(self) -> dict:
+        """The first forward-check record (the most direct evidence), else the first record."""
+        return next((r for r in self.records if r.get("check", "forward") == "forward"), self.records[0])
+
+
+@dataclass
+class Section:
+    title: str
+    groups: list  # of Group, largest first
+    examples: bool = False  # show one record of each group (failures: where and what)
+
+    @property
+    def count(self) -> int:
+        return sum(g.count for g in self.groups)
+
+
+def totals(records) -> str:
+    """'16 pass, 2 fail, 16 unsupported' (statuses in a fixed order; none: 'no results')."""
+    counts = Counter(r.get("status") for r in records)
+    return ", ".join(f"{counts[s]} {s}" for s in STATUS_ORDER if counts[s]) or "no results"
+
+
+def totals_by_impl(records) -> dict:
+    """{impl: totals line}, implementations in the order they first appear."""
+    own: dict = {}
+    for record in records:
+        own.setdefault(record.get("impl", "?"), []).append(record)
+    return {impl: totals(rs) for impl, rs in own.items()}
+
+
+def _exception_name(message: str) -> str:
+    match = re.match(r"([A-Za-z_][\w.]*(Error|Exception|Crashed|Timeout|Exit|Interrupt)\w*)\b", message or "")
+    return match.group(1) if match else ""
+
+
+def problem_label(record: dict) -> str:
+    """What a failing, erroring or unexpectedly passing record has in common with others like it."""
+    status, check = record.get("status"), record.get("check", "forward")
+    if status == "xpass":
+        entry = record.get("expected_failure") or {}
+        return f"xfail entry {entry.get('pattern', '?')!r} of {entry.get('file', '?')}"
+    patterns = (record.get("diagnosis") or {}).get("patterns") or []
+    if status == "fail" and patterns:
+        return f"diagnosis: {patterns[0]}"
+    if status == "error":
+        name = _exception_name(record.get("message", ""))
+        return f"error: {name}" if name else f"error in the {check} check"
+    return f"{check} check failed (no known defect pattern)"
+
+
+def reason_label(record: dict) -> str:
+    if record.get("status") == "xfail":
+        return (record.get("expected_failure") or {}).get("reason") or record.get("message", "")
+    return record.get("message") or "(no reason given)"
+
+
+def _groups(records, label) -> list:
+    groups: dict = {}
+    for record in records:
+        key = (record.get("impl", "?"), label(record))
+        groups.setdefault(key, Group(*key)).records.append(record)
+    return sorted(groups.values(), key=lambda g: (-g.count, g.impl, g.label))
+
+
+def summarize(records) -> list:
+    """The sections that have records: problems, expected failures, unsupported, skipped."""
+    records = list(records)
+
+    def having(*statuses):
+        return [r for r in records if r.get("status") in statuses]
+
+    sections = [Section("failures (by implementation and diagnosis)",
+                        _groups(having("fail", "error"), problem_label), examples=True),
+                Section("unexpected passes (xpass: the entry may be stale)", _groups(having("xpass"), problem_label)),
+                Section("expected failures (xfail, by reason)", _groups(having("xfail"), reason_label)),
+                Section("unsupported (by reason)", _groups(having("unsupported"), reason_label)),
+                Section("skipped (by reason)", _groups(having("skipped"), reason_label))]
+    return [s for s in sections if s.groups]
+
+
+def where(record: dict) -> str:
+    """'toy-memory-tanh [float64] forward'."""
+    return f"{record.get('case')} [{record.get('dtype')}] {record.get('check', 'forward')}"
+
+
+def _short(text: str) -> str:
+    text = " ".join((text or "").split())
+    first = re.split(r"(?<=\)); ", text)[0]  # the first located deviation
+    return first if len(first) <= MAX_EXAMPLE else first[:MAX_EXAMPLE - 3] + "..."
+
+
+def render(records) -> list[str]:
+    """The summary's lines: totals per implementation, then each section's groups."""
+    records = list(records)
+    lines = [f"{impl}: {line}" for impl, line in totals_by_impl(records).items()]
+    for section in summarize(records):
+        lines.append(f"{section.title}: {section.count}")
+        for group in section.groups[:MAX_GROUPS]:
+            lines.append(f"  {group.count:>5}  {group.impl}: {_short(group.label)}")
+            if section.examples:
+                lines.append(f"         e.g. {where(group.example)}: {_short(group.example.get('message', ''))}")
+        rest = section.groups[MAX_GROUPS:]
+        if rest:
+            lines.append(f"  ... and {len(rest)} more groups ({sum(g.count for g in rest)} records)")
+    return lines
