@@ -1,6 +1,6 @@
 """A complete worked example: validating a from-scratch LSTM with lstm-conformance.
 
-The implementation is the vectorised one of SEEDS.md §2: right-multiplied W (I, 4H) and
+The implementation is the vectorised one of docs/TEXTBOOK.md §2: right-multiplied W (I, 4H) and
 U (H, 4H), one bias (4H), gate order i, f, g, o, batch-first input (B, T, I).
 
     lstm-conformance run --impl examples/vectorised_lstm.py:VectorisedLSTM
@@ -38,7 +38,7 @@ class ScratchLSTM(torch.nn.Module):
 
 class VectorisedLSTM(Adapter):
     name = "scratch-vectorised"
-    description = "SEEDS.md §2 vectorised from-scratch LSTM (examples/vectorised_lstm.py)"
+    description = "TEXTBOOK.md §2 vectorised from-scratch LSTM (examples/vectorised_lstm.py)"
 
     def capabilities(self):
         # One layer, one direction, standard activations; it always has a bias (zero = no bias).

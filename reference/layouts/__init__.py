@@ -5,7 +5,7 @@ relies on and where they come from:
   keras     Keras LSTM: kernel, recurrent_kernel, one summed bias; gates i, f, c, o
   onnx      ONNX LSTM node: W, R, B = [Wb, Rb], P; gates i, o, f, c; peepholes i, o, f
   flax      Flax linen LSTMCell / OptimizedLSTMCell: Dense ii..io (no bias), hi..ho (bias)
-  textbook  the per-gate and vectorised layouts of SEEDS.md §2, §4, §5
+  textbook  the per-gate and vectorised layouts of docs/TEXTBOOK.md §2, §4, §5
 Single-cell conventions work on one layer and direction (`cell_params`, `suffixed`).
 Pure NumPy: nothing here imports torch, onnx or a framework.
 """

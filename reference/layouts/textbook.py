@@ -1,11 +1,11 @@
-"""The textbook layouts of SEEDS.md <-> canonical, for one cell (one layer, one direction).
+"""The textbook layouts of docs/TEXTBOOK.md <-> canonical, for one cell (one layer, one direction).
 
-per-gate, right-multiplied (SEEDS §2 naive, §5): row-vector state, one bias per gate
+per-gate, right-multiplied (TEXTBOOK.md §2 naive, §5): row-vector state, one bias per gate
     z_g = x @ W_x{g} + h @ W_h{g} + b_{g}      W_x{g} (I, H), W_h{g} (H, H), b_{g} (H,)
     (§2 names the input matrices U_{g} and multiplies x @ U; §5 calls them W_x{g}. Same arrays.)
-per-gate, column vectors, two biases (SEEDS §4, PyTorch's documented names)
+per-gate, column vectors, two biases (TEXTBOOK.md §4, PyTorch's documented names)
     z_g = W_i{g} x + b_i{g} + W_h{g} h + b_h{g}   W_i{g} (H, I), W_h{g} (H, H), b_i{g}, b_h{g} (H, 1)
-vectorised (SEEDS §2 vectorised)
+vectorised (TEXTBOOK.md §2 vectorised)
     z = x @ W + h @ U + bias                    W (I, 4H), U (H, 4H), bias (4H,), blocks i, f, g, o
 
 g runs over the gates i, f, g, o (g is the cell input). Layouts with one bias per gate keep

@@ -101,7 +101,7 @@ def flax_forward(tree: dict, x, h, c):
 
 
 def per_gate_right_forward(w: dict, x, h, c):
-    """SEEDS §2 naive / §5: z_g = x @ W_x{g} + h @ W_h{g} + b_{g}."""
+    """TEXTBOOK.md §2 naive / §5: z_g = x @ W_x{g} + h @ W_h{g} + b_{g}."""
     def z(g, x_t, h):
         return x_t @ w[f"W_x{g}"] + h @ w[f"W_h{g}"] + w.get(f"b_{g}", 0.0)
 
@@ -115,7 +115,7 @@ def per_gate_right_forward(w: dict, x, h, c):
 
 
 def per_gate_column_forward(w: dict, x, h, c):
-    """SEEDS §4: column vectors, z_g = W_i{g} x + b_i{g} + W_h{g} h + b_h{g}. The batch rides
+    """TEXTBOOK.md §4: column vectors, z_g = W_i{g} x + b_i{g} + W_h{g} h + b_h{g}. The batch rides
     along as columns: x_t.T is (I, B), states are (H, B) inside and (B, H) outside."""
     def z(g, x_col, h_col):
         return (w[f"W_i{g}"] @ x_col + w.get(f"b_i{g}", 0.0) + w[f"W_h{g}"] @ h_col + w.get(f"b_h{g}", 0.0))
@@ -132,7 +132,7 @@ def per_gate_column_forward(w: dict, x, h, c):
 
 
 def swap_input_and_forget(cell: dict) -> dict:
-    """The gate-order bug of SEEDS §1: the i and f blocks exchanged in every (4H, ...) array."""
+    """The gate-order bug of TEXTBOOK.md §1: the i and f blocks exchanged in every (4H, ...) array."""
     out = {}
     for key, value in cell.items():
         if key.startswith(("weight_ih", "weight_hh", "bias_")):

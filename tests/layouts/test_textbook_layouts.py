@@ -1,4 +1,4 @@
-"""The textbook layouts of SEEDS.md §2, §4, §5: round trips and forward passes in their terms."""
+"""The textbook layouts of docs/TEXTBOOK.md §2, §4, §5: round trips and forward passes in their terms."""
 import numpy as np
 import pytest
 from layout_formulas import (assert_forward_matches_reference, config_for, keras_forward, per_gate_column_forward,
@@ -68,7 +68,7 @@ def test_forward_in_the_layouts_terms_matches_the_reference(layout):
 
 
 def test_seeds_section_4_check_through_the_column_layout():
-    """SEEDS §4: all weights 0.5, x = ones(10), h0 = c0 = ones(20), one step, compared with
+    """TEXTBOOK.md §4: all weights 0.5, x = ones(10), h0 = c0 = ones(20), one step, compared with
     the canonical model given the same weights (here: the reference)."""
     H, I = 20, 10
     column = {f"W_i{g}": np.full((H, I), 0.5) for g in "ifgo"}

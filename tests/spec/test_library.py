@@ -83,7 +83,7 @@ def test_every_valid_case_is_accepted_by_the_reference_and_has_the_shapes_of_the
 
 
 def test_literal_expectations_agree_with_the_reference(library, problems):
-    """Hand-derived literals (toy, SEEDS §4, cell clip, growing cell) and the reference must agree:
+    """Hand-derived literals (toy, TEXTBOOK.md §4, cell clip, growing cell) and the reference must agree:
     a wrong literal or a reference that drifted from the spec shows here."""
     with_literals = [c for c in valid(library) if c.expect]
     assert len(with_literals) >= 4
@@ -162,7 +162,7 @@ REQUIRED_VALID = {
     "batch 0": lambda c, p: p.x.ndim == 3 and p.batch == 0,
     "unbatched": lambda c, p: p.config.unbatched and p.x.ndim == 2,
     "batch_first": lambda c, p: p.config.batch_first and p.x.shape[0] == p.batch != p.seq_len,
-    "SEEDS §4 all-0.5 weights": _seeds4,
+    "TEXTBOOK.md §4 all-0.5 weights": _seeds4,
     "float32 and float64": lambda c, p: {"float32", "float64"} <= set(c.dtypes),
 }
 
