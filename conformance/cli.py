@@ -25,7 +25,7 @@ from .expectations import FAILING
 from .interrupts import interruptible
 from .progress import Progress
 from .registry import AdapterLoadError, available_names, load_adapter
-from .runner import ReferenceCache, run_suite
+from .runner import ReferenceCache, iter_units, run_unit
 from .spec.loader import SpecError, load_cases, load_file, select
 
 DEFAULT_IMPLS = ("numpy", "torch-cell", "torch-lstm", "cuda")
@@ -249,9 +249,10 @@ def _run_correctness(args, session) -> _Run:
             if args.maxfail and failed >= args.maxfail:
                 raise _MaxFailReached
         try:
-            for case in cases:  # one case at a time, so the journal names the case running
-                journal.running(case.id, [a.name for a in adapters])
-                run_suite([case], adapters, args.dtype, on_record=on_record, checks=checks, cache=cache)
+            for unit in iter_units(cases, adapters, args.dtype, checks):
+                journal.running(unit.case.id, unit.dtype, unit.adapter.name)  # named after a crash
+                for record in run_unit(unit, cache):
+                    on_record(record)
         except KeyboardInterrupt:  # keep what was computed; the caller writes it
             run.interrupted = True
         except _MaxFailReached:

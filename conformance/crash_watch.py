@@ -17,7 +17,7 @@ def crash_message(journal_path) -> str:
         records, running = read_journal(journal_path)
     except OSError:
         records, running = [], None
-    what = (f"case {running['case']!r} (implementations: {', '.join(running['impls'])})" if running
+    what = (f"case {running['case']!r} [{running['dtype']}] on {running['impl']}" if running
             else "a case it had not yet named")
     return (f"lstm-conformance: the run crashed while running {what}; the {len(records)} results before it "
             f"are in {journal_path}\n"

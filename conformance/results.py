@@ -76,10 +76,10 @@ def read(path) -> dict:
 
 class Journal:
     """Records appended to a JSON Lines file as they complete, so that a crash of the process
-    (even a segfault) leaves every record up to it. Before each case, a line
-    {"running": {"case": ..., "impls": [...]}} says what is being run; a run that ends (even
-    stopped early) writes {"finished": true} last, so a file without it ended in a crash, in the
-    case of its last "running" line. Every other line is a record."""
+    (even a segfault) leaves every record up to it. Before each unit (case × dtype ×
+    implementation), a line {"running": {"case": ..., "dtype": ..., "impl": ...}} says what is
+    being run; a run that ends (even stopped early) writes {"finished": true} last, so a file
+    without it ended in a crash, in the unit of its last "running" line. Every other line is a record."""
 
     def __init__(self, path):
         self.path = Path(path)
@@ -90,8 +90,8 @@ class Journal:
         self._file.write(json.dumps(_clean(item)) + "\n")
         self._file.flush()  # in the kernel's hands now: a crash of this process cannot lose it
 
-    def running(self, case: str, impls) -> None:
-        self._write({"running": {"case": case, "impls": list(impls)}})
+    def running(self, case: str, dtype: str, impl: str) -> None:
+        self._write({"running": {"case": case, "dtype": dtype, "impl": impl}})
 
     def record(self, record: dict) -> None:
         self._write(record)

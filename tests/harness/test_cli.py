@@ -34,7 +34,7 @@ def test_run_with_a_failing_adapter_exits_1_and_groups_failures_by_diagnosis(cap
 def test_run_with_an_erroring_adapter_exits_1(capsys):
     assert main(["run", "--impl", f"{FIXTURES}:RaisingAdapter", "-k", "random/t1b1i1h1"]) == 1
     out = capsys.readouterr().out
-    assert "error in the forward check (RuntimeError)" in out and "kernel exploded on purpose" in out
+    assert "     32  raises: error: RuntimeError\n" in out and "kernel exploded on purpose" in out
 
 
 def test_verbose_prints_a_line_per_record_and_quiet_only_the_totals(capsys):

@@ -67,6 +67,17 @@ class SegfaultsOnT1(_Correct):
         return run
 
 
+class AbortsOnT1(_Correct):
+    """A C-level abort (as a failed assertion in a native kernel) on one-step problems only."""
+    name = "aborts-on-t1"
+
+    def prepare(self, problem):
+        run = super().prepare(problem)
+        if problem.seq_len == 1:
+            return os.abort
+        return run
+
+
 class ExitsTheProcess(_Correct):
     name = "exits"
 

@@ -1,0 +1,52 @@
+"""A crash of the implementation without --isolate (segfault, abort) kills the process; what it
+leaves: results.jsonl with every record before the crash, and on stderr the case that was
+running and the advice to use --isolate."""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BAD = Path(__file__).with_name("bad_adapters.py")
+T1 = "random/t1b1i1h1/bias/zero-state"
+
+
+def run_cli(*argv):
+    return subprocess.run([sys.executable, "-c", "import sys; from lstm_conformance.cli import main; sys.exit(main())",
+                           *argv], capture_output=True, text=True, timeout=300, env={**os.environ, "CI": "1"})
+
+
+@pytest.mark.parametrize("adapter, signum", [("SegfaultsOnT1", signal.SIGSEGV), ("AbortsOnT1", signal.SIGABRT)])
+def test_a_crash_leaves_the_records_before_it_and_names_the_case(tmp_path, adapter, signum):
+    done = run_cli("run", "--impl", "numpy", "--impl", f"{BAD}:{adapter}", "-k", T1, "--dtype", "float32",
+                   "--out", str(tmp_path))
+    assert done.returncode == -signum, done.stderr
+    lines = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    records = [line for line in lines if "status" in line]
+    assert records and {r["impl"] for r in records} == {"numpy"}  # numpy ran T1 before the crash
+    assert all(r["status"] == "pass" and r["case"] == T1 for r in records)
+    crashed = adapter.replace("OnT1", "-on-t1").lower()
+    assert lines[-1] == {"running": {"case": T1, "dtype": "float32", "impl": crashed}}
+    assert f"the run crashed while running case '{T1}' [float32] on {crashed}" in done.stderr
+    assert f"the {len(records)} results before it are in {tmp_path / 'results.jsonl'}" in done.stderr
+    assert "run with --isolate" in done.stderr
+    assert not (tmp_path / "results.json").exists()
+
+
+def test_without_out_the_crash_names_where_the_records_are(tmp_path):
+    done = run_cli("run", "--impl", "numpy", "--impl", f"{BAD}:SegfaultsOnT1", "-k", T1, "--dtype", "float32")
+    assert done.returncode == -signal.SIGSEGV
+    assert "the run crashed while running case" in done.stderr and "run with --isolate" in done.stderr
+    journal = Path(re.search(r"results before it are in (\S+)", done.stderr).group(1))
+    assert journal.is_file() and '"impl": "numpy"' in journal.read_text()
+    journal.unlink()
+
+
+def test_a_run_that_ends_says_nothing_of_crashes_and_marks_its_journal_finished(tmp_path):
+    done = run_cli("run", "--impl", "numpy", "-k", T1, "--dtype", "float32", "--out", str(tmp_path))
+    assert done.returncode == 0 and "crash" not in done.stderr
+    assert json.loads((tmp_path / "results.jsonl").read_text().splitlines()[-1]) == {"finished": True}
