@@ -15,9 +15,15 @@ of every case with T ≤ 50 in float16 and bfloat16, which the library does not 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from collections import defaultdict
 
 import numpy as np
+from tabulate import tabulate
+
+from .registry import load_adapter
+from .runner import run_suite
+from .spec.loader import load_cases, select
 
 CORRECT_IMPLEMENTATIONS = ("numpy", "torch-cell", "torch-lstm")
 MEASURED_CHECKS = ("forward", "gradients", "state-chaining", "batch-independence", "padding-invariance", "strided",
@@ -60,7 +66,6 @@ def summarize(samples: list[dict]) -> dict:
 
 def measure(cases, adapters, checks=MEASURED_CHECKS) -> dict:
     """Run the checks and summarize the errors (see the module docstring)."""
-    from .runner import run_suite
     records = run_suite(cases, adapters, checks=list(checks), diagnose=False)
     return summarize(error_samples(records))
 
@@ -68,13 +73,11 @@ def measure(cases, adapters, checks=MEASURED_CHECKS) -> dict:
 def half_precision_cases(cases, max_seq_len: int = 50) -> list:
     """The valid cases with T ≤ max_seq_len, in float16 and bfloat16 only: the library lists
     no half dtypes, so this is how the half-precision gradient tolerances are measured."""
-    import dataclasses
     return [dataclasses.replace(c, dtypes=("float16", "bfloat16")) for c in cases
             if c.expect_error is None and c.shape["seq_len"] <= max_seq_len]
 
 
 def markdown(summary: dict) -> str:
-    from tabulate import tabulate
     rows = []
     for (check, dtype), e in summary.items():
         rows.append([check, dtype, e["arrays"], f"{e['max_abs']['p99']:.1e}", f"{e['max_abs']['max']:.1e}",
@@ -85,9 +88,6 @@ def markdown(summary: dict) -> str:
 
 
 def main(argv=None) -> int:
-    from .registry import load_adapter
-    from .spec.loader import load_cases, select
-
     parser = argparse.ArgumentParser(prog="python -m lstm_conformance.calibration", description=__doc__.splitlines()[0])
     parser.add_argument("--impl", action="append", help=f"default: {', '.join(CORRECT_IMPLEMENTATIONS)}")
     parser.add_argument("-k", "--filter", action="append", help="only cases matching (as for run)")

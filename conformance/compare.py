@@ -12,7 +12,10 @@ import copy
 import json
 from dataclasses import dataclass
 from pathlib import Path
+
 from tabulate import tabulate
+
+from .results import SCHEMA_VERSION
 
 PASSING = ("pass", "xpass")
 FAILING = ("fail", "error", "xfail")
@@ -171,7 +174,6 @@ def without_timings(document: dict) -> dict:
 
 def read_document(path, label: str = "results") -> dict:
     """A results.json document; ValueError with one clear line when it is not one."""
-    from .results import SCHEMA_VERSION
 
     try:
         text = Path(path).read_text(encoding="utf-8")

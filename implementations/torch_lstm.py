@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 
 from ..adapter import Adapter, Capabilities, array_dtype, tensor_keeping_strides
+from ..spec.model import state_shapes
 
 TORCH_DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32, "float64": torch.float64}
 
@@ -33,7 +34,6 @@ def initial_state(problem, device, dtype):
     """(h0, c0) or None; nn.LSTM takes both or neither, so a missing one is zeros."""
     if problem.h0 is None and problem.c0 is None:
         return None
-    from ..spec.model import state_shapes
     shapes = state_shapes(problem.config, problem.batch)
     h0 = problem.h0 if problem.h0 is not None else torch.zeros(shapes["h0"], dtype=torch.float64).numpy()
     c0 = problem.c0 if problem.c0 is not None else torch.zeros(shapes["c0"], dtype=torch.float64).numpy()
@@ -120,7 +120,6 @@ def upstream_loss(outputs: dict, upstream: dict, device, dtype):
 
 def torch_lstm_gradients(adapter, problem, upstream):
     """Autograd through nn.LSTM: gradients w.r.t. x, h0, c0 and every parameter, canonical names."""
-    from ..spec.model import state_shapes
 
     dtype = TORCH_DTYPES[problem.dtype]
     module = build_module(problem, adapter.device, dtype)

@@ -12,7 +12,7 @@ from typing import Optional
 import numpy as np
 
 from ..spec.materialize import round_to_dtype
-from ..spec.model import Problem, input_shape, padding_mask  # noqa: F401  (padding_mask: re-exported)
+from ..spec.model import Problem, input_shape, padding_mask, state_shapes  # noqa: F401  (padding_mask: re-exported)
 
 
 def time_axis(config) -> int:
@@ -115,7 +115,6 @@ def with_wider_input(problem: Problem) -> Problem:
 
 def with_wider_h0(problem: Problem) -> Problem:
     """h0 with one unit too many (c0 as given), config unchanged."""
-    from ..spec.model import state_shapes
     shape = state_shapes(problem.config, problem.batch)["h0"]
     h0 = np.zeros(shape) if problem.h0 is None else problem.h0
     return derived(problem, h0=np.concatenate([h0, np.zeros(h0.shape[:-1] + (1,))], axis=-1))

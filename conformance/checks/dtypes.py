@@ -11,6 +11,7 @@ leaving no margin, so longer runs would measure the problem rather than the impl
 """
 from __future__ import annotations
 
+from ..diagnosis import diagnose_forward
 from ..tolerances import tolerance_for
 from .base import Check, compare_outputs, finish
 
@@ -48,6 +49,5 @@ class DtypesCheck(Check):
             record["outputs"] = comparisons
         finish(record, comparisons, failures)
         if comparisons and not all(c["passed"] for c in comparisons) and run.diagnose:
-            from ..diagnosis import diagnose_forward
             record["diagnosis"] = diagnose_forward(run.problem, run.outputs, run.reference, tolerance_for(run.dtype))
             record["message"] += f" — diagnosis: {record['diagnosis']['summary']}"

@@ -3,6 +3,7 @@ the case's literal expectations. On failure the record gets a diagnosis."""
 from __future__ import annotations
 
 from ..literals import check_literals
+from ..diagnosis import diagnose_forward
 from ..tolerances import tolerance_for
 from .base import Check, compare_outputs, finish
 
@@ -24,6 +25,5 @@ class ForwardCheck(Check):
         literal_failures = [lit["message"] for lit in record["literals"] if lit["passed"] is False]
         finish(record, comparisons, literal_failures)
         if record["status"] == "fail" and run.diagnose:
-            from ..diagnosis import diagnose_forward
             record["diagnosis"] = diagnose_forward(problem, got, run.reference, tol)
             record["message"] += f" — diagnosis: {record['diagnosis']['summary']}"
