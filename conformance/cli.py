@@ -46,7 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="lstm-conformance", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}",
                         help="print the version and exit")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                help="what to do (`lstm-conformance COMMAND --help` for its options)")
 
     def add_selection(p):
         p.add_argument("--impl", action="append", metavar="NAME|file.py:Class|module:Class",
@@ -74,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--shapes", action="append", metavar="DESC", help="shape descriptors such as t100b32i256h256 (replace --set)")
         p.add_argument("--quick", action="store_true", help="fewer rounds (for smoke tests)")
 
-    p_list = sub.add_parser("list", help="list spec cases or implementations")
+    p_list = sub.add_parser("list", help="list spec cases, implementations or checks")
     p_list.add_argument("what", choices=["cases", "impls", "checks"], nargs="?", default="cases",
                         help="what to list: the spec cases (default), the implementations, or the checks")
     p_list.add_argument("--cases", action="append", metavar="FILE",

@@ -112,3 +112,28 @@ def test_report_writes_all_files(tmp_path, capsys):
     assert speed["torch-lstm"]["ratio"] == 1.0 and speed["numpy"]["ratio"] > 0
     assert speed["numpy"]["rounds"] >= 3
     assert "t3b2i4h5" in (tmp_path / "speed.md").read_text()
+
+
+def _parsers(parser):
+    """The parser and every subcommand's parser."""
+    import argparse
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _parsers(sub)
+
+
+def test_every_option_and_argument_of_every_subcommand_has_help():
+    from lstm_conformance.cli import _parser
+    missing = [f"{p.prog}: {a.option_strings or a.dest}" for p in _parsers(_parser()) for a in p._actions
+               if not a.help or a.help == "==SUPPRESS=="]
+    assert not missing
+
+
+def test_version(capsys):
+    from importlib.metadata import version
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out == f"lstm-conformance {version('lstm-conformance')}\n"

@@ -49,7 +49,7 @@ def test_out_that_is_a_file_and_junit_that_is_a_folder(tmp_path, capsys):
     (["report", "--out", "x", "--batch-sizes", "1,a"], "expected batch sizes"),
     (["report"], "the following arguments are required: --out"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
-    ([], "the following arguments are required: command"),
+    ([], "the following arguments are required: COMMAND"),
 ])
 def test_bad_options_are_one_line_exit_2(argv, words, capsys):
     with pytest.raises(SystemExit) as info:
