@@ -1,13 +1,41 @@
 """pytest plugin (entry point `pytest11`): `pytest --lstm-impl file.py:Class` runs the spec
-cases against that implementation as tests with readable ids, in any directory.
+cases against that implementation as tests, in any directory.
 
-Without --lstm-impl the plugin adds nothing, so it is harmless in other projects.
+It goes through the same engine as `lstm-conformance run`: one test per unit of
+`runner.iter_units` (a case in one dtype on one implementation, with every applicable check;
+the extra float16/bfloat16 runs of the dtypes check included), and a `session.Session`
+judges the records: the shipped expectations of built-in adapters, --lstm-expectations,
+--lstm-strict, --lstm-isolate and --lstm-timeout mean what --expectations, --strict,
+--isolate and --timeout mean for the CLI.
+
+The spec case files (the built-in library, or --lstm-cases) are collected as test files, so
+-k, the counts and the node ids are pytest's own, and a failing test's node id can be passed
+back (the failure prints the command). Without test paths on the command line, --lstm-impl
+collects only the spec cases, not the project's own tests; with paths, pytest collects those
+(a case file among them runs its cases). Without --lstm-impl the plugin adds nothing, so it
+is harmless in other projects.
 """
 from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
 
 import pytest
 
 IMPL_OPTION = "--lstm-impl"
+_CLI_OPTIONS = re.compile(r"(?<![\w-])--(impl|cases|dtype|check|expectations|no-builtin-expectations|strict|isolate"
+                          r"|timeout)\b")
+
+
+def plugin_wording(message: str) -> str:
+    """A message of the shared code, with the CLI's option names (--impl, ...) as this plugin's."""
+    return _CLI_OPTIONS.sub(r"--lstm-\1", message)
+
+
+def _seconds(text: str) -> float:
+    from .session import positive_seconds
+    return positive_seconds(text)
 
 
 def pytest_addoption(parser):
@@ -17,82 +45,146 @@ def pytest_addoption(parser):
     group.addoption("--lstm-cases", action="append", default=[], metavar="FILE",
                     help="spec case file (repeatable; default: the built-in library)")
     group.addoption("--lstm-dtype", action="append", default=[], help="only these dtypes (repeatable)")
+    group.addoption("--lstm-check", action="append", default=[], metavar="NAME",
+                    help="only these checks (repeatable; default: all)")
+    group.addoption("--lstm-expectations", action="append", default=[], metavar="FILE",
+                    help="expectations file of one adapter: case patterns with reasons -> xfail / xpass (repeatable)")
+    group.addoption("--lstm-no-builtin-expectations", action="store_true",
+                    help="do not apply the shipped expectations of built-in adapters")
+    group.addoption("--lstm-strict", action="store_true", help="an expected failure that passes (xpass) fails the test")
+    group.addoption("--lstm-isolate", action="store_true",
+                    help="run each implementation in a process of its own: a crash (even a segfault) is one error")
+    group.addoption("--lstm-timeout", type=_seconds, metavar="SECONDS",
+                    help="a case taking longer is stopped and reported as an error (implies --lstm-isolate)")
 
 
-class LSTMCaseItem(pytest.Item):
-    """One spec case in one dtype on one implementation."""
+def pytest_configure(config):
+    config.addinivalue_line("markers", "lstm_conformance: a spec case run by the lstm-conformance plugin")
+    if config.getoption(IMPL_OPTION):
+        config.pluginmanager.register(ConformanceRun(config), "lstm-conformance-run")
 
-    def __init__(self, *, case, dtype, adapter, cache, **kwargs):
+
+class ConformanceRun:
+    """The hooks of a `--lstm-impl` run (registered only then) and the engine they share."""
+
+    def __init__(self, config):
+        self.config = config
+        self.case_files = self._case_files()
+        if config.args_source != pytest.Config.ArgsSource.ARGS:  # no test paths given: only the spec cases
+            config.args = [str(path) for path in self.case_files]
+        self.session = None  # session.Session: the adapters and what judges their records
+        self.cache = None
+        self.units: dict = {}  # case file -> its units
+
+    def _case_files(self) -> list[Path]:
+        from .spec.loader import builtin_case_files
+
+        given = self.config.getoption("--lstm-cases")
+        for path in given:
+            if not Path(path).is_file():
+                raise pytest.UsageError(f"--lstm-cases {path}: no such file")
+        return [Path(p).resolve() for p in given] or [p.resolve() for p in builtin_case_files()]
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection(self, session):
+        """Load the cases and the adapters once, before pytest collects the case files."""
+        from .registry import AdapterLoadError, load_adapter
+        from .runner import ReferenceCache, iter_units
+        from .checks import select_checks
+        from .session import RunOptions, Session, SessionError
+        from .spec.loader import SpecError, load_cases
+
+        option = self.config.getoption
+        try:
+            cases = load_cases(self.case_files)
+            checks = select_checks(option("--lstm-check") or None)
+        except (SpecError, ValueError) as err:
+            raise pytest.UsageError(plugin_wording(str(err))) from None
+        options = RunOptions(expectations=[Path(p) for p in option("--lstm-expectations")],
+                             no_builtin_expectations=option("--lstm-no-builtin-expectations"),
+                             strict=option("--lstm-strict"), isolate=option("--lstm-isolate"),
+                             timeout=option("--lstm-timeout"))
+        try:
+            self.session = Session(options, option(IMPL_OPTION), load_adapter)
+        except (AdapterLoadError, SessionError) as err:
+            raise pytest.UsageError(plugin_wording(str(err))) from None
+        self.cache = ReferenceCache()
+        for unit in iter_units(cases, self.session.adapters, option("--lstm-dtype") or None, checks):
+            self.units.setdefault(Path(unit.case.file).resolve(), []).append(unit)
+
+    def pytest_collect_file(self, file_path, parent):
+        if file_path.suffix == ".yaml" and file_path.resolve() in self.case_files:
+            try:
+                file_path.relative_to(self.config.rootpath)
+                nodeid = None  # pytest's own: relative to the rootdir
+            except ValueError:  # outside the rootdir (an installed library): the absolute path
+                nodeid = file_path.as_posix()
+            return LSTMCaseFile.from_parent(parent, path=file_path, nodeid=nodeid)
+        return None
+
+    def pytest_unconfigure(self, config):
+        if self.session is not None:
+            self.session.close()
+
+    def rerun_command(self, item) -> str:
+        """The command that runs this test again (the node id is the file's path or relative to the rootdir)."""
+        spec = next(name for name, adapter in zip(self.session.names, self.session.adapters)
+                    if adapter is item.unit.adapter)
+        words = ["pytest", IMPL_OPTION, spec]
+        for path in self.config.getoption("--lstm-cases"):
+            words += ["--lstm-cases", path]
+        return " ".join(shlex.quote(w) for w in words + [item.nodeid])
+
+
+class LSTMCaseFile(pytest.File):
+    """A spec case file: one test per unit of its cases."""
+
+    def collect(self):
+        run = self.config.pluginmanager.get_plugin("lstm-conformance-run")
+        for unit in run.units.get(self.path.resolve(), []):
+            yield LSTMUnitItem.from_parent(self, name=unit.id, unit=unit, run=run)
+
+
+class LSTMUnitItem(pytest.Item):
+    """One unit: a spec case in one dtype on one implementation, with its checks."""
+
+    def __init__(self, *, unit, run, **kwargs):
         super().__init__(**kwargs)
-        self.case, self.dtype, self.adapter, self.cache = case, dtype, adapter, cache
+        self.unit, self.run = unit, run
         self.add_marker(pytest.mark.lstm_conformance)
 
     def runtest(self):
-        from .expectations import apply_to_record, builtin
-        from .runner import run_checks
+        from .expectations import FAILING
+        from .runner import run_unit
 
-        # Every check applicable to the case; the shipped expectations of a built-in adapter
-        # turn its known, documented defects into xfails.
-        known = builtin([self.adapter.name])
-        records = [apply_to_record(r, known) for r in run_checks(self.case, self.dtype, self.adapter, self.cache)]
+        session = self.run.session
+        records = [session.judge(r) for r in run_unit(self.unit, self.run.cache)]
         self.user_properties.append(("lstm_records", records))
-        failed = [r for r in records if r["status"] in ("fail", "error")]
+        failed = [r for r in records if r["status"] in FAILING or (session.strict and r["status"] == "xpass")]
         if failed:
             raise LSTMCaseFailure(failed)
         expected = [r for r in records if r["status"] == "xfail"]
         if expected:
             pytest.xfail("; ".join(f"{r['check']}: {r['expected_failure']['reason'].strip()}" for r in expected))
-        ran = [r for r in records if r["status"] in ("pass", "xpass")]
-        if not ran:
+        if not any(r["status"] in ("pass", "xpass") for r in records):
             first = records[0] if records else {"status": "skipped", "message": "no check applies"}
             pytest.skip(f"{first['status']}: {first['message']}")
 
     def repr_failure(self, excinfo, style=None):
         if isinstance(excinfo.value, LSTMCaseFailure):
-            return "\n".join(f"{r['status']}: {r['impl']} on {r['case']} [{r['dtype']}], check {r['check']}\n  {r['message']}"
-                             for r in excinfo.value.records)
+            lines = []
+            for r in excinfo.value.records:
+                message = r["message"] or "passed, but an expectations entry says it fails (--lstm-strict)"
+                lines.append(f"{r['status']}: {r['impl']} on {r['case']} [{r['dtype']}], check {r['check']}\n"
+                             f"  {message}")
+            return "\n".join(lines + [f"re-run: {self.run.rerun_command(self)}"])
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self):
-        return self.case.file, None, f"{self.adapter.name}::{self.name}"
+        return self.path, None, self.name
 
 
 class LSTMCaseFailure(Exception):
     def __init__(self, records):
         super().__init__("; ".join(r["message"] for r in records))
         self.records = records
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "lstm_conformance: a spec case run by the lstm-conformance plugin")
-
-
-def pytest_collection_modifyitems(session, config, items):
-    impls = config.getoption(IMPL_OPTION)
-    if not impls:
-        return
-    from .registry import AdapterLoadError, load_adapter
-    from .runner import ReferenceCache
-    from .spec.loader import load_cases
-
-    try:
-        adapters = [load_adapter(spec) for spec in impls]
-    except AdapterLoadError as err:
-        raise pytest.UsageError(str(err)) from None
-    cases = load_cases(config.getoption("--lstm-cases") or None)
-    dtypes = config.getoption("--lstm-dtype")
-    cache = ReferenceCache()
-    deselect_by_keyword = config.getoption("keyword")
-    new = []
-    for adapter in adapters:
-        for case in cases:
-            for dtype in case.dtypes:
-                if dtypes and dtype not in dtypes:
-                    continue
-                name = f"{case.id}[{dtype}]" if len(adapters) == 1 else f"{adapter.name}::{case.id}[{dtype}]"
-                new.append(LSTMCaseItem.from_parent(session, name=name, case=case, dtype=dtype,
-                                                    adapter=adapter, cache=cache))
-    if deselect_by_keyword:
-        from _pytest.mark import deselect_by_keyword as _deselect
-        _deselect(new, config)
-    items.extend(new)
