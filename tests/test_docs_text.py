@@ -15,15 +15,6 @@ INTERNAL_PLANNING = re.compile(r"\bthe issue\b|\bissue \d+\b", re.I)  # "issue #
 
 # Mentions in files whose owners have yet to reword them: (path, text). Remove an entry with
 # its mention; an entry whose text is gone fails below, so this list cannot go stale.
-PENDING = {
-    ("conformance/mutants/zoo.py", MISSING_FILE),
-    ("tests/fixtures/adapters.py", MISSING_FILE),
-    ("tests/reports/test_expectations_file.py", MISSING_FILE),
-    ("tests/reference/test_reference_forward.py", "SEEDS §"),
-    ("tests/reference/test_reference_precision.py", "SEEDS §"),
-    ("spec/SPEC.md", "issue 5"),
-    ("docs/PERFORMANCE.md", "the issue"),
-}
 
 
 def repository_files() -> list[str]:
@@ -52,8 +43,7 @@ def mentions(pattern: re.Pattern, paths) -> set[tuple[str, str]]:
 
 def test_no_file_refers_to_the_missing_textbook_file():
     found = mentions(re.compile(re.escape(MISSING_FILE) + r"|SEEDS §", re.I), repository_files())
-    found = {(p, "SEEDS §" if "§" in m else MISSING_FILE) for p, m in found}
-    assert found <= PENDING, "refer to docs/TEXTBOOK.md instead:\n" + "\n".join(sorted(map(str, found - PENDING)))
+    assert not found, "refer to docs/TEXTBOOK.md instead:\n" + "\n".join(sorted(map(str, found)))
 
 
 def textbook_sections() -> set[int]:
@@ -88,10 +78,4 @@ def test_every_textbook_reference_names_a_section_that_exists():
 def test_shipped_files_do_not_refer_to_internal_planning():
     shipped = [p for p in repository_files() if p.startswith(SHIPPED)]
     found = mentions(INTERNAL_PLANNING, shipped)
-    assert found <= PENDING, "state the fact instead:\n" + "\n".join(sorted(map(str, found - PENDING)))
-
-
-def test_pending_mentions_still_exist():
-    """An entry of PENDING whose mention was fixed must be removed."""
-    stale = [(p, t) for p, t in PENDING if t.lower() not in text_of(p).lower()]
-    assert not stale, f"fixed, remove from PENDING: {stale}"
+    assert not found, "state the fact instead:\n" + "\n".join(sorted(map(str, found)))

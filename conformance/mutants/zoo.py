@@ -3,7 +3,7 @@
 Every class states its defect (`defect`), and, where the diagnosis should recognise it, the
 pattern name the diagnosis must give (`pattern`) and a library case that shows it
 (`diagnosis_case`). Most of these are bugs found in real LSTM code: the gate order of
-SEEDS.md §1, the bias gradients of SEEDS.md §3, the dropped c_n gradient, packed sequences
+docs/TEXTBOOK.md §1, the bias gradients of docs/TEXTBOOK.md §3, the dropped c_n gradient, packed sequences
 processed through their padding, a reverse direction not realigned.
 """
 from __future__ import annotations
@@ -32,7 +32,7 @@ def _blocks(perm):
 
 class GateOrderIF(Mutant):
     name = "gate-order-ifgo-as-figo"
-    defect = "weights read as blocks f, i, g, o (SEEDS.md §1: PyTorch's first block believed to be f)"
+    defect = "weights read as blocks f, i, g, o (docs/TEXTBOOK.md §1: PyTorch's first block believed to be f)"
     gate_blocks = _blocks((1, 0, 2, 3))
     pattern = "gate blocks i and f swapped"
     diagnosis_case = "gate-blocks-distinguishable"
@@ -294,7 +294,7 @@ class CnGradientDropped(Mutant):
 
 class BiasGradientFromForgetGate(Mutant):
     name = "bias-gradient-from-forget-block"
-    defect = "the input- and output-gate bias gradients are the forget gate's (SEEDS.md §3)"
+    defect = "the input- and output-gate bias gradients are the forget gate's (docs/TEXTBOOK.md §3)"
     pattern = "gradient wrong only in: bias_hh_l0 (gate blocks i, o), bias_ih_l0 (gate blocks i, o)"
     diagnosis_case = "random/t5b3i4h7/bias/given-state"
 

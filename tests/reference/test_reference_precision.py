@@ -53,7 +53,7 @@ def test_reference_is_within_a_few_ulp_of_50_digit_arithmetic(name):
 
 
 def test_mp_evaluation_reproduces_the_toy_memory_values():
-    """The 50-digit evaluation itself passes the hand-set checks of SEEDS §1."""
+    """The 50-digit evaluation itself passes the hand-set checks of docs/TEXTBOOK.md §1."""
     x = np.array([[1, 0, 0, 1], [3, 1, 0, 1], [2, 0, 0, 1], [4, 1, 0, 1], [2, 0, 0, 1], [1, 0, 1, 1],
                   [3, -1, 0, 1], [6, 1, 0, 1], [1, 0, 1, 1]], dtype=float)[:, None, :]
     params = {"weight_ih_l0": np.array([[0, 100, 0, -10], [0, 100, 0, 10], [1, 0, 0, 0], [0, 0, 100, -10]], float),

@@ -97,7 +97,7 @@ def write_expectations(tmp_path, adapter, *items):
 
 def test_cli_known_failure_is_xfail_and_the_run_passes(tmp_path, capsys):
     exp = write_expectations(tmp_path, "textbook-swapped-rows",
-                             {"case": "toy-memory-tanh", "reason": "SEEDS.md §1: rows written [f, i, g, o]"})
+                             {"case": "toy-memory-tanh", "reason": "docs/TEXTBOOK.md §1: rows written [f, i, g, o]"})
     argv = ["run", "--impl", f"{FIXTURES}:TextbookSwappedRows", "-k", "toy-memory-tanh", "--dtype", "float64"]
     assert main(argv) == 1  # without the file, the defect fails the run
     capsys.readouterr()
