@@ -103,3 +103,41 @@ def test_reference_is_compared_on_inputs_rounded_to_the_dtype(library):
     record = run_case(case_by_id(library, "random/t50b8i64h64/bias/given-state"), "float32", TorchLSTMAdapter())
     assert record["status"] == "pass" and record["max_abs"] < 1e-5
     assert np.isfinite(record["max_rel"])
+
+
+def test_units_follow_run_suite_order_with_the_extra_half_precision_runs(library):
+    from lstm_conformance.implementations.torch_cell import TorchCellAdapter
+    from lstm_conformance.runner import iter_units, run_unit
+
+    cases = [case_by_id(library, "toy-memory-tanh"), case_by_id(library, "toy-memory-linear")]
+    adapters = [NumpyAdapter(), TorchCellAdapter()]
+    units = list(iter_units(cases, adapters))
+    assert [u.id for u in units] == [
+        "toy-memory-tanh[numpy-float64]", "toy-memory-tanh[torch-cell-float64]",
+        "toy-memory-tanh[numpy-float32]", "toy-memory-tanh[torch-cell-float32]",
+        "toy-memory-tanh[torch-cell-float16]", "toy-memory-tanh[torch-cell-bfloat16]",
+        "toy-memory-linear[numpy-float64]", "toy-memory-linear[torch-cell-float64]",
+        "toy-memory-linear[numpy-float32]", "toy-memory-linear[torch-cell-float32]",
+        "toy-memory-linear[torch-cell-float16]", "toy-memory-linear[torch-cell-bfloat16]"]
+    assert [c.name for c in units[4].checks] == ["dtypes"]
+    by_units = [r for unit in units for r in run_unit(unit, diagnose=False)]
+    by_suite = run_suite(cases, adapters, diagnose=False)
+
+    def key(r):
+        return r["case"], r["dtype"], r["impl"], r["check"], r["status"]
+    assert [key(r) for r in by_units] == [key(r) for r in by_suite]
+    assert {r["dtype"] for r in by_suite if r["check"] == "dtypes"} >= {"float16", "bfloat16"}
+
+
+def test_units_honour_dtypes_and_checks_and_leave_out_units_no_check_applies_to(library):
+    from lstm_conformance.implementations.torch_cell import TorchCellAdapter
+    from lstm_conformance.runner import iter_units
+
+    cases = [case_by_id(library, "toy-memory-tanh")]
+    adapters = [TorchCellAdapter()]
+    assert [u.id for u in iter_units(cases, adapters, dtypes=["float16"])] == ["toy-memory-tanh[torch-cell-float16]"]
+    assert [u.id for u in iter_units(cases, adapters, checks=["forward"])] == [
+        "toy-memory-tanh[torch-cell-float64]", "toy-memory-tanh[torch-cell-float32]"]
+    assert list(iter_units(cases, adapters, checks=["padding-invariance"])) == []  # no lengths in the toy
+    with pytest.raises(ValueError):
+        list(iter_units(cases, adapters, checks=["no-such-check"]))
