@@ -1,10 +1,15 @@
 """`compare BASELINE CURRENT`: the CI regression gate between two results.json files.
 
 A regression (exit status 1) is: a case that passed now fails or errors; a case that ran
-is now unsupported; a speed ratio against the reference implementation timed in the same
-run (`ratio` in the speed records, i.e. against torch-lstm) grew by more than the threshold.
-Everything else that changed (improvements, new or missing cases, cases skipped here) is
-listed for information and does not fail the gate.
+is now unsupported; a record of the baseline that the current run lacks (unless
+allow_missing: then it is listed, not gated); a speed that worsened past the threshold.
+
+Speed is compared on what both runs measured: the ratio to the timing baseline of each run
+(`ratio` in the speed records: the time divided by that of the implementation named in
+`baseline`, usually torch-lstm, timed in the same run) when both runs have it; otherwise the
+implementation's own median time, which compares only runs on the same machine, and the
+change says so. Everything else that changed (improvements, new cases, cases skipped here)
+is listed for information and does not fail the gate.
 """
 from __future__ import annotations
 
@@ -63,7 +68,7 @@ def _status_change(before: str, after: str) -> tuple[str, str]:
     return "changed", f"{before} -> {after}"
 
 
-def compare_records(baseline: list[dict], current: list[dict]) -> list[Change]:
+def compare_records(baseline: list[dict], current: list[dict], allow_missing: bool = False) -> list[Change]:
     before = {record_key(r): r for r in baseline}
     after = {record_key(r): r for r in current}
     changes = []
@@ -72,7 +77,11 @@ def compare_records(baseline: list[dict], current: list[dict]) -> list[Change]:
         if old is None:
             changes.append(Change("new", "case", key, "–", new.get("status", "?"), "not in the baseline"))
         elif new is None:
-            changes.append(Change("missing", "case", key, old.get("status", "?"), "–", "not in the current run"))
+            if allow_missing:
+                changes.append(Change("missing", "case", key, old.get("status", "?"), "–", "not in the current run"))
+            else:
+                changes.append(Change("regression", "case", key, old.get("status", "?"), "–",
+                                      "in the baseline, missing from the current run (--allow-missing to accept)"))
         elif old.get("status") != new.get("status"):
             kind, note = _status_change(old.get("status"), new.get("status"))
             if kind == "regression" and new.get("message"):
@@ -81,26 +90,38 @@ def compare_records(baseline: list[dict], current: list[dict]) -> list[Change]:
     return changes
 
 
+def _measure(old: dict, new: dict):
+    """(before, after, unit, what it is against) of the speed both runs measured, or None."""
+    if old.get("ratio") is not None and new.get("ratio") is not None:
+        base = new.get("baseline") or old.get("baseline") or "the timing baseline"
+        return old["ratio"], new["ratio"], "×", f"time relative to {base} timed in the same run"
+    if old.get("median") is not None and new.get("median") is not None:
+        return (old["median"] * 1e3, new["median"] * 1e3, " ms",
+                "own time, no ratio in both runs: holds only when both ran on the same machine")
+    return None
+
+
 def compare_speed(baseline: list[dict], current: list[dict], threshold: float) -> list[Change]:
-    """Speed is compared as ratios to the baseline implementation of each run, so that two
-    runs on machines of different speed can still be compared."""
+    """Ratios to each run's timing baseline where both runs have them (so that runs on machines
+    of different speed compare), else the implementations' own times (see the module text)."""
     before = {speed_key(s): s for s in baseline}
     after = {speed_key(s): s for s in current}
     changes = []
     for key in sorted(set(before) & set(after)):
-        old, new = before[key].get("ratio"), after[key].get("ratio")
-        if old is None:
+        measured = _measure(before[key], after[key])
+        if measured is None:
+            if before[key].get("median") is not None:
+                changes.append(Change("changed", "speed", key, before[key].get("status", "ok"), "–",
+                                      after[key].get("message") or "not measured in the current run"))
             continue
-        if new is None:
-            changes.append(Change("changed", "speed", key, f"{old:.3g}×", "–",
-                                  after[key].get("message") or "no ratio in the current run"))
-            continue
+        old, new, unit, against = measured
+        shown = (f"{old:.3g}{unit}", f"{new:.3g}{unit}")
         growth = new / old - 1.0
         if growth > threshold:
-            changes.append(Change("regression", "speed", key, f"{old:.3g}×", f"{new:.3g}×",
-                                  f"{growth:+.0%} against the reference (threshold {threshold:.0%})"))
+            changes.append(Change("regression", "speed", key, *shown,
+                                  f"{growth:+.0%} ({against}; threshold {threshold:.0%})"))
         elif growth < -threshold:
-            changes.append(Change("improvement", "speed", key, f"{old:.3g}×", f"{new:.3g}×", f"{growth:+.0%}"))
+            changes.append(Change("improvement", "speed", key, *shown, f"{growth:+.0%} ({against})"))
     return changes
 
 
@@ -152,10 +173,10 @@ class Comparison:
         return "# Comparison with the baseline\n\n" + self.text("github")
 
 
-def compare(baseline: dict, current: dict, threshold: float = 0.10) -> Comparison:
+def compare(baseline: dict, current: dict, threshold: float = 0.10, allow_missing: bool = False) -> Comparison:
     if threshold <= 0:
         raise ValueError(f"speed threshold must be positive, got {threshold}")
-    changes = compare_records(baseline.get("records", []), current.get("records", []))
+    changes = compare_records(baseline.get("records", []), current.get("records", []), allow_missing)
     changes += compare_speed(baseline.get("speed", []), current.get("speed", []), threshold)
     return Comparison(changes=changes, notes=environment_notes(baseline, current))
 

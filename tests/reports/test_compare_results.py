@@ -16,7 +16,7 @@ def rec(case, status, impl="numpy", dtype="float32", check="forward", seconds=0.
 
 def speed(shape, impl, ratio, median=1e-3):
     return {"shape": shape, "mode": "forward", "impl": impl, "dtype": "float32", "status": "ok", "median": median,
-            "iqr": 1e-5, "rounds": 10, "ratio": ratio}
+            "iqr": 1e-5, "rounds": 10, "ratio": ratio, "baseline": "torch-lstm" if ratio is not None else None}
 
 
 def document(records, speeds=(), cpu="cpu A"):
@@ -50,13 +50,24 @@ def test_pass_to_fail_or_error_and_supported_to_unsupported_are_regressions():
     assert result.summary().startswith("FAIL: 3 regressions")
 
 
-def test_improvements_new_missing_and_skipped_are_listed_but_do_not_fail():
+def test_improvements_new_and_skipped_are_listed_but_do_not_fail():
     current = document([rec("a", "pass"), rec("b", "skipped"), rec("c", "pass"), rec("d", "pass"),
-                        rec("e", "pass"), rec("new", "fail")], BASE["speed"])
+                        rec("e", "pass"), rec("new", "fail"), rec("gone", "pass")], BASE["speed"])
     result = compare(BASE, current)
     assert kinds(result) == {("case", "b", "changed"), ("case", "c", "improvement"), ("case", "e", "improvement"),
-                             ("case", "new", "new"), ("case", "gone", "missing")}
+                             ("case", "new", "new")}
     assert result.exit_status() == 0
+
+
+def test_a_record_missing_from_the_current_run_is_a_regression_unless_allowed():
+    current = document([r for r in BASE["records"] if r["case"] != "gone"], BASE["speed"])
+    result = compare(BASE, current)
+    assert kinds(result) == {("case", "gone", "regression")} and result.exit_status() == 1
+    assert "missing from the current run (--allow-missing to accept)" in result.text()
+    allowed = compare(BASE, current, allow_missing=True)
+    assert kinds(allowed) == {("case", "gone", "missing")} and allowed.exit_status() == 0
+    # a run that selected nothing cannot pass as "no change"
+    assert compare(BASE, document([], BASE["speed"])).exit_status() == 1
 
 
 def test_xfail_of_a_passing_case_is_a_regression():
@@ -72,7 +83,8 @@ def test_speed_ratio_growth_past_the_threshold_is_a_regression():
     result = compare(BASE, current, threshold=0.10)
     assert kinds(result) == {("speed", "t20b4i32h32", "regression"), ("speed", "t50b8i64h64", "improvement")}
     assert result.exit_status() == 1
-    assert "+15% against the reference (threshold 10%)" in result.text()
+    assert "+15% (time relative to torch-lstm timed in the same run; threshold 10%)" in result.text()
+    assert "the reference" not in result.text()  # the golden reference is not the timing baseline
     assert compare(BASE, current, threshold=0.20).exit_status() == 0
 
 
@@ -83,6 +95,15 @@ def test_timings_do_not_matter_only_ratios():
     for r in current["records"]:
         r["seconds"] *= 7
     assert compare(BASE, current).changes == []
+
+
+def test_without_ratios_own_times_are_compared_and_say_so():
+    base = document([], [speed("t20b4i32h32", "mine", None, median=0.0183)])
+    slower = document([], [speed("t20b4i32h32", "mine", None, median=0.0345)])  # 1.9x slower, no torch-lstm
+    result = compare(base, slower)
+    assert kinds(result) == {("speed", "t20b4i32h32", "regression")} and result.exit_status() == 1
+    assert "18.3 ms" in result.text() and "34.5 ms" in result.text()
+    assert "holds only when both ran on the same machine" in result.text()
 
 
 def test_environment_differences_are_noted():
