@@ -27,6 +27,7 @@ from .progress import Progress
 from .registry import AdapterLoadError, available_names, load_adapter
 from .runner import ReferenceCache, iter_units, run_unit
 from .spec.loader import SpecError, load_cases, load_file, select
+from .spec.model import DTYPES
 
 DEFAULT_IMPLS = ("numpy", "torch-cell", "torch-lstm", "cuda")
 
@@ -58,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--dtype", action="append", help="only these dtypes (repeatable)")
         p.add_argument("--check", action="append", metavar="NAME",
                        help="only these checks (repeatable; default: all; see `list checks`)")
+        p.add_argument("--allow-empty", action="store_true",
+                       help="exit status 0 even when no case ran (every result unsupported or skipped, or none)")
 
     def add_output(p):
         group = p.add_argument_group("output")
@@ -159,6 +162,9 @@ def _cases(args):
     for path in args.cases or []:
         if not Path(path).is_file():
             raise UsageError(f"--cases {path}: no such file")
+    unknown = [d for d in getattr(args, "dtype", None) or [] if d not in DTYPES]
+    if unknown:
+        raise UsageError(f"--dtype {', '.join(unknown)}: unknown dtype; known: {', '.join(DTYPES)}")
     cases = select(load_cases(args.cases), args.filter)
     if not cases:
         raise UsageError(f"no case matches {args.filter}")
@@ -336,6 +342,15 @@ def _signalled(args) -> bool:
     return bool(state and state.interrupted)
 
 
+def _empty_status(args, records) -> int:
+    """1 when no case ran (unless --allow-empty): a gate that tested nothing must not pass."""
+    if summary.something_ran(records) or args.allow_empty:
+        return 0
+    print("lstm-conformance: error: no case ran (every result unsupported or skipped, or none); "
+          "--allow-empty accepts that", file=sys.stderr)
+    return 1
+
+
 def cmd_run(args) -> int:
     with _session(args) as session:
         run = _run_correctness(args, session)
@@ -344,9 +359,12 @@ def cmd_run(args) -> int:
             document = sessions.build_document(run.records, [], {"command": "run", "interrupted": run.interrupted,
                                                                  "stopped_early": run.stopped or None,
                                                                  **session.settings()}, session.coverage)
-            written = sessions.write_reports(document, args.out, args.junit, args.html, session.strict)
+            written = sessions.write_reports(document, args.out, args.junit, args.html, session.strict,
+                                             allow_empty=args.allow_empty)
         _print_summary(args, run, written)
-    return _interrupted_status(args) if run.interrupted or _signalled(args) else session.exit_status(run.records)
+    if run.interrupted or _signalled(args):
+        return _interrupted_status(args)
+    return max(session.exit_status(run.records), _empty_status(args, run.records))
 
 
 def _warn_blas_kernels() -> None:
@@ -408,13 +426,14 @@ def cmd_report(args) -> int:
         with _writing(args):
             document = sessions.build_document(records, speed, settings, session.coverage, plot_data)
             html = args.html or args.out / "report.html"
-            written = sessions.write_reports(document, args.out, args.junit, html, session.strict)
+            written = sessions.write_reports(document, args.out, args.junit, html, session.strict,
+                                             allow_empty=args.allow_empty)
     _print_summary(args, run, written + ([args.out / "benchmark.json"] if speed else []))
     if failure:
         print(f"lstm-conformance: error: benchmarks: {failure}", file=sys.stderr)
     if interrupted or _signalled(args):
         return _interrupted_status(args)
-    return max(session.exit_status(records), 1 if failure else 0)
+    return max(session.exit_status(records), 1 if failure else 0, _empty_status(args, records))
 
 
 def _write_reports(out: Path, records, speed, settings) -> None:

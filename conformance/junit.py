@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 
 from .results import atomic_write_text
+from .summary import something_ran
 
 # Characters XML 1.0 forbids: adapters' messages may contain anything.
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -81,10 +82,19 @@ def testcase(record: dict, strict: bool = False) -> ET.Element:
     return element
 
 
+def _nothing_ran(allow_empty: bool) -> dict:
+    return {"impl": "lstm-conformance", "case": "no-results", "dtype": "-", "check": "selection",
+            "status": "skipped" if allow_empty else "fail",
+            "message": "no case ran: every result is unsupported or skipped, or the selection (implementations, "
+                       "-k, --dtype, --check) gave none" + (" (--allow-empty)" if allow_empty else "")}
+
+
 def to_xml(records: list[dict], environment: dict | None = None, strict: bool = False,
-           name: str = "lstm-conformance") -> str:
+           name: str = "lstm-conformance", allow_empty: bool = False) -> str:
     root = ET.Element("testsuites", name=name)
     totals = Counter()
+    if not something_ran(records):  # never zero tests silently: one more test says that nothing ran
+        records = list(records) + [_nothing_ran(allow_empty)]
     for impl in dict.fromkeys(r.get("impl", "?") for r in records):
         own = [r for r in records if r.get("impl", "?") == impl]
         counts = Counter(_verdict(r, strict) for r in own)
@@ -111,5 +121,6 @@ def to_xml(records: list[dict], environment: dict | None = None, strict: bool = 
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def write(path, records: list[dict], environment: dict | None = None, strict: bool = False) -> None:
-    atomic_write_text(path, to_xml(records, environment, strict))
+def write(path, records: list[dict], environment: dict | None = None, strict: bool = False,
+          allow_empty: bool = False) -> None:
+    atomic_write_text(path, to_xml(records, environment, strict, allow_empty=allow_empty))

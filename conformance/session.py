@@ -189,9 +189,9 @@ def build_document(records, speed, settings, coverage=None, plot_data=None) -> d
 
 
 def write_reports(document: dict, out: Optional[Path], junit_path: Optional[Path] = None,
-                  html_path: Optional[Path] = None, strict: bool = False) -> list[Path]:
+                  html_path: Optional[Path] = None, strict: bool = False, allow_empty: bool = False) -> list[Path]:
     """results.json (first), correctness.md, speed.md, report.html, JUnit XML: each atomically.
-    Returns the paths written."""
+    Returns the paths written. `allow_empty`: a run without results is a skip in JUnit, not a failure."""
     written = []
     records, speed, env = document["records"], document.get("speed", []), document.get("environment", {})
     if out is not None:
@@ -205,7 +205,7 @@ def write_reports(document: dict, out: Optional[Path], junit_path: Optional[Path
         html_report.write(html_path, document)
         written.append(html_path)
     if junit_path is not None:
-        junit.write(junit_path, records, env, strict)
+        junit.write(junit_path, records, env, strict, allow_empty)
         written.append(junit_path)
     return written
 

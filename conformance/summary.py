@@ -44,6 +44,14 @@ class Section:
         return sum(g.count for g in self.groups)
 
 
+RAN = ("pass", "fail", "error", "xfail", "xpass")  # a case ran; unsupported and skipped: it did not
+
+
+def something_ran(records) -> bool:
+    """Whether any case ran: a gate whose selection ran nothing must not pass."""
+    return any(r.get("status") in RAN for r in records)
+
+
 def totals(records) -> str:
     """'16 pass, 2 fail, 16 unsupported' (statuses in a fixed order; none: 'no results')."""
     counts = Counter(r.get("status") for r in records)

@@ -137,3 +137,35 @@ def test_version(capsys):
         main(["--version"])
     assert info.value.code == 0
     assert capsys.readouterr().out == f"lstm-conformance {version('lstm-conformance')}\n"
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["run", "--impl", "numpy", "--dtype", "fp32"], "--dtype fp32: unknown dtype; known: float16"),
+    (["run", "--impl", "numpy", "--check", "nope"], "--check: unknown check 'nope'"),
+    (["run", "--impl", "nope"], "unknown implementation"),
+    (["run", "--impl", "numpy", "-k", "zzz-no-case"], "no case matches"),
+])
+def test_a_selection_that_names_nothing_is_a_usage_error(argv, words, capsys):
+    assert main(argv) == 2
+    assert words in capsys.readouterr().err
+
+
+def test_a_run_where_no_case_ran_fails_unless_allowed_and_junit_says_so(tmp_path, capsys):
+    junit = tmp_path / "junit.xml"
+    argv = ["run", "--impl", "cuda", "-k", "toy-memory-tanh", "--junit", str(junit)]  # no GPU here: all skipped
+    import torch
+    if torch.cuda.is_available():
+        pytest.skip("cuda runs here")
+    assert main(argv) == 1
+    assert "no case ran" in capsys.readouterr().err
+    text = junit.read_text()
+    assert 'name="no-results[-]::selection"' in text and "<failure" in text
+    assert main(argv + ["--allow-empty"]) == 0
+    assert "<failure" not in junit.read_text() and "no case ran" in junit.read_text()
+
+
+def test_junit_of_no_records_is_one_failing_test():
+    from lstm_conformance.junit import to_xml
+    text = to_xml([])
+    assert 'tests="1" failures="1"' in text and "no case ran" in text
+    assert 'tests="1" failures="0" errors="0" skipped="1"' in to_xml([], allow_empty=True)
