@@ -1,0 +1,79 @@
+"""The Python API: run the spec cases from Python through the same engine as
+`lstm-conformance run` (the runner's units, judged by a session's expectations).
+
+    from lstm_conformance import Adapter, Capabilities, load_cases, run
+
+    records = run(["numpy", MyLSTM()], filters=["toy"])
+    failed = [r for r in records if r["status"] in ("fail", "error")]
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Iterable, Optional
+
+from .registry import load_adapter
+from .runner import run_suite
+from .session import RunOptions, Session
+from .spec.loader import CaseSpec, load_cases, select
+
+__all__ = ["run"]
+
+
+def run(impls, cases=None, filters: Optional[list[str]] = None, dtypes: Optional[list[str]] = None,
+        checks: Optional[list[str]] = None, expectations: Iterable = (), *, builtin_expectations: bool = True,
+        isolate: bool = False, timeout: Optional[float] = None, diagnose: bool = True,
+        on_record: Optional[Callable[[dict], None]] = None) -> list[dict]:
+    """Run spec cases through implementations; return their records, as `lstm-conformance run`
+    makes them (same units, same order, same expectations).
+
+    impls         the implementations under test: one or a list, each an Adapter instance or a
+                  spec as for --impl (a built-in name such as "numpy", "path/to/file.py:Class",
+                  "module:Class", or an entry-point name)
+    cases         CaseSpec objects (see load_cases) or spec case file paths; default: the
+                  built-in library
+    filters       as -k: cases whose id contains a pattern or matches it as a glob, or whose
+                  group is the pattern (default: all)
+    dtypes        only these dtypes (default: each case's own, plus the half-precision runs of
+                  the dtypes check for adapters that declare them)
+    checks        only these checks, by name (default: all; see `lstm-conformance list checks`)
+    expectations  expectations files (paths): matching failures become xfail, passes xpass
+    builtin_expectations  also apply the shipped expectations of built-in adapters (default)
+    isolate       run each implementation in a process of its own (specs only, not instances);
+                  `timeout` (seconds per case) implies it
+    diagnose      name the known defect a failure matches (slower; default on)
+    on_record     called with each record as soon as it is judged
+
+    Each record is a dict (fields in the `lstm_conformance.runner` docstring): case, dtype,
+    impl, check, status (pass, fail, error, unsupported, skipped, xfail, xpass), message, and
+    the metrics. `lstm_conformance.expectations.gate_status(records, strict)` gives the CLI's
+    exit status. Raises ValueError (a SpecError, AdapterLoadError or SessionError) for a bad
+    case file, implementation, expectations file or check name, before running anything.
+    """
+    given = list(impls) if isinstance(impls, (list, tuple)) else [impls]
+    instances = {a.name: a for a in given if not isinstance(a, str)}
+    if (isolate or timeout) and instances:
+        raise ValueError("isolate and timeout need implementations given as specs (names, file.py:Class, "
+                         f"module:Class), not instances: {', '.join(instances)}")
+    names = [a if isinstance(a, str) else a.name for a in given]
+    selected = select(_cases(cases), filters)
+    options = RunOptions(expectations=[Path(p) for p in expectations],
+                         no_builtin_expectations=not builtin_expectations, isolate=isolate, timeout=timeout)
+    records: list[dict] = []
+    with Session(options, names, lambda name: instances.get(name) or load_adapter(name)) as session:
+        def judged(record: dict) -> None:
+            record = session.judge(record)
+            records.append(record)
+            if on_record:
+                on_record(record)
+        run_suite(selected, session.adapters, dtypes, on_record=judged, checks=checks, diagnose=diagnose)
+    return records
+
+
+def _cases(cases) -> list[CaseSpec]:
+    if cases is None:
+        return load_cases()
+    cases = list(cases)
+    if cases and all(isinstance(c, (str, Path)) for c in cases):
+        return load_cases(cases)
+    return cases
+
