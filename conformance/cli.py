@@ -405,7 +405,7 @@ def cmd_report(args) -> int:
         run = _run_correctness(args, session)
         records, interrupted = run.records, run.interrupted
         speed, plot_data, failure = [], {}, None
-        if not interrupted:
+        if not interrupted and not run.stopped:  # stopped early (--maxfail): no timing either
             try:
                 longest = plots.longest_case(_cases(args))
                 if longest is not None:
