@@ -59,8 +59,8 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "lstm_conformance: a spec case run by the lstm-conformance plugin")
     if config.getoption(IMPL_OPTION):
+        config.addinivalue_line("markers", "lstm_conformance: a spec case run by the lstm-conformance plugin")
         config.pluginmanager.register(ConformanceRun(config), "lstm-conformance-run")
 
 
@@ -97,9 +97,12 @@ class ConformanceRun:
         option = self.config.getoption
         try:
             cases = load_cases(self.case_files)
+        except SpecError as err:
+            raise pytest.UsageError(str(err)) from None
+        try:
             checks = select_checks(option("--lstm-check") or None)
-        except (SpecError, ValueError) as err:
-            raise pytest.UsageError(plugin_wording(str(err))) from None
+        except ValueError as err:
+            raise pytest.UsageError(f"--lstm-check: {err}") from None
         options = RunOptions(expectations=[Path(p) for p in option("--lstm-expectations")],
                              no_builtin_expectations=option("--lstm-no-builtin-expectations"),
                              strict=option("--lstm-strict"), isolate=option("--lstm-isolate"),
