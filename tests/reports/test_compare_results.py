@@ -149,6 +149,15 @@ def test_cli_compare_exit_status_and_markdown(tmp_path, capsys):
     assert markdown.startswith("# Comparison with the baseline") and "| REGRESSION" in markdown
 
 
+def test_cli_compare_empty_run_fails_unless_missing_records_are_allowed(tmp_path, capsys):
+    base = write(tmp_path / "base.json", BASE)
+    empty = write(tmp_path / "empty.json", document([], BASE["speed"]))
+    assert main(["compare", base, empty]) == 1
+    assert "FAIL: 6 regressions" in capsys.readouterr().out
+    assert main(["compare", base, empty, "--allow-missing"]) == 0
+    assert "OK: 6 missing" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("content, words", [
     (None, "cannot read"),
     ("{not json", "not JSON"),
