@@ -82,6 +82,13 @@ def tolerance_for(dtype: str, check: str = "forward") -> Tolerance:
         raise ValueError(f"no tolerance for dtype {dtype!r}; known: {', '.join(table)}") from None
 
 
+def literal_tolerance(dtype: str) -> Tolerance:
+    """What a literal expectation (a case's `expect:`) allows beyond its own rule in `dtype`:
+    the forward tolerance. A literal is a float64 fact about the exact result; an
+    implementation within the forward tolerance of the reference is within this of it."""
+    return tolerance_for(dtype, "forward")
+
+
 def gradient_tolerance(dtype: str, expected_max_abs: float) -> Tolerance:
     """The gradient tolerance for one array whose largest |expected| element is expected_max_abs."""
     base = tolerance_for(dtype, "gradients")
