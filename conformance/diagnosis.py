@@ -8,7 +8,12 @@
 the 23 wrong orders, a bias dropped, the initial state ignored, no activation on the cell
 output, the cell clipped, the forget path dropped, time reversed, h_n/c_n swapped or taken
 from the wrong step, the last step skipped, padding processed, rows sharing state, the
-reverse direction misaligned). A pattern is named when its outputs differ from the
+reverse direction misaligned), and with each option of the case at its default ("X
+ignored": peepholes, input_forget, cell clip, forget_bias, each non-standard activation and
+its alpha/beta, layers, direction, batch_first, lengths; not projection: weight_hh is
+(4H, P), so an implementation without it cannot run the case at all) or in a known partial
+form (the clip applied to the gate pre-activations only, or to ψ's input only, or to the
+carried state as TF1 does). A pattern is named when its outputs differ from the
 reference on this problem (so it could explain a failure) and reproduce the implementation's
 outputs within 4× the tolerance. Two patterns are recognised from the values instead:
 float16 or bfloat16 computation (every output is a number of that dtype).
@@ -25,7 +30,8 @@ from .reference import activations, lstm_forward
 from .reference.forward import (clip, direction_parameters, from_time_major, lstm_step, state_from_batched,
                                 state_to_batched, to_time_major)
 from .spec.materialize import round_to_dtype
-from .spec.model import GATE_ORDER, UPSTREAM_TERMS, Activation, Problem, padding_mask
+from .spec.model import (ACTIVATION_ROLES, GATE_ORDER, STANDARD_ACTIVATIONS, UPSTREAM_TERMS, Activation, Problem,
+                         padding_mask)
 from .tolerances import Tolerance, gradient_tolerance
 
 MATCH_FACTOR = 4.0  # a pattern reproduces the outputs within this multiple of the tolerance
@@ -127,11 +133,13 @@ def _cell_output(config, p: dict, step, c_new: np.ndarray) -> np.ndarray:
     return h @ p["weight_hr"].T if config.proj_size else h
 
 
-def forward_with(problem: Problem, new_state: Callable, carry: Callable = None) -> dict:
+def forward_with(problem: Problem, new_state: Callable, carry: Callable = None, step_config=None) -> dict:
     """The reference loop with a defect: new_state(config, p, step) -> (h', c') replaces each
     step's result, carry(h, c) -> (h, c) what is handed to the next step. Built on the
-    reference's own lstm_step, so only the defect differs."""
+    reference's own lstm_step (run with `step_config`, default the problem's), so only the
+    defect differs."""
     config = problem.config
+    step_config = step_config or config
     x = to_time_major(config, problem.x)
     T, B, _ = x.shape
     H, P, D, L = config.hidden_size, config.output_size, config.num_directions, config.num_layers
@@ -149,7 +157,7 @@ def forward_with(problem: Problem, new_state: Callable, carry: Callable = None) 
             y, cs = np.zeros((T, B, P)), np.zeros((T, B, H))
             for t in (range(T - 1, -1, -1) if d else range(T)):
                 active = (t < lengths)[:, None]
-                h_new, c_new = new_state(config, p, lstm_step(config, p, layer_in[t], h, c, active))
+                h_new, c_new = new_state(config, p, lstm_step(step_config, p, layer_in[t], h, c, active))
                 h, c = np.where(active, h_new, h), np.where(active, c_new, c)
                 if carry:
                     h, c = carry(h, c)
@@ -163,6 +171,71 @@ def forward_with(problem: Problem, new_state: Callable, carry: Callable = None) 
             "h_n": state_from_batched(config, np.stack(h_n)), "c_n": state_from_batched(config, np.stack(c_n))}
 
 
+def _psi_output(config, p: dict, o: np.ndarray, psi_input: np.ndarray) -> np.ndarray:
+    """h' = o ⊙ ψ(psi_input) (then the projection), with no clip of its own."""
+    h = o * activations.apply(config.activation("hidden"), psi_input)
+    return h @ p["weight_hr"].T if config.proj_size else h
+
+
+def _defaults_of(act: Activation) -> Activation:
+    return Activation(act.name)
+
+
+def option_variants(problem: Problem) -> Iterator[tuple[str, Callable[[], dict]]]:
+    """"X ignored": the reference with one option of the case at its default (its parameters
+    dropped where it has some), and the known partial forms of an option."""
+    config = problem.config
+
+    def without(config_changes: dict, drop=(), **changes):
+        params = {k: v for k, v in problem.params.items() if not (drop and k.startswith(drop))}
+        return lambda: _reference(problem, config=config.with_options(**config_changes), params=params, **changes)
+
+    if config.peepholes:
+        yield "peepholes ignored (no peephole terms)", without({"peepholes": False}, drop=("peephole",))
+    if config.input_forget:
+        yield "input_forget ignored (f from its own gate block, not 1 − i)", without({"input_forget": False})
+    if config.forget_bias:
+        yield f"forget_bias ignored (taken as 0, spec: {config.forget_bias:g})", without({"forget_bias": 0.0})
+    if config.cell_clip is not None:
+        bound = config.cell_clip
+        yield "cell clip ignored (nothing clipped)", without({"cell_clip": None})
+        yield "cell clip applied to the gates only (ψ's input c' not clipped)", lambda: forward_with(
+            problem, lambda cfg, p, s: (_psi_output(cfg, p, s.o, s.c_new), s.c_new))
+        yield "cell clip applied to ψ's input only (gate pre-activations not clipped)", lambda: forward_with(
+            problem, lambda cfg, p, s: (_psi_output(cfg, p, s.o, np.clip(s.c_new, -bound, bound)), s.c_new),
+            step_config=config.with_options(cell_clip=None))
+        if not config.peepholes:  # o would see the clipped state: not what the step computed
+            yield "cell state itself clipped (TF1 cell_clip), not only ψ's input", lambda: forward_with(
+                problem, lambda cfg, p, s: (_psi_output(cfg, p, s.o, np.clip(s.c_new, -bound, bound)),
+                                            np.clip(s.c_new, -bound, bound)))
+    nonstandard = [r for r in ACTIVATION_ROLES if config.activation(r) != STANDARD_ACTIVATIONS[r]]
+    symbols = {"gate": "σ", "cell": "φ", "hidden": "ψ"}
+    for role in nonstandard:
+        act, default = config.activation(role), STANDARD_ACTIVATIONS[role]
+        acts = tuple(default if r == role else config.activation(r) for r in ACTIVATION_ROLES)
+        yield (f"{role} activation {symbols[role]} = {act} ignored ({default} used)",
+               without({"activations": acts}))
+        if (act.alpha is not None or act.beta is not None) and act.name != "scaled_tanh":
+            acts = tuple(_defaults_of(act) if r == role else config.activation(r) for r in ACTIVATION_ROLES)
+            yield f"alpha/beta of the {role} activation {act} ignored (defaults used)", without({"activations": acts})
+    if len(nonstandard) > 1:
+        yield ("activations ignored (sigmoid, tanh, tanh used)",
+               without({"activations": tuple(STANDARD_ACTIVATIONS[r] for r in ACTIVATION_ROLES)}))
+    if config.num_layers > 1:
+        upper = tuple(f"{kind}_l{k}" for k in range(1, config.num_layers)
+                      for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr", "peephole"))
+        yield "num_layers ignored (only layer 0 computed)", without({"num_layers": 1}, drop=upper)
+    if config.bidirectional:
+        reverse = {k for k in problem.params if k.endswith("_reverse")}
+        yield "bidirectional ignored (forward direction only)", lambda: _reference(
+            problem, config=config.with_options(bidirectional=False),
+            params={k: v for k, v in problem.params.items() if k not in reverse})
+    if config.batch_first:
+        yield "batch_first ignored (x read as time-major)", without({"batch_first": False})
+    if problem.lengths is not None:
+        yield "lengths ignored (every row runs all T steps)", lambda: _reference(problem, lengths=None)
+
+
 def _flip_time(config, a: np.ndarray) -> np.ndarray:
     return np.flip(a, axis=1 if (config.batch_first and not config.unbatched) else 0)
 
@@ -174,6 +247,7 @@ def forward_variants(problem: Problem, reference: dict) -> Iterator[tuple[str, C
     H, T = config.hidden_size, problem.seq_len
     single = config.num_layers == 1 and not config.bidirectional
     plain = not config.peepholes  # the state hooks recompute h' from o, which a peephole on c' changes
+    yield from option_variants(problem)
     for perm in itertools.permutations(range(4)):
         if perm != (0, 1, 2, 3):
             yield gate_order_name(perm), lambda perm=perm: _reference(
@@ -250,7 +324,8 @@ def _reproduces(variant: dict, got: dict, reference: dict, tol: Tolerance) -> bo
         return False
     if any(failing_mask(variant[n], got[n], loose).any() for n in names):
         return False
-    return any(failing_mask(reference[n], variant[n], tol).any() for n in names)
+    return any(np.shape(reference[n]) != np.shape(variant[n]) or failing_mask(reference[n], variant[n], tol).any()
+               for n in names if n in reference)
 
 
 def computed_in(problem: Problem, got: dict, reference: dict) -> Optional[str]:
