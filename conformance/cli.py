@@ -17,8 +17,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import bench, environment, plots, results, summary, tables
-from . import compare as comparing
+from . import bench, environment
+from .report import plots, results, summary, tables
+from .report import compare as comparing
 from . import session as sessions
 from .crash_watch import CrashWatch
 from .expectations import FAILING

@@ -12,7 +12,7 @@ import sys
 
 
 def crash_message(journal_path) -> str:
-    from .results import read_journal
+    from .report.results import read_journal
     try:
         records, running = read_journal(journal_path)
     except OSError:

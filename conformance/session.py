@@ -10,14 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from . import environment, expectations, html_report, junit, results, tables
-from .capability_table import capability_coverage
+from . import environment, expectations
 from .isolation import IsolatedAdapter, close_all, isolate_all
-
-try:  # the checks' feature matrix: the capability table plus the columns the checks read
-    from .coverage import feature_matrix as coverage_matrix
-except ImportError:  # pragma: no cover - an installation without the checks' coverage module
-    coverage_matrix = capability_coverage
+from .report import html as html_report
+from .report import junit, results, tables
+from .report.coverage import feature_matrix as coverage_matrix  # the capability table plus the checks' columns
 
 
 class SessionError(ValueError):

@@ -3,7 +3,7 @@ rate, reasons for what was not measured; and the Markdown table made from them."
 import json
 
 from lstm_conformance.bench import ReferenceTiming, gemm_rates, ratio_summary, speed_records
-from lstm_conformance.tables import speed_markdown
+from lstm_conformance.report.tables import speed_markdown
 
 
 class Named:

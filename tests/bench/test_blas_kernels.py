@@ -5,7 +5,8 @@ import os
 
 import pytest
 
-from lstm_conformance import blas, environment, tables
+from lstm_conformance import blas, environment
+from lstm_conformance.report import tables
 
 ZEN5_FLAGS = {"avx", "avx2", "fma", "avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl", "avx512_bf16"}
 # kernel sets of OpenBLAS's x86-64 DYNAMIC_ARCH builds (names as openblas_get_corename gives them)

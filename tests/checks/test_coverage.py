@@ -2,12 +2,12 @@
 cases and checks run per implementation."""
 from fixtures.adapters import ForwardOnly
 
-from lstm_conformance.coverage import feature_matrix, run_counts
+from lstm_conformance.report.coverage import feature_matrix, run_counts
 from lstm_conformance.implementations.numpy_lstm import NumpyAdapter
 from lstm_conformance.implementations.torch_cell import TorchCellAdapter
 from lstm_conformance.implementations.torch_lstm import TorchLSTMAdapter
 from lstm_conformance.runner import run_suite
-from lstm_conformance.tables import coverage_markdown
+from lstm_conformance.report.tables import coverage_markdown
 
 
 def test_the_matrix_says_what_is_supported_and_why_not():

@@ -165,7 +165,7 @@ def test_a_run_where_no_case_ran_fails_unless_allowed_and_junit_says_so(tmp_path
 
 
 def test_junit_of_no_records_is_one_failing_test():
-    from lstm_conformance.junit import to_xml
+    from lstm_conformance.report.junit import to_xml
     text = to_xml([])
     assert 'tests="1" failures="1"' in text and "no case ran" in text
     assert 'tests="1" failures="0" errors="0" skipped="1"' in to_xml([], allow_empty=True)

@@ -1,5 +1,5 @@
 """Markdown tables count statuses apart and show the worst error."""
-from lstm_conformance.tables import correctness_markdown, speed_markdown
+from lstm_conformance.report.tables import correctness_markdown, speed_markdown
 
 
 def rec(impl, group, status, max_abs=None, message="", case=None, check="forward"):

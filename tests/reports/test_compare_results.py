@@ -5,8 +5,8 @@ import json
 import pytest
 
 from lstm_conformance.cli import main
-from lstm_conformance.compare import compare, parse_threshold, without_timings
-from lstm_conformance.results import SCHEMA_VERSION
+from lstm_conformance.report.compare import compare, parse_threshold, without_timings
+from lstm_conformance.report.results import SCHEMA_VERSION
 
 
 def rec(case, status, impl="numpy", dtype="float32", check="forward", seconds=0.1):

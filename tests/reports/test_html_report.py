@@ -3,7 +3,7 @@ results.json alone."""
 import base64
 import re
 
-from lstm_conformance import html_report
+from lstm_conformance.report import html as html_report
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

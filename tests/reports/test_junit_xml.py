@@ -2,7 +2,7 @@
 the adapters' messages contain."""
 import xml.etree.ElementTree as ET
 
-from lstm_conformance import junit
+from lstm_conformance.report import junit
 from lstm_conformance.cli import main
 
 

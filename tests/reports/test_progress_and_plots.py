@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from lstm_conformance import plots
+from lstm_conformance.report import plots
 from lstm_conformance.implementations.numpy_lstm import NumpyAdapter
 from lstm_conformance.progress import Progress, progress_wanted
 from lstm_conformance.session import batch_sweep

@@ -6,9 +6,9 @@ import stat
 
 import pytest
 
-from lstm_conformance import results
+from lstm_conformance.report import results
 from lstm_conformance.cli import main
-from lstm_conformance.compare import without_timings
+from lstm_conformance.report.compare import without_timings
 
 RUN = ["run", "--impl", "numpy", "--impl", "torch-lstm", "-k", "random/t5b3i4h7/bias/given-state", "-k", "toy-memory-tanh"]
 

@@ -1,5 +1,5 @@
 """The run summary: many records read as a few groups, each with its count and one example."""
-from lstm_conformance import summary
+from lstm_conformance.report import summary
 
 
 def rec(status, impl="a", check="forward", dtype="float32", case="c", message="", **extra):

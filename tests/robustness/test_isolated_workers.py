@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from lstm_conformance.cli import main
-from lstm_conformance.compare import without_timings
+from lstm_conformance.report.compare import without_timings
 from lstm_conformance.isolation import AdapterCrashed, IsolatedAdapter
 from lstm_conformance.registry import AdapterLoadError
 from lstm_conformance.runner import run_case, run_suite

@@ -15,10 +15,10 @@ from typing import Optional
 
 import numpy as np
 
-from .adapter import prepared_callable
-from .reference import lstm_forward
-from .spec.materialize import materialize
-from .tolerances import tolerance_for
+from ..adapter import prepared_callable
+from ..reference import lstm_forward
+from ..spec.materialize import materialize
+from ..tolerances import tolerance_for
 
 
 def longest_case(cases):
@@ -75,7 +75,7 @@ def error_by_step(case, adapters, dtype: Optional[str] = None) -> dict:
 def batch_groups(speed: list[dict]) -> list[dict]:
     """Groups of speed records whose shapes differ only in batch size (at least two sizes):
     [{"label", "mode", "dtype", "series": {impl: [(batch, seconds), ...]}}], largest first."""
-    from .bench import parse_shape
+    from ..bench import parse_shape
 
     groups: dict = {}
     for entry in speed:

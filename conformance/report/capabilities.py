@@ -3,8 +3,8 @@ with the reason it gives for what it cannot. Stored in results.json under "cover
 HTML report is rendered from the results file alone."""
 from __future__ import annotations
 
-from .adapter import FEATURES
-from .spec.model import DTYPES
+from ..adapter import FEATURES
+from ..spec.model import DTYPES
 
 # Columns, in the order shown: dtypes, features, then what is beyond the plain forward pass.
 EXTRA_COLUMNS = ("any activation", "per-step c", "gradients")

@@ -54,7 +54,7 @@ def _cell(counts) -> str:
 def checks_markdown(records: list[dict]) -> str:
     """Implementations × checks: passed / applicable records, unsupported and skipped apart."""
     impls = list(dict.fromkeys(r["impl"] for r in records))
-    from .checks import CHECKS  # the catalogue's order; checks it does not know go last
+    from ..checks import CHECKS  # the catalogue's order; checks it does not know go last
 
     seen = list(dict.fromkeys(r.get("check", "forward") for r in records))
     checks = [c for c in CHECKS if c in seen] + [c for c in seen if c not in CHECKS]

@@ -1,14 +1,14 @@
 """Coverage as data: what each implementation can run (feature × implementation, with the
 reason for each gap) and how many cases and checks were actually run per implementation.
 
-The capability part extends capability_table.capability_coverage (the one the HTML report
+The capability part extends capabilities.capability_coverage (the one the HTML report
 draws) with what the checks need; tables.coverage_markdown renders both.
 """
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from .capability_table import capability_coverage
+from .capabilities import capability_coverage
 
 RAN = ("pass", "fail", "error", "xfail", "xpass")  # statuses of a check that actually ran
 
