@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import fnmatch
 import itertools
+import math
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any, Iterable, Optional
 import jsonschema
 import yaml
 
-from . import schema
+from . import budget, schema
 from .model import (ACTIVATION_NAMES, ACTIVATION_ROLES, CONFIG_OPTION_NAMES, STANDARD_ACTIVATIONS, Activation,
                     LSTMConfig, input_shape, parameter_shapes, state_shapes)
 
@@ -115,14 +116,22 @@ def _describe(err: jsonschema.ValidationError) -> str:
 
 
 MAX_DEPTH = 64  # far deeper than any case needs; keeps every recursive walk of the document safe
+# Values in one file, counting a node reached through n aliases n times: aliases of aliases
+# ("billion laughs") would otherwise make every walk of the document exponentially long.
+MAX_NODES = 1_000_000
+MAX_CASES = 10_000  # cases one file may expand to (matrices multiply)
 
 
 def _check_finite_structure(document, file) -> None:
-    """No alias that contains itself (`&a [*a]`) and no absurd nesting: either would make the
-    schema check or the literal walks recurse without end."""
+    """No alias that contains itself (`&a [*a]`), no absurd nesting and no absurd size: each
+    would make the schema check or the literal walks recurse or run without end."""
     stack = [(document, 0, frozenset())]
+    visited = 0
     while stack:
         node, depth, ancestors = stack.pop()
+        visited += 1
+        if visited > MAX_NODES:
+            raise SpecError(file, None, "", f"more than {MAX_NODES:,} values (aliases counted at each use)")
         if not isinstance(node, (dict, list)):
             continue
         if id(node) in ancestors:
@@ -160,7 +169,13 @@ def expand_matrix(raw_case: dict) -> list[tuple[str, dict]]:
     return variants
 
 
-def load_text(text: str, file="<string>") -> list[CaseSpec]:
+def _variant_count(raw_case: dict) -> int:
+    return math.prod(len(axis) for axis in (raw_case.get("matrix") or {}).values())
+
+
+def load_text(text: str, file="<string>", max_memory: Optional[int] = None) -> list[CaseSpec]:
+    """The cases of one file's text. A case whose estimated memory (spec/budget.py) exceeds
+    `max_memory` bytes (default: budget.max_case_memory()) is a SpecError."""
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as err:
@@ -175,17 +190,20 @@ def load_text(text: str, file="<string>") -> list[CaseSpec]:
     _check_finite_structure(document, file)
     _schema_check(document, schema.FILE, file, None)
     group = document.get("group") or Path(str(file)).stem
-    cases, seen = [], set()
+    cases, seen, expanded = [], set(), 0
     for index, raw in enumerate(document["cases"]):
         case_id = raw.get("id") if isinstance(raw.get("id"), str) else None
         _schema_check(raw, schema.CASE, file, case_id, prefix=f"cases[{index}]" if case_id is None else "")
+        expanded += _variant_count(raw)
+        if expanded > MAX_CASES:  # counted before expanding: a matrix multiplies its axes
+            raise SpecError(file, raw["id"], "matrix", f"the file expands to more than {MAX_CASES:,} cases")
         for variant_id, merged in expand_matrix(raw):
             _schema_check(dict(merged, id=raw["id"]), schema.CASE, file, variant_id)
             if variant_id in seen:
                 raise SpecError(file, variant_id, "id", "duplicate case id")
             seen.add(variant_id)
             case = _to_case(merged, file, group)
-            check_case(case)
+            check_case(case, max_memory)
             cases.append(case)
     return cases
 
@@ -211,13 +229,16 @@ def _literal_shape(value) -> tuple[int, ...]:
     return (len(value),) + (shapes.pop() if shapes else ())
 
 
-def check_case(case: CaseSpec) -> None:
-    """Semantic checks beyond the schema: names, shapes of literals, counts."""
+def check_case(case: CaseSpec, max_memory: Optional[int] = None) -> None:
+    """Semantic checks beyond the schema: value ranges, the memory estimate, names, shapes of
+    literals, counts."""
     fail = lambda key, msg: SpecError(case.file, case.id, key, msg)  # noqa: E731
     try:
         config = case.config
     except (TypeError, ValueError) as err:
         raise fail("options", str(err)) from None
+    check_ranges(case)
+    check_memory(case, max_memory)
     for role in ACTIVATION_ROLES:
         name = config.activation(role).name
         if name not in ACTIVATION_NAMES:
@@ -259,6 +280,131 @@ def check_case(case: CaseSpec) -> None:
             raise fail(f"expect[{k}]", "give either round or atol, not both")
 
 
+# ----------------------------------------------------------------------------- value ranges
+# The schema admits every integer and every float (inf and nan included); these are the
+# bounds past which NumPy or the reference would fail with an exception of their own.
+
+MAX_SIZE = 2**31 - 1  # any one size or dimension; a larger one alone is 16 GiB of x
+MAX_LAYERS = 1024  # the reference looks parameters up per layer: quadratic in the depth
+MAX_SEED = 2**64 - 1
+MAX_ROUND = 30  # decimals; float64 holds about 17 significant digits
+MAX_NDIM = 32  # NumPy's limit on dimensions
+INT64 = 2**63
+
+
+def _is_float64(value) -> bool:
+    """A number float64 can hold (inf and nan included; a huge integer is not)."""
+    try:
+        float(value)
+    except OverflowError:
+        return False
+    return True
+
+
+def _finite(value) -> bool:
+    return _is_float64(value) and math.isfinite(value)
+
+
+def _first_bad_leaf(value, ok) -> Optional[str]:
+    """Index path of the first leaf of a nested list for which ok() is false, as '[i][j]'."""
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            bad = _first_bad_leaf(item, ok)
+            if bad is not None:
+                return f"[{i}]{bad}"
+        return None
+    return None if ok(value) else ""
+
+
+def check_ranges(case: CaseSpec) -> None:
+    """Every value within the range NumPy and the reference can use (SpecError otherwise)."""
+    fail = lambda key, msg: SpecError(case.file, case.id, key, msg)  # noqa: E731
+    for name, value in case.shape.items():
+        if value > MAX_SIZE:
+            raise fail(f"shape.{name}", f"{value} is larger than {MAX_SIZE}")
+    options = case.options
+    if options.get("num_layers", 1) > MAX_LAYERS:
+        raise fail("options.num_layers", f"{options['num_layers']} is more than {MAX_LAYERS} layers")
+    if options.get("proj_size", 0) > MAX_SIZE:
+        raise fail("options.proj_size", f"{options['proj_size']} is larger than {MAX_SIZE}")
+    for name in ("cell_clip", "forget_bias"):
+        if options.get(name) is not None and not _finite(options[name]):
+            raise fail(f"options.{name}", f"must be a finite number, got {options[name]!r}")
+    for role, act in options.get("activations", {}).items():
+        for name in ("alpha", "beta"):
+            if isinstance(act, dict) and name in act and not _finite(act[name]):
+                raise fail(f"options.activations.{role}.{name}", f"must be a finite number, got {act[name]!r}")
+    if case.seed > MAX_SEED:
+        raise fail("seed", f"{case.seed} is larger than {MAX_SEED}")
+    if case.expect_error is None:
+        _check_reference_ranges(case, fail)
+    for k, length in enumerate(case.inputs.get("lengths", [])):
+        if not -INT64 <= length < INT64:
+            raise fail(f"inputs.lengths[{k}]", f"{length} does not fit a 64-bit integer")
+    for section in ("inputs", "parameters"):
+        for name, spec in getattr(case, section).items():
+            if isinstance(spec, dict):
+                _check_data_ranges(spec, f"{section}.{name}", fail)
+    for k, exp in enumerate(case.expect):
+        bad = _first_bad_leaf(exp["values"], lambda v: not isinstance(v, (int, float)) or _is_float64(v))
+        if bad is not None:
+            raise fail(f"expect[{k}].values{bad}", "a number too large for float64")
+        if exp.get("round", 0) > MAX_ROUND:
+            raise fail(f"expect[{k}].round", f"at most {MAX_ROUND} decimals, got {exp['round']}")
+        if "atol" in exp and not _finite(exp["atol"]):
+            raise fail(f"expect[{k}].atol", f"must be a finite number, got {exp['atol']!r}")
+
+
+def _check_reference_ranges(case: CaseSpec, fail) -> None:
+    """What the reference rejects (reference/forward.py, validate_config), for cases that do
+    not expect an error: such a case could never pass."""
+    for name in ("input_size", "hidden_size"):
+        if case.shape[name] < 1:
+            raise fail(f"shape.{name}", f"must be at least 1 (0 belongs in an expect_error case), got {case.shape[name]}")
+    proj = case.options.get("proj_size", 0)
+    if proj and proj >= case.shape["hidden_size"]:
+        raise fail("options.proj_size", f"{proj} must be smaller than hidden_size {case.shape['hidden_size']}")
+    if case.options.get("batch_first") and case.options.get("unbatched"):
+        raise fail("options", "batch_first and unbatched exclude each other")
+
+
+def _check_data_ranges(spec: dict, key: str, fail) -> None:
+    if "literal" in spec:
+        bad = _first_bad_leaf(spec["literal"], lambda v: not isinstance(v, (int, float)) or _is_float64(v))
+        if bad is not None:
+            raise fail(f"{key}.literal{bad}", "a number too large for float64")
+    if "fill" in spec and not _is_float64(spec["fill"]):
+        raise fail(f"{key}.fill", "a number too large for float64")
+    if "uniform" in spec:
+        low, high = spec["uniform"]
+        if not (_finite(low) and _finite(high)):
+            raise fail(f"{key}.uniform", f"bounds must be finite numbers, got {spec['uniform']}")
+        if low > high:
+            raise fail(f"{key}.uniform", "low must not exceed high")
+        if not math.isfinite(float(high) - float(low)):
+            raise fail(f"{key}.uniform", f"high - low overflows float64, got {spec['uniform']}")
+    if "normal" in spec:
+        mean, std = spec["normal"]
+        if not (_finite(mean) and _finite(std)) or std < 0:
+            raise fail(f"{key}.normal", f"needs a finite mean and a finite std >= 0, got {spec['normal']}")
+    if "block_scale" in spec and not all(_finite(v) for v in spec["block_scale"]):
+        raise fail(f"{key}.block_scale", f"factors must be finite numbers, got {spec['block_scale']}")
+    if "shape" in spec:
+        if len(spec["shape"]) > MAX_NDIM:
+            raise fail(f"{key}.shape", f"more than {MAX_NDIM} dimensions")
+        if any(n > MAX_SIZE for n in spec["shape"]):
+            raise fail(f"{key}.shape", f"a dimension larger than {MAX_SIZE}: {spec['shape']}")
+
+
+def check_memory(case: CaseSpec, max_memory: Optional[int] = None) -> None:
+    """Refuse a case whose estimated memory (spec/budget.py), in its most demanding dtype,
+    exceeds the limit."""
+    limit = budget.max_case_memory() if max_memory is None else max_memory
+    needed, dtype = max((budget.case_estimate(case, d), d) for d in case.dtypes)
+    if needed > limit:
+        raise SpecError(case.file, case.id, "shape", budget.refusal(needed, limit, dtype))
+
+
 def _check_data(case: CaseSpec, key: str, spec, shape: tuple, invalid_ok: bool) -> None:
     if not isinstance(spec, dict):
         if spec == "none" and not key.startswith("inputs.h") and not key.startswith("inputs.c"):
@@ -283,8 +429,6 @@ def _check_data(case: CaseSpec, key: str, spec, shape: tuple, invalid_ok: bool) 
             raise SpecError(case.file, case.id, f"{key}.literal", f"has shape {got}, expected {tuple(shape)}")
     if "block_scale" in spec and (not shape or shape[0] % 4):
         raise SpecError(case.file, case.id, f"{key}.block_scale", f"needs a (4H, ...) array, got shape {tuple(shape)}")
-    if "uniform" in spec and spec["uniform"][0] > spec["uniform"][1]:
-        raise SpecError(case.file, case.id, f"{key}.uniform", "low must not exceed high")
 
 
 def builtin_case_files() -> list[Path]:
@@ -292,7 +436,7 @@ def builtin_case_files() -> list[Path]:
     return sorted(Path(str(p)) for p in folder.iterdir() if str(p).endswith(".yaml"))
 
 
-def load_file(path) -> list[CaseSpec]:
+def load_file(path, max_memory: Optional[int] = None) -> list[CaseSpec]:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -300,14 +444,15 @@ def load_file(path) -> list[CaseSpec]:
         raise SpecError(path, None, "", f"cannot read: {err.strerror or err}") from None
     except UnicodeDecodeError:
         raise SpecError(path, None, "", "not UTF-8 text") from None
-    return load_text(text, path)
+    return load_text(text, path, max_memory)
 
 
-def load_cases(paths=None) -> list[CaseSpec]:
-    """All cases of the given files (default: the built-in library); ids must be unique."""
+def load_cases(paths=None, max_memory: Optional[int] = None) -> list[CaseSpec]:
+    """All cases of the given files (default: the built-in library); ids must be unique; each
+    case's estimated memory within max_memory (default: budget.max_case_memory())."""
     cases, origin = [], {}
     for path in paths or builtin_case_files():
-        for case in load_file(path):
+        for case in load_file(path, max_memory):
             if case.id in origin:
                 raise SpecError(path, case.id, "id", f"duplicate case id (also in {origin[case.id]})")
             origin[case.id] = path

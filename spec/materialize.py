@@ -8,7 +8,8 @@ import zlib
 
 import numpy as np
 
-from .loader import CaseSpec
+from . import budget
+from .loader import CaseSpec, SpecError, check_ranges
 from .model import Problem, input_shape, parameter_shapes, state_shapes
 
 
@@ -58,7 +59,21 @@ def default_parameter_spec(hidden_size: int) -> dict:
     return {"uniform": [-k, k]}
 
 
-def materialize(case: CaseSpec, dtype: str) -> Problem:
+def check_materialize_memory(case: CaseSpec, dtype: str, max_memory: int | None = None) -> None:
+    """SpecError when the arrays of `case` in `dtype` would exceed the memory limit (default:
+    budget.max_case_memory()); nothing is allocated before this check."""
+    limit = budget.max_case_memory() if max_memory is None else max_memory
+    needed = budget.materialize_estimate(dtype, *budget.case_elements(case))
+    if needed > limit:
+        raise SpecError(case.file, case.id, "shape", budget.refusal(needed, limit, dtype))
+
+
+def materialize(case: CaseSpec, dtype: str, max_memory: int | None = None) -> Problem:
+    """The Problem of `case` in `dtype`. The case's values are range-checked and its arrays'
+    memory estimated first (a SpecError, not an exception from NumPy), also for cases not made
+    by the loader."""
+    check_ranges(case)
+    check_materialize_memory(case, dtype, max_memory)
     config = case.config
     T, B = case.shape["seq_len"], case.shape["batch"]
     seed = case.seed
