@@ -41,6 +41,7 @@ MAX_DERIVED_SEQ_LEN = 20
 OTHER_DTYPE = {"float64": "float32", "float32": "float64", "float16": "float32", "bfloat16": "float32"}
 T0 = "T = 0"
 MUST_RAISE = "returned outputs (it must raise)"
+NOT_ACCEPTED = "not the accepted answer either"
 
 
 def _short(err: BaseException) -> str:
@@ -129,8 +130,8 @@ def judge_silent_answer(problem: Problem, outputs: dict) -> tuple[bool, str]:
             what = "zeros past the length / the initial state" if name != "y" or problem.seq_len else "empty"
             wrong.append(f"{name} differs from the accepted answer ({what})")
     if wrong:
-        return False, ("returned outputs that are neither a rejection nor the accepted answer (empty y, final "
-                       "state = initial state; a length-0 row: zeros, its initial state): " + "; ".join(wrong))
+        return False, (f"{NOT_ACCEPTED} (empty y with the initial state as final state; a length-0 row: zeros "
+                       "and its initial state): " + "; ".join(wrong))
     return True, "returned the answer SPEC.md §9 accepts (ONNX: empty y / zeros, initial state as final state)"
 
 
@@ -226,7 +227,7 @@ class ErrorsCheck(Check):
                 ok, why = judge_silent_answer(problem, outputs) if what == T0 else (False, MUST_RAISE)
                 entry.update(accepted=ok, message=why)
                 if not ok:
-                    failed.append(what if why == MUST_RAISE else f"{what}: {why}")
+                    failed.append(what if why == MUST_RAISE else f"{what} ({why})")
             results.append(entry)
         record["invalid_inputs"] = results
         if failed:
@@ -258,4 +259,5 @@ class ErrorsCheck(Check):
             record.update(status="fail", message=f"returned outputs for invalid input; it must raise "
                                                  f"({run.case.expect_error}){note}")
         else:
-            record.update(status="fail", message=f"{why} ({run.case.expect_error}){note}")
+            record.update(status="fail", message=f"returned outputs for invalid input that are {why}; it must raise "
+                                                 f"or give that answer ({run.case.expect_error}){note}")

@@ -231,10 +231,14 @@ class StridesIgnored(Mutant):
 
 class AcceptsEmptySequence(Mutant):
     name = "accepts-t-0"
-    defect = "T = 0 returns empty outputs (and h0, c0 as the final state) instead of raising"
+    defect = ("T = 0 returns zeros as the final state: neither the rejection nor the accepted empty answer "
+              "(h_n = h0, c_n = c0) of SPEC.md §9 (onnxruntime 1.32 does this)")
 
     def validate(self, problem):
         self.validate_shapes(problem)
+
+    def final_state(self, h, c, ys, cs):
+        return (torch.zeros_like(h), torch.zeros_like(c)) if not ys else (h, c)
 
 
 class CastsMixedDtypes(Mutant):

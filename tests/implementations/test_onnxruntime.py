@@ -35,10 +35,6 @@ SOFTPLUS_OVERFLOW = (
     f"{ORT_VERSION} evaluates Softplus as log(1 + exp(x)) in float32 (rnn_activation_functors.h), "
     "which overflows to inf for x > 88.7 where ONNX's Softplus(x) = log(1 + e^x) ≈ x is finite; "
     "the cell state becomes inf and y NaN")
-ACCEPTS_T0 = (f"{ORT_VERSION} accepts seq_length 0 and returns zero Y_h/Y_c instead of an error; "
-              "the spec requires T ≥ 1 (h_n of an empty sequence is undefined)")
-ACCEPTS_LENGTH_0 = (f"{ORT_VERSION} accepts sequence_lens 0 ('All values must be >= 0') and returns a zero "
-                    "state for that row; the spec requires lengths in 1..T")
 BATCH_0 = (f"{ORT_VERSION} aborts the process (SIGABRT) on batch size 0, where the spec expects empty "
            "outputs; the adapter raises instead of calling it")
 AFFINE_DEFAULTS = (
@@ -49,12 +45,13 @@ THRESHOLDED_RELU_DEFAULT = (
     f"{ORT_VERSION} gives ThresholdedRelu without activation_alpha alpha = 0 (rnn_helpers.cc), where "
     "the ONNX ThresholdedRelu operator's default alpha is 1.0")
 
+UNINITIALISED_T0 = (f"{ORT_VERSION} returns Y_c from uninitialised memory for T = 0 (zeros in some runs, NaN in "
+                    "others), so SPEC §9's empty answer (c_n = c0) holds only by chance: not strict")
+SOMETIMES_WRONG = {"err-seq-len-zero": UNINITIALISED_T0, "err-seq-len-zero-unbatched": UNINITIALISED_T0}
+
 KNOWN_DISAGREEMENTS = {
     "cell-clip-binds": CLIP_ON_PSI,
     "act-softplus": SOFTPLUS_OVERFLOW,
-    "err-seq-len-zero": ACCEPTS_T0,
-    "err-seq-len-zero-unbatched": ACCEPTS_T0,
-    "err-lengths-zero": ACCEPTS_LENGTH_0,
     "batch-0": BATCH_0,
 }
 
@@ -66,6 +63,8 @@ def builtin_variants() -> list:
             marks = []
             if case.id in KNOWN_DISAGREEMENTS and dtype == "float32":
                 marks.append(pytest.mark.xfail(reason=KNOWN_DISAGREEMENTS[case.id], strict=True))
+            if case.id in SOMETIMES_WRONG and dtype == "float32":
+                marks.append(pytest.mark.xfail(reason=SOMETIMES_WRONG[case.id], strict=False))
             variants.append(pytest.param(case, dtype, id=f"{case.id}-{dtype}", marks=marks))
     return variants
 
@@ -88,7 +87,7 @@ def test_builtin_case(case, dtype):
 def test_builtin_library_is_mostly_runnable():
     """Guards the test above against passing vacuously because everything is unsupported."""
     records = [run_case(c, "float32", ADAPTER, CACHE) for c in load_cases()
-               if "float32" in c.dtypes and c.id not in KNOWN_DISAGREEMENTS]
+               if "float32" in c.dtypes and c.id not in KNOWN_DISAGREEMENTS and c.id not in SOMETIMES_WRONG]
     passed = sum(r["status"] == "pass" for r in records)
     assert passed >= 0.7 * len(records), {r["case"]: r["status"] for r in records if r["status"] != "pass"}
 
