@@ -11,6 +11,13 @@ is sent to a worker process that loaded the real adapter. So:
   seconds together; the harness's own work in between does not count. Calls outside any
   case (such as skip_reason) get `timeout` seconds each.
 
+- an implementation that allocates too much fails in its worker, not on the machine: each
+  worker gets a memory limit (resource.setrlimit, RLIMIT_DATA on Linux: it counts the memory
+  a process writes to, not the address space GPU runtimes reserve; RLIMIT_AS elsewhere),
+  by default the case memory limit (spec/budget.py, --max-case-memory) plus WORKER_BASE_MEMORY
+  for the interpreter and the adapter's libraries. A failed allocation is a MemoryError that
+  says "the worker exceeded its memory limit of N"; the next case runs as usual.
+
 A hung call cannot be stopped inside the process running it, which is why a timeout always
 means a worker process. Callables and results stay in the worker and are referred to by
 handles, so the runner works unchanged: `prepare` returns a callable handle, calling it
@@ -34,10 +41,19 @@ from typing import Optional
 
 from .adapter import result_dtypes
 from .registry import AdapterLoadError, load_adapter
+from .spec.budget import format_size, max_case_memory
 from .spec.model import Problem
 
 # Loading an adapter may import torch and initialise a GPU: generous, and separate from --timeout.
 START_TIMEOUT = 300.0
+# A worker's memory beyond the case's own: the interpreter, NumPy, torch and the like, thread stacks.
+WORKER_BASE_MEMORY = 2 * 2**30
+_noted: set = set()  # notes already printed (once per process)
+
+
+def default_worker_memory() -> int:
+    """The memory limit of a worker: the case limit in force plus WORKER_BASE_MEMORY."""
+    return max_case_memory() + WORKER_BASE_MEMORY
 
 
 class AdapterCrashed(RuntimeError):
@@ -127,6 +143,36 @@ def _raised(err: BaseException) -> tuple:
     return ("raised", payload, type(err).__name__, str(err), traceback.format_exc(limit=8))
 
 
+def _limit_memory(nbytes: Optional[int]) -> Optional[str]:
+    """Lower this process's memory limit to nbytes; a note when the platform cannot."""
+    if nbytes is None:
+        return None
+    try:
+        import resource
+    except ImportError:
+        return "no memory limit for isolated workers on this platform (no resource module)"
+    kind = getattr(resource, "RLIMIT_DATA" if sys.platform.startswith("linux") else "RLIMIT_AS", None)
+    if kind is None:
+        return "no memory limit for isolated workers on this platform (no RLIMIT_DATA / RLIMIT_AS)"
+    try:
+        _soft, hard = resource.getrlimit(kind)
+        soft = nbytes if hard == resource.RLIM_INFINITY else min(nbytes, hard)
+        resource.setrlimit(kind, (soft, hard))
+    except (ValueError, OSError) as err:
+        return f"could not set the isolated workers' memory limit: {err}"
+    return None
+
+
+def _out_of_memory(err: BaseException) -> bool:
+    """A failed host allocation: MemoryError, or torch's CPU allocator's RuntimeError."""
+    return isinstance(err, MemoryError) or "can't allocate memory" in str(err)
+
+
+def _over_limit(err: BaseException, limit: int) -> MemoryError:
+    return MemoryError(f"the worker exceeded its memory limit of {format_size(limit)} "
+                       f"({type(err).__name__}: {err}); raise it with --max-case-memory")
+
+
 def _die_with_parent() -> None:
     """Linux: be killed when the parent dies, so a hung worker never outlives the run."""
     try:
@@ -147,21 +193,23 @@ def _worker_entry(fd: int) -> None:
     except EOFError:
         return
     sys.path[:] = setup["sys_path"]  # find what the parent finds (module:Class specs)
+    memory_note = _limit_memory(setup.get("memory_limit"))  # before the adapter's libraries load
     try:
         adapter = load_adapter(setup["spec"])
         public = {m: getattr(adapter, m, None) for m in dir(adapter) if not m.startswith("_")}
         info = {"name": str(adapter.name), "description": str(getattr(adapter, "description", "") or ""),
                 "methods": sorted(m for m, v in public.items() if callable(v)),
                 # plain settings such as `device = "cuda"`, which the harness may read
-                "attributes": {m: v for m, v in public.items() if isinstance(v, (str, int, float, bool, type(None)))}}
+                "attributes": {m: v for m, v in public.items() if isinstance(v, (str, int, float, bool, type(None)))},
+                "memory_note": memory_note}
     except BaseException as err:  # report any failure to load; the parent decides
         _send(sock, ("load-error", str(err) if isinstance(err, AdapterLoadError) else f"{type(err).__name__}: {err}"))
         return
     _send(sock, ("ready", info))
-    _serve(sock, adapter)
+    _serve(sock, adapter, None if memory_note else setup.get("memory_limit"))
 
 
-def _serve(sock: socket.socket, adapter) -> None:
+def _serve(sock: socket.socket, adapter, memory_limit: Optional[int] = None) -> None:
     store, next_id = {0: adapter}, 1
     while True:
         try:
@@ -192,6 +240,8 @@ def _serve(sock: socket.socket, adapter) -> None:
                     reply = ("object", next_id, type(value).__name__)
                     next_id += 1
         except BaseException as err:  # the adapter raised: send it back, keep serving
+            if memory_limit is not None and _out_of_memory(err):
+                err = _over_limit(err, memory_limit)
             reply = _raised(err)
         _send(sock, reply)
 
@@ -275,10 +325,12 @@ def exit_description(code: Optional[int]) -> str:
 class IsolatedAdapter:
     """An adapter proxy whose real adapter runs in a worker process (see the module docstring)."""
 
-    def __init__(self, spec: str, timeout: Optional[float] = None):
+    def __init__(self, spec: str, timeout: Optional[float] = None, memory_limit: Optional[int] = None):
+        """memory_limit: bytes per worker (default: default_worker_memory(), read now)."""
         if timeout is not None and not timeout > 0:
             raise ValueError(f"timeout must be positive, got {timeout}")
         self.spec, self.timeout = spec, timeout
+        self.memory_limit = default_worker_memory() if memory_limit is None else memory_limit
         self._process = self._conn = None
         self._generation = 0
         self._released: list = []
@@ -287,7 +339,7 @@ class IsolatedAdapter:
         self.incidents: list[str] = []  # crashes and timeouts, in order
         info = self._start()
         for attribute, value in info["attributes"].items():
-            if attribute not in ("spec", "timeout", "incidents", "crashed"):
+            if attribute not in ("spec", "timeout", "incidents", "crashed", "memory_limit"):
                 setattr(self, attribute, value)
         self.name, self.description, self._methods = info["name"], info["description"], set(info["methods"])
 
@@ -304,7 +356,7 @@ class IsolatedAdapter:
         self._process, self._conn = process, parent_end
         self._generation += 1
         self._released = []
-        _send(parent_end, {"spec": self.spec, "sys_path": list(sys.path)})
+        _send(parent_end, {"spec": self.spec, "sys_path": list(sys.path), "memory_limit": self.memory_limit})
         try:
             reply = self._receive(time.monotonic() + START_TIMEOUT, "loading the adapter", START_TIMEOUT)
         except (AdapterCrashed, CaseTimeout) as err:
@@ -312,6 +364,10 @@ class IsolatedAdapter:
         if reply[0] == "load-error":
             self._stop()
             raise AdapterLoadError(reply[1])
+        note = reply[1].get("memory_note")
+        if note and note not in _noted:
+            _noted.add(note)
+            print(f"lstm-conformance: note: {note}", file=sys.stderr)
         return reply[1]
 
     def _stop(self) -> None:
@@ -368,7 +424,8 @@ class IsolatedAdapter:
             except subprocess.TimeoutExpired:
                 code = None
             self._stop()
-            message = (f"the process running {self._label()} died ({exit_description(code)}) {self._where(what)}; "
+            message = (f"the process running {self._label()} died ({exit_description(code)}) {self._where(what)} "
+                       f"(its memory limit: {format_size(self.memory_limit)}); "
                        "a fresh process serves the next case")
             self.incidents.append(message)
             raise AdapterCrashed(message) from None
@@ -452,12 +509,12 @@ class IsolatedAdapter:
         return f"IsolatedAdapter({self.spec!r}, timeout={self.timeout})"
 
 
-def isolate_all(specs, timeout: Optional[float] = None) -> list[IsolatedAdapter]:
+def isolate_all(specs, timeout: Optional[float] = None, memory_limit: Optional[int] = None) -> list[IsolatedAdapter]:
     """One isolated adapter per spec; if one fails to load, those already started are stopped."""
     adapters: list[IsolatedAdapter] = []
     try:
         for spec in specs:
-            adapters.append(IsolatedAdapter(spec, timeout))
+            adapters.append(IsolatedAdapter(spec, timeout, memory_limit))
     except BaseException:
         close_all(adapters)
         raise

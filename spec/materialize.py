@@ -19,7 +19,8 @@ def round_to_dtype(values: np.ndarray, dtype: str) -> np.ndarray:
     if dtype == "float64":
         return values.copy()
     if dtype in ("float32", "float16"):
-        return values.astype(dtype).astype(np.float64)
+        with np.errstate(over="ignore"):  # a value past the dtype's range is inf there, as stored
+            return values.astype(dtype).astype(np.float64)
     if dtype == "bfloat16":
         # bfloat16 is the top half of a float32: round to nearest, ties to even, on the bits.
         bits = values.astype(np.float32).view(np.uint32).astype(np.uint64)

@@ -1,5 +1,6 @@
 """--isolate and --timeout: a segfault, an exit or a hang of the implementation is one error
 with a clear message, and the next case runs in a fresh worker."""
+import importlib.util
 import json
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from lstm_conformance.runner import run_case, run_suite
 from lstm_conformance.spec.materialize import materialize
 
 BAD = Path(__file__).with_name("bad_adapters.py")
+GREEDY = f"{Path(__file__).with_name('greedy_adapter.py')}:AllocatesTooMuch"
+WORKER_LIMIT = 768 * 2**20  # below greedy_adapter.GREEDY_BYTES, above what a worker needs to start
 T1 = "random/t1b1i1h1/bias/zero-state"
 T5 = "random/t5b3i4h7/bias/zero-state"
 
@@ -111,3 +114,32 @@ def test_cli_timeout_turns_a_hang_into_an_error(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "      6  hangs: error: CaseTimeout\n" in out and "--timeout 0.5 s" in out
     assert "CaseTimeout" in (tmp_path / "junit.xml").read_text()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("resource") is None, reason="no resource limits on this platform")
+def test_an_implementation_that_allocates_too_much_is_one_error_and_the_next_case_runs(cases):
+    with IsolatedAdapter(GREEDY, memory_limit=WORKER_LIMIT) as adapter:
+        records = run_suite([cases[T1], cases[T5]], [adapter], ["float32"])
+    forward = {r["case"]: r for r in records if r["check"] == "forward"}
+    assert forward[T1]["status"] == "error"
+    assert "MemoryError: the worker exceeded its memory limit of 768 MiB" in forward[T1]["message"]
+    assert forward[T5]["status"] == "pass"
+
+
+def test_the_worker_limit_follows_the_case_limit():
+    from lstm_conformance import isolation
+    from lstm_conformance.spec import budget
+    budget.set_max_case_memory(2**30)
+    try:
+        assert isolation.default_worker_memory() == 2**30 + isolation.WORKER_BASE_MEMORY
+        with IsolatedAdapter("numpy") as adapter:
+            assert adapter.memory_limit == 2**30 + isolation.WORKER_BASE_MEMORY
+    finally:
+        budget.set_max_case_memory(None)
+
+
+def test_a_platform_without_resource_limits_gets_a_note(monkeypatch):
+    from lstm_conformance import isolation
+    monkeypatch.setitem(__import__("sys").modules, "resource", None)  # import resource fails
+    assert "no resource module" in isolation._limit_memory(2**30)
+    assert isolation._limit_memory(None) is None
