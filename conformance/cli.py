@@ -28,6 +28,7 @@ from .progress import Progress
 from .registry import AdapterLoadError, available_names, load_adapter
 from .runner import ReferenceCache, iter_units, run_unit
 from .spec.loader import SpecError, load_cases, load_file, select
+from .spec.budget import parse_size, set_max_case_memory
 from .spec.model import DTYPES
 
 DEFAULT_IMPLS = ("numpy", "torch-cell", "torch-lstm", "cuda")
@@ -79,6 +80,11 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--shapes", action="append", metavar="DESC", help="shape descriptors such as t100b32i256h256 (replace --set)")
         p.add_argument("--quick", action="store_true", help="fewer rounds (for smoke tests)")
 
+    def add_memory(p):
+        p.add_argument("--max-case-memory", type=_size, metavar="SIZE",
+                       help="refuse a case whose estimated memory exceeds SIZE, such as 2GiB or 512MiB (default: a "
+                            "quarter of this machine's memory); an --isolate worker may use SIZE + 2 GiB")
+
     p_list = sub.add_parser("list", help="list spec cases, implementations or checks")
     p_list.add_argument("what", choices=["cases", "impls", "checks"], nargs="?", default="cases",
                         help="what to list: the spec cases (default), the implementations, or the checks")
@@ -93,6 +99,7 @@ def _parser() -> argparse.ArgumentParser:
                        "(results.jsonl there grows as results complete)")
     add_output(p_run)
     sessions.add_options(p_run)
+    add_memory(p_run)
 
     p_bench = sub.add_parser("bench", help="measure speed (pytest-benchmark)")
     p_bench.add_argument("--impl", action="append", metavar="NAME|file.py:Class|module:Class",
@@ -102,6 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     p_bench.add_argument("--out", type=Path, default=Path("reports/out"), help="folder for speed.md and benchmark.json")
     p_bench.add_argument("--mode", action="append", help="forward or training (forward+backward); repeatable; default: the set's")
     p_bench.add_argument("--dtype", action="append", help="dtype to time (repeatable; default: the set's)")
+    add_memory(p_bench)
 
     p_report = sub.add_parser("report", help="correctness and speed: results.json, correctness.md, speed.md")
     add_selection(p_report)
@@ -109,6 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     p_report.add_argument("--out", type=Path, required=True, help="output folder")
     add_output(p_report)
     sessions.add_options(p_report, report=True)
+    add_memory(p_report)
 
     p_compare = sub.add_parser("compare", help="CI gate: compare two results.json files (exit 1 on a regression)")
     p_compare.add_argument("baseline", type=Path, metavar="BASELINE", help="results.json of the reference run")
@@ -129,9 +138,11 @@ def _parser() -> argparse.ArgumentParser:
     p_mutants.add_argument("--mutant", action="append", metavar="NAME", help="only these mutants (repeatable)")
     p_mutants.add_argument("--quick", action="store_true",
                            help="only the small case subset on which every mutant is killed (mutants.QUICK_CASES)")
+    add_memory(p_mutants)
 
     p_validate = sub.add_parser("validate", help="check spec case files")
     p_validate.add_argument("files", nargs="+", type=Path, metavar="FILE", help="spec case file (YAML) to check")
+    add_memory(p_validate)
     return parser
 
 
@@ -152,6 +163,13 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected at least 1, got {text!r}")
     return value
+
+
+def _size(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def _adapters(names):
@@ -493,6 +511,7 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)  # argparse itself exits with 2 on a bad option
     args.argv = argv
+    set_max_case_memory(getattr(args, "max_case_memory", None))  # None: the default
     try:
         with interruptible() as args.interrupts:  # Ctrl-C / SIGTERM: the results so far are written
             return COMMANDS[args.command](args)
