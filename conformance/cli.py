@@ -404,7 +404,9 @@ def cmd_bench(args) -> int:
     # "reference" (the golden float64 reference) is a timing target of the benchmarks only
     adapters = [bench.bench_only_adapter(name) or _adapters([name])[0] for name in plan.impls or DEFAULT_IMPLS]
     _warn_blas_kernels()
-    speed = bench.run_benchmarks(adapters, plan.shapes, plan.dtypes, args.out / "benchmark.json", quick=args.quick,
+    from .bench.timing import run_benchmarks  # here: only the timing commands load pytest
+
+    speed = run_benchmarks(adapters, plan.shapes, plan.dtypes, args.out / "benchmark.json", quick=args.quick,
                                  modes=plan.modes, baseline=plan.baseline, max_time=plan.max_time)
     env = environment.collect()
     text = tables.speed_markdown(speed, env, baseline=plan.baseline)
@@ -415,8 +417,10 @@ def cmd_bench(args) -> int:
 
 def _report_speed(args, adapters, shapes, dtype) -> list:
     """The report's benchmarks (plus a batch sweep for the time-against-batch plot)."""
-    shapes = list(shapes) + sessions.batch_sweep(list(shapes), args.batch_sizes)
-    return bench.run_benchmarks(adapters, shapes, dtype, args.out / "benchmark.json", quick=args.quick)
+    from .bench.timing import run_benchmarks  # here: only the timing commands load pytest
+
+    shapes = list(shapes) + bench.batch_sweep(list(shapes), args.batch_sizes)
+    return run_benchmarks(adapters, shapes, dtype, args.out / "benchmark.json", quick=args.quick)
 
 
 def cmd_report(args) -> int:

@@ -205,21 +205,3 @@ def write_reports(document: dict, out: Optional[Path], junit_path: Optional[Path
         junit.write(junit_path, records, env, strict, allow_empty)
         written.append(junit_path)
     return written
-
-
-def batch_sweep(shapes: list[str], sizes) -> list[str]:
-    """Shapes to add so that the time-against-batch plot has data: the first shape at each
-    batch size, unless two shapes already differ only in batch size."""
-    from .bench import SHAPE_PATTERN
-
-    if not sizes or not shapes:
-        return []
-    parsed = [SHAPE_PATTERN.match(s) for s in shapes]
-    without_batch = [(m.group(1),) + m.groups()[2:] for m in parsed if m]
-    if len(set(without_batch)) < len(without_batch):
-        return []  # some shapes already differ only in batch size
-    first = parsed[0]
-    if first is None:
-        return []
-    head, tail = shapes[0][:first.start(2) - 1], shapes[0][first.end(2):]
-    return [f"{head}b{b}{tail}" for b in sizes if f"{head}b{b}{tail}" not in shapes]

@@ -16,6 +16,7 @@ from typing import Optional
 import numpy as np
 
 from ..adapter import prepared_callable
+from ..bench.shapes import parse_shape
 from ..reference import lstm_forward
 from ..spec.materialize import materialize
 from ..tolerances import tolerance_for
@@ -75,7 +76,6 @@ def error_by_step(case, adapters, dtype: Optional[str] = None) -> dict:
 def batch_groups(speed: list[dict]) -> list[dict]:
     """Groups of speed records whose shapes differ only in batch size (at least two sizes):
     [{"label", "mode", "dtype", "series": {impl: [(batch, seconds), ...]}}], largest first."""
-    from ..bench import parse_shape
 
     groups: dict = {}
     for entry in speed:

@@ -5,7 +5,8 @@ import pytest
 
 from fixtures.adapters import ForwardOnly
 
-from lstm_conformance.bench import ReferenceTiming, parse_shape, run_benchmarks
+from lstm_conformance.bench import ReferenceTiming, parse_shape
+from lstm_conformance.bench.timing import run_benchmarks
 from lstm_conformance.cli import main
 from lstm_conformance.reference import lstm_backward
 from lstm_conformance.registry import load_adapter
@@ -31,6 +32,26 @@ def test_run_benchmarks_times_modes_dtypes_and_the_gemm_in_one_session(tmp_path)
     for r in measured:
         assert r["rounds"] >= 3 and r["median"] > 0 and r["conditions"]["torch_threads"] >= 1
         assert r["gemm"]["gflops"] > 0 and r["gemm_share"] == pytest.approx(r["gflops"] / r["gemm"]["gflops"])
+
+
+class InterruptedWhileTimed(ForwardOnly):
+    """Ctrl-C arriving while a benchmark runs (pytest catches it inside its own session)."""
+    name = "interrupted"
+
+    def prepare(self, problem):
+        calls = []
+
+        def run():
+            calls.append(1)
+            if len(calls) > 1:  # the first call is the untimed warm-up
+                raise KeyboardInterrupt
+        return run
+
+
+def test_ctrl_c_during_a_benchmark_is_an_interrupt_not_a_failure(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        run_benchmarks([InterruptedWhileTimed()], ["t2b1i2h2"], "float32", tmp_path / "benchmark.json", quick=True,
+                       max_time=0.01)
 
 
 @pytest.mark.parametrize("impl, x_index, w_hh_index", [("torch-lstm", 0, 2), ("torch-cell", 0, 4)])

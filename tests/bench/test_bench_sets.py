@@ -4,8 +4,9 @@ import itertools
 import pytest
 
 from lstm_conformance import bench
-from lstm_conformance.bench import (BenchSet, _parse_set, benchmark_set, expand_product, forward_flops,
+from lstm_conformance.bench import (BenchSet, benchmark_set, expand_product, forward_flops,
                                     gemm_size, load_sets, mode_flops, parse_shape, plan_run)
+from lstm_conformance.bench.sets import _parse_set
 
 CPU_ADAPTERS = {"numpy", "torch-cell", "torch-lstm"}
 
@@ -66,6 +67,10 @@ def test_product_expands_every_combination_with_i_equal_h_or_listed():
     ({"shapes": ["t1b1i1h1"], "modes": ["backward"]}, "unknown modes ['backward']"),
     ({"about": "nothing"}, "no shapes"),
     ({"shapes": ["t1b1"]}, "expected t<T>b<B>i<I>h<H>"),
+    # types are checked against the set schema, with the key path
+    ({"shapes": "t1b1i1h1"}, "shapes: 't1b1i1h1' is not of type 'array'"),
+    ({"shapes": ["t1b1i1h1"], "max_time": -1}, "max_time: -1 is less than or equal to the minimum of 0"),
+    ({"shapes": ["t1b1i1h1"], "dtypes": ["float8"]}, "dtypes.0: 'float8' is not one of"),
 ])
 def test_a_bad_set_is_rejected_naming_the_set(entry, words):
     with pytest.raises(ValueError) as info:

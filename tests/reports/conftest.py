@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lstm_conformance import bench
+from lstm_conformance.bench import parse_shape, timing
 from lstm_conformance.cli import main
 from lstm_conformance.spec.materialize import materialize
 
@@ -30,7 +30,7 @@ def quick_timings(adapters, shapes, dtype, json_path, quick=False, **_):
     """Speed records from five timed calls per shape and adapter (median), ratio to torch-lstm."""
     records = []
     for shape in shapes:
-        problem = materialize(bench.parse_shape(shape), dtype)
+        problem = materialize(parse_shape(shape), dtype)
         medians = {}
         for adapter in adapters:
             run = adapter.prepare(problem)
@@ -51,6 +51,6 @@ def quick_timings(adapters, shapes, dtype, json_path, quick=False, **_):
 def generated_report(tmp_path_factory) -> GeneratedReport:
     folder = tmp_path_factory.mktemp("report")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(bench, "run_benchmarks", quick_timings)
+        patch.setattr(timing, "run_benchmarks", quick_timings)
         code = main(["report", "--out", str(folder), "--junit", str(folder / "junit.xml")] + REPORT_ARGS)
     return GeneratedReport(folder, code)

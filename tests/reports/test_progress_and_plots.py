@@ -8,7 +8,7 @@ import pytest
 from lstm_conformance.report import plots
 from lstm_conformance.implementations.numpy_lstm import NumpyAdapter
 from lstm_conformance.progress import Progress, progress_wanted
-from lstm_conformance.session import batch_sweep
+from lstm_conformance.bench import batch_sweep
 
 
 class Terminal(io.StringIO):
