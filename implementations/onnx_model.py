@@ -176,10 +176,10 @@ class OnnxLSTM:
         results = [np.asarray(r) for r in results]
         y = results[0]
         if self.layout == 1:  # Y [B, T, D, H], Y_h / Y_c [B, D, H]
-            y = y.reshape(y.shape[0], y.shape[1], -1)
+            y = y.reshape(y.shape[0], y.shape[1], y.shape[2] * y.shape[3])  # (no -1: T or B may be 0)
             states = [r.transpose(1, 0, 2) for r in results[1:]]
         else:  # Y [T, D, B, H], Y_h / Y_c [D, B, H]
-            y = y.transpose(0, 2, 1, 3).reshape(y.shape[0], y.shape[2], -1)
+            y = y.transpose(0, 2, 1, 3).reshape(y.shape[0], y.shape[2], y.shape[1] * y.shape[3])
             if self.batch_first:
                 y = y.transpose(1, 0, 2)
             states = results[1:]

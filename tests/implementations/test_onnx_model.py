@@ -166,3 +166,16 @@ def test_outputs_match_the_reference_in_both_layouts():
         got = model.outputs(ReferenceEvaluator(model.model).run(model.output_names, model.feeds))
         for name in ("y", "h_n", "c_n"):
             np.testing.assert_allclose(got[name], getattr(expected, name), atol=2e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("layout_attribute", [True, False])
+def test_empty_outputs_map_back(layout_attribute):
+    """T = 0 (and B = 0) results come back with the canonical empty shapes (a reshape with -1
+    cannot do that), so that the errors check sees what the runtime returned."""
+    import dataclasses
+    problem = materialize(EVALUATOR_CASES[1], "float32")  # batch_first, D = 2, L = 2, H = 4, B = 2
+    model = onnx_model.OnnxLSTM(dataclasses.replace(problem, x=problem.x[:, :0]), layout_attribute=layout_attribute)
+    y = np.zeros((2, 0, 2, 4) if model.layout == 1 else (0, 2, 2, 4))
+    states = [np.zeros((2, 2, 4))] * 4
+    got = model.outputs([y] + states)
+    assert got["y"].shape == (2, 0, 8) and got["h_n"].shape == (4, 2, 4)
