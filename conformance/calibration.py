@@ -22,6 +22,7 @@ import numpy as np
 from tabulate import tabulate
 
 from .registry import load_adapter
+from .report.results import Status
 from .runner import run_suite
 from .spec.loader import load_cases, select
 
@@ -35,7 +36,7 @@ def error_samples(records: list[dict]) -> list[dict]:
     """One sample per compared array of passing or failing records."""
     samples = []
     for r in records:
-        if r["status"] not in ("pass", "fail"):
+        if r["status"] not in (Status.PASS, Status.FAIL):
             continue
         for c in r.get("outputs", []) + r.get("gradients", []):
             if "max_abs" not in c:

@@ -19,10 +19,10 @@ from pathlib import Path
 
 from . import bench, environment
 from .report import plots, results, summary, tables
+from .report.results import FAILED, Status, check_of
 from .report import compare as comparing
 from . import session as sessions
 from .crash_watch import CrashWatch
-from .expectations import FAILING
 from .interrupts import interruptible
 from .progress import Progress
 from .registry import AdapterLoadError, available_names, load_adapter
@@ -205,9 +205,9 @@ def _shapes(args):
 
 def _record_line(record: dict) -> str:
     line = f"{record['status'].upper():<11} {record['impl']:<12} {record['case']} [{record['dtype']}]"
-    if record.get("check", "forward") != "forward":
+    if check_of(record) != "forward":
         line += f" {record['check']}"
-    if record["status"] != "pass" and record["message"]:
+    if record["status"] != Status.PASS and record["message"]:
         line += f"\n            {record['message']}"
     return line
 
@@ -273,7 +273,7 @@ def _run_correctness(args, session) -> _Run:
             progress.record(record)
             if args.verbose:
                 progress.write(_record_line(record))
-            failed += record["status"] in FAILING
+            failed += record["status"] in FAILED
             if args.maxfail and failed >= args.maxfail:
                 raise _MaxFailReached
         try:
@@ -304,7 +304,7 @@ def _print_summary(args, run: _Run, written=()) -> None:
         print(stopped)
     if written:
         print("wrote " + ", ".join(str(p) for p in written))
-    if args.verbose or all(r["status"] == "pass" for r in run.records):
+    if args.verbose or all(r["status"] == Status.PASS for r in run.records):
         return
     if args.out:
         print(f"details: {args.out / 'correctness.md'} (or the same command with -v)")

@@ -26,7 +26,8 @@ from typing import Iterable, Optional
 
 import yaml
 
-FAILING = ("fail", "error")
+from .report.results import FAILED, Status, check_of, gate_failing
+
 ENTRY_KEYS = {"case", "reason", "dtype", "check", "message"}
 
 
@@ -55,7 +56,7 @@ class Entry:
             return False
         if self.message is not None and self.message not in record.get("message", ""):
             return False  # so a message-bound entry never turns a pass into an xpass
-        if self.check is not None and record.get("check", "forward") != self.check:
+        if self.check is not None and check_of(record) != self.check:
             return False
         return case_matches(record.get("case", ""), self.pattern)
 
@@ -154,16 +155,16 @@ def apply_to_record(record: dict, expectation_sets: Iterable[Expectations]) -> d
         if entry is None:
             continue
         status = record.get("status")
-        if status not in FAILING and status != "pass":
+        if status not in FAILED and status != Status.PASS:
             return record  # unsupported, skipped: nothing ran, so nothing was expected
         out = copy.deepcopy(record)
         out["expected_failure"] = {"reason": entry.reason, "pattern": entry.pattern, "file": expectations.file,
                                    "status": status}
-        if status == "pass":
-            out["status"] = "xpass"
+        if status == Status.PASS:
+            out["status"] = Status.XPASS
             out["message"] = f"passed, but expected to fail ({entry.pattern}: {entry.reason})"
         else:
-            out["status"] = "xfail"
+            out["status"] = Status.XFAIL
             out["message"] = f"expected {status} ({entry.reason}): {record.get('message', '')}"
         return out
     return record
@@ -188,5 +189,5 @@ def unused_entries(records: Iterable[dict], expectation_sets: Iterable[Expectati
 
 def gate_status(records: Iterable[dict], strict: bool = False) -> int:
     """1 when a case failed or errored (or, with strict, passed against an xfail entry), else 0."""
-    bad = FAILING + (("xpass",) if strict else ())
+    bad = gate_failing(strict)
     return 1 if any(r.get("status") in bad for r in records) else 0

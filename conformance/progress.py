@@ -12,6 +12,8 @@ from typing import Optional, TextIO
 
 from tqdm import tqdm
 
+from .report.results import FAILED
+
 
 def progress_wanted(stream: Optional[TextIO] = None, env=None) -> bool:
     stream = sys.stderr if stream is None else stream
@@ -46,7 +48,7 @@ class Progress:
             return
         self._seen.add(key)
         self._bar.update(1)
-        bad = sum(self._counts.get(s, 0) for s in ("fail", "error"))
+        bad = sum(self._counts.get(s, 0) for s in FAILED)
         self._bar.set_postfix_str(f"{record.get('impl')} | {bad} failed" if bad else str(record.get("impl")),
                                   refresh=False)
 

@@ -157,20 +157,20 @@ class LSTMUnitItem(pytest.Item):
         self.add_marker(pytest.mark.lstm_conformance)
 
     def runtest(self):
-        from .expectations import FAILING
+        from .report.results import PASSED, Status, gate_failing
         from .runner import run_unit
 
         session = self.run.session
         records = [session.judge(r) for r in run_unit(self.unit, self.run.cache)]
         self.user_properties.append(("lstm_records", records))
-        failed = [r for r in records if r["status"] in FAILING or (session.strict and r["status"] == "xpass")]
+        failed = [r for r in records if r["status"] in gate_failing(session.strict)]
         if failed:
             raise LSTMCaseFailure(failed)
-        expected = [r for r in records if r["status"] == "xfail"]
+        expected = [r for r in records if r["status"] == Status.XFAIL]
         if expected:
             pytest.xfail("; ".join(f"{r['check']}: {r['expected_failure']['reason'].strip()}" for r in expected))
-        if not any(r["status"] in ("pass", "xpass") for r in records):
-            first = records[0] if records else {"status": "skipped", "message": "no check applies"}
+        if not any(r["status"] in PASSED for r in records):
+            first = records[0] if records else {"status": Status.SKIPPED, "message": "no check applies"}
             pytest.skip(f"{first['status']}: {first['message']}")
 
     def repr_failure(self, excinfo, style=None):

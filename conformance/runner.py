@@ -6,7 +6,7 @@ nothing for a case (padding invariance without lengths, chaining of a bidirectio
 ...) produces no record for it; what each check runs on is in its module's docstring.
 float16/bfloat16 runs of the dtypes check are added for adapters declaring those dtypes.
 
-Record format (a dict; results.json stores a list of them, JSON-safe):
+Record format (a dict, typed as report.results.Record; results.json stores a list of them):
   case, group, about   the spec case
   dtype                the tested dtype (float64 / float32 / bfloat16 / float16)
   impl                 the adapter's name
@@ -45,11 +45,10 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Optional
 
 from .checks import CHECKS, CaseRun, ReferenceCache, select_checks
+from .report.results import FAILED, Status
 from .spec.loader import CaseSpec
 
-STATUSES = ("pass", "fail", "error", "unsupported", "skipped")
-
-__all__ = ["STATUSES", "ReferenceCache", "Unit", "exit_status", "iter_units", "run_case", "run_checks", "run_suite",
+__all__ = ["ReferenceCache", "Unit", "exit_status", "iter_units", "run_case", "run_checks", "run_suite",
            "run_unit"]
 
 
@@ -82,7 +81,7 @@ def run_checks(case: CaseSpec, dtype: str, adapter, cache: Optional[ReferenceCac
         try:
             _run_one(run, check, record)
         except Exception as err:  # the adapter (or its conversion of outputs) raised
-            record.update(status="error", message=_short_error(err), traceback=traceback.format_exc(limit=6))
+            record.update(status=Status.ERROR, message=_short_error(err), traceback=traceback.format_exc(limit=6))
         record["seconds"] = round(time.perf_counter() - started, 6)
         records.append(record)
     return records
@@ -91,11 +90,11 @@ def run_checks(case: CaseSpec, dtype: str, adapter, cache: Optional[ReferenceCac
 def _run_one(run: CaseRun, check, record: dict) -> None:
     skip = run.adapter.skip_reason()
     if skip:
-        record.update(status="skipped", message=skip)
+        record.update(status=Status.SKIPPED, message=skip)
         return
     reason = run.unsupported_reason() or check.unsupported(run)
     if reason:
-        record.update(status="unsupported", message=reason)
+        record.update(status=Status.UNSUPPORTED, message=reason)
         return
     check.run(run, record)
 
@@ -176,5 +175,5 @@ def run_suite(cases: Iterable[CaseSpec], adapters: list, dtypes: Optional[list[s
 
 def exit_status(records: list[dict]) -> int:
     """0 when no applicable case failed or errored, else 1."""
-    return 1 if any(r["status"] in ("fail", "error") for r in records) else 0
+    return 1 if any(r["status"] in FAILED for r in records) else 0
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Optional
 
 from . import environment, expectations
+from .checks import CHECKS
 from .isolation import IsolatedAdapter, close_all, isolate_all
 from .report import html as html_report
 from .report import junit, results, tables
@@ -178,6 +179,7 @@ class Session:
 
 def build_document(records, speed, settings, coverage=None, plot_data=None) -> dict:
     document = results.build(records, environment.collect(), speed, settings)
+    document["checks"] = list(CHECKS)  # the catalogue's order: the tables' column order
     if coverage is not None:
         document["coverage"] = coverage
     if plot_data:
@@ -193,7 +195,7 @@ def write_reports(document: dict, out: Optional[Path], junit_path: Optional[Path
     records, speed, env = document["records"], document.get("speed", []), document.get("environment", {})
     if out is not None:
         results.write(out / "results.json", document)
-        results.atomic_write_text(out / "correctness.md", tables.correctness_markdown(records))
+        results.atomic_write_text(out / "correctness.md", tables.correctness_markdown(records, document.get("checks")))
         written += [out / "results.json", out / "correctness.md"]
         if speed:
             results.atomic_write_text(out / "speed.md", tables.speed_markdown(speed, env))

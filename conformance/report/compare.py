@@ -20,19 +20,13 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from .results import SCHEMA_VERSION
+from .results import FAILED, NOT_RUN, PASSED, RECORD_MEASURED, SCHEMA_VERSION, SPEED_MEASURED, Status, check_of
 
-PASSING = ("pass", "xpass")
-FAILING = ("fail", "error", "xfail")
-NOT_RUN = ("unsupported", "skipped")
+NOT_PASSING = FAILED | {Status.XFAIL}  # an expected failure of a case that passed is still worse
 
 # Kinds of change, in the order they are shown.
 KINDS = ("regression", "improvement", "changed", "new", "missing")
 
-# Keys of records and speed entries that hold measured times, which differ between any two runs.
-TIMING_KEYS = {"seconds"}
-SPEED_TIMING_KEYS = {"median", "iqr", "min", "max", "mean", "stddev", "rounds", "ratio", "gflops", "ops",
-                     "iterations", "outliers", "peak_fraction", "matmul_gflops"}
 
 
 @dataclass(frozen=True)
@@ -46,7 +40,7 @@ class Change:
 
 
 def record_key(record: dict) -> tuple:
-    return (record.get("case", "?"), record.get("dtype", "?"), record.get("impl", "?"), record.get("check", "forward"))
+    return (record.get("case", "?"), record.get("dtype", "?"), record.get("impl", "?"), check_of(record))
 
 
 def speed_key(entry: dict) -> tuple:
@@ -55,15 +49,15 @@ def speed_key(entry: dict) -> tuple:
 
 def _status_change(before: str, after: str) -> tuple[str, str]:
     """(kind, note) of a status transition of the same case."""
-    if before in PASSING and after in FAILING:
+    if before in PASSED and after in NOT_PASSING:
         return "regression", f"passed in the baseline, now {after}"
-    if after == "unsupported" and before not in NOT_RUN:
+    if after == Status.UNSUPPORTED and before not in NOT_RUN:
         return "regression", f"ran in the baseline ({before}), now unsupported"
-    if before in FAILING and after in PASSING:
+    if before in NOT_PASSING and after in PASSED:
         return "improvement", f"was {before}, now passes"
-    if before == "unsupported" and after not in NOT_RUN:
+    if before == Status.UNSUPPORTED and after not in NOT_RUN:
         return "improvement", f"now supported ({after})"
-    if after == "skipped":
+    if after == Status.SKIPPED:
         return "changed", "skipped in this environment: not compared"
     return "changed", f"{before} -> {after}"
 
@@ -185,10 +179,10 @@ def without_timings(document: dict) -> dict:
     """The document less everything measured in seconds (for comparing two runs' contents)."""
     out = copy.deepcopy(document)
     for record in out.get("records", []):
-        for key in TIMING_KEYS:
+        for key in RECORD_MEASURED:
             record.pop(key, None)
     for entry in out.get("speed", []):
-        for key in SPEED_TIMING_KEYS:
+        for key in SPEED_MEASURED:
             entry.pop(key, None)
     return out
 

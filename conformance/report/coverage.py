@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from .capabilities import capability_coverage
-
-RAN = ("pass", "fail", "error", "xfail", "xpass")  # statuses of a check that actually ran
+from .results import RAN, check_of
 
 
 def feature_matrix(adapters) -> dict:
@@ -40,7 +39,7 @@ def run_counts(records: list[dict]) -> dict:
     cases, ran, by_check = defaultdict(set), Counter(), defaultdict(lambda: defaultdict(Counter))
     for r in records:
         impl = r["impl"]
-        by_check[impl][r.get("check", "forward")][r["status"]] += 1
+        by_check[impl][check_of(r)][r["status"]] += 1
         if r["status"] in RAN:
             cases[impl].add((r["case"], r["dtype"]))
             ran[impl] += 1

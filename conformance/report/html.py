@@ -12,14 +12,13 @@ import math
 from collections import Counter, defaultdict
 
 from . import plots, tables
-from .results import atomic_write_text
+from .results import NOT_RUN, RAN, STATUS_ORDER, Status, atomic_write_text, check_of, worst
 
-STATUS_ORDER = ("pass", "fail", "error", "xfail", "xpass", "unsupported", "skipped")
 # background, text colour
 STATUS_COLOURS = {
-    "pass": ("#c8e6c9", "#1b5e20"), "fail": ("#ffcdd2", "#b71c1c"), "error": ("#e1bee7", "#4a148c"),
-    "xfail": ("#ffe0b2", "#e65100"), "xpass": ("#fff59d", "#795548"), "unsupported": ("#eceff1", "#546e7a"),
-    "skipped": ("#f5f5f5", "#9e9e9e"),
+    Status.PASS: ("#c8e6c9", "#1b5e20"), Status.FAIL: ("#ffcdd2", "#b71c1c"), Status.ERROR: ("#e1bee7", "#4a148c"),
+    Status.XFAIL: ("#ffe0b2", "#e65100"), Status.XPASS: ("#fff59d", "#795548"),
+    Status.UNSUPPORTED: ("#eceff1", "#546e7a"), Status.SKIPPED: ("#f5f5f5", "#9e9e9e"),
 }
 UNKNOWN_COLOURS = ("#ffffff", "#000000")
 
@@ -104,10 +103,9 @@ def summary_section(document: dict) -> str:
         row = [esc(impl)]
         for group in groups:
             c = per[(impl, group)]
-            ran = sum(c[s] for s in ("pass", "fail", "error", "xfail", "xpass"))
-            cell = f"{c['pass']}/{ran}" if ran else "–"
-            worst = next((s for s in ("error", "fail", "xpass", "xfail") if c[s]), "pass" if ran else "unsupported")
-            row.append(badge(worst, cell, ", ".join(f"{n} {s}" for s, n in sorted(c.items(), key=str) if s != "worst")))
+            ran = sum(c[s] for s in RAN)
+            cell = f"{c[Status.PASS]}/{ran}" if ran else "–"
+            row.append(badge(_worst(c), cell, ", ".join(f"{n} {s}" for s, n in sorted(c.items(), key=str) if s != "worst")))
         rows.append(row)
     out.append("<p class=note>Per implementation and group: passed / cases run, a case (one spec case in one "
                "dtype) passing when every check applicable to it passes (colour: the worst status).</p>")
@@ -127,7 +125,7 @@ def correctness_matrix(records: list[dict]) -> str:
         key = (r.get("case"), r.get("dtype"))
         cells[(key, r.get("impl"))].append(r)
         groups[r.get("group", "")][key] = True
-    multi_check = len({r.get("check", "forward") for r in records}) > 1
+    multi_check = len({check_of(r) for r in records}) > 1
     head = "".join(f"<th>{esc(i)}</th>" for i in impls)
     body = []
     for group in sorted(groups):
@@ -137,7 +135,7 @@ def correctness_matrix(records: list[dict]) -> str:
             for impl in impls:
                 found = cells.get(((case, dtype), impl), [])
                 badges = [badge(r.get("status", "?"),
-                                r.get("check", "forward") if multi_check else r.get("status", "?"),
+                                check_of(r) if multi_check else r.get("status", "?"),
                                 f"{r.get('check', 'forward')}: {r.get('status')} {r.get('message', '')}".strip())
                           for r in sorted(found, key=lambda r: r.get("check", ""))]
                 row.append(f"<td>{''.join(badges) or '–'}</td>")
@@ -149,32 +147,35 @@ def correctness_matrix(records: list[dict]) -> str:
             f"<tbody>{''.join(body)}</tbody></table>")
 
 
-def checks_run_table(records: list[dict]) -> str:
+def _worst(counts) -> Status:
+    """The most serious status counted (a cell with nothing counted shows as unsupported)."""
+    return worst(s for s in counts if s in STATUS_ORDER and counts[s]) or Status.UNSUPPORTED
+
+
+def checks_run_table(records: list[dict], check_order=None) -> str:
     """Per implementation and check: passed / run, coloured by the worst status."""
-    checks = list(dict.fromkeys(r.get("check", "forward") for r in records))
+    checks = tables.check_columns(records, check_order)
     impls = list(dict.fromkeys(r.get("impl") for r in records))
     counts = defaultdict(Counter)
     for r in records:
-        counts[(r.get("impl"), r.get("check", "forward"))][r.get("status")] += 1
+        counts[(r.get("impl"), check_of(r))][r.get("status")] += 1
     rows = []
     for impl in impls:
         row = [esc(impl)]
         for check in checks:
             c = counts[(impl, check)]
-            ran = sum(c[s] for s in ("pass", "fail", "error", "xfail", "xpass"))
-            worst = next((s for s in ("error", "fail", "xpass", "xfail") if c[s]),
-                         "pass" if ran else ("skipped" if c["skipped"] else "unsupported"))
-            row.append(badge(worst, f"{c['pass']}/{ran}" if ran else "–",
+            ran = sum(c[s] for s in RAN)
+            row.append(badge(_worst(c), f"{c[Status.PASS]}/{ran}" if ran else "–",
                              ", ".join(f"{n} {s}" for s, n in sorted(c.items(), key=str))) if c else "–")
         rows.append(row)
     return ("<h3>Checks run</h3><p class=note>Per implementation and check: passed / run (hover for all "
             "statuses).</p>" + _table(["implementation"] + checks, rows))
 
 
-def coverage_section(coverage: dict | None, records: list[dict] | None = None) -> str:
+def coverage_section(coverage: dict | None, records: list[dict] | None = None, check_order=None) -> str:
     out = ["<h2 id=coverage>Coverage matrix</h2>"]
     if records:
-        out.append(checks_run_table(records))
+        out.append(checks_run_table(records, check_order))
     if not coverage or not coverage.get("rows"):
         out.append("<p class=note>No capability data in this results file.</p>")
         return "\n".join(out)
@@ -252,16 +253,16 @@ def failure_block(record: dict) -> str:
 
 
 def failures_section(records: list[dict]) -> str:
-    failing = [r for r in records if r.get("status") in ("fail", "error", "xpass")]
+    failing = [r for r in records if r.get("status") in (Status.FAIL, Status.ERROR, Status.XPASS)]
     out = ["<h2 id=failures>Failures and errors</h2>"]
     if not failing:
         out.append("<p>None.</p>")
     out += [failure_block(r) for r in failing]
-    expected = [r for r in records if r.get("status") == "xfail"]
+    expected = [r for r in records if r.get("status") == Status.XFAIL]
     if expected:
         out.append("<h3>Expected failures (xfail)</h3>")
         out.append(_table(["implementation", "case", "dtype", "check", "reason", "what failed"], [
-            [esc(r.get("impl")), esc(r.get("case")), esc(r.get("dtype")), esc(r.get("check", "forward")),
+            [esc(r.get("impl")), esc(r.get("case")), esc(r.get("dtype")), esc(check_of(r)),
              esc((r.get("expected_failure") or {}).get("reason", "")), f'<span class=message>{esc(r.get("message"))}</span>']
             for r in expected]))
     return "\n".join(out)
@@ -269,7 +270,7 @@ def failures_section(records: list[dict]) -> str:
 
 def not_run_section(records: list[dict]) -> str:
     counts = Counter((r.get("impl"), r.get("status"), r.get("message", "")) for r in records
-                     if r.get("status") in ("unsupported", "skipped"))
+                     if r.get("status") in NOT_RUN)
     if not counts:
         return ""
     rows = [[esc(impl), badge(status), f"<span class=num>{n}</span>", esc(message)]
@@ -354,7 +355,7 @@ def render(document: dict) -> str:
         ("summary", "summary"), ("correctness", "correctness"), ("coverage", "coverage"), ("failures", "failures"),
         ("speed", "speed"), ("plots", "plots"), ("environment", "environment")))
     body = [f"<h1>{title}</h1>", f"<p class=note>{esc(subtitle)}</p>", f"<p>{nav}</p>",
-            summary_section(document), correctness_matrix(records), coverage_section(document.get("coverage"), records),
+            summary_section(document), correctness_matrix(records), coverage_section(document.get("coverage"), records, document.get("checks")),
             failures_section(records), not_run_section(records), speed_section(document.get("speed", []), env),
             plots_section(document), environment_section(document)]
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

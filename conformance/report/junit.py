@@ -10,7 +10,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections import Counter
 
-from .results import atomic_write_text
+from .results import NOT_RUN, PASSED, Status, atomic_write_text, check_of
 from .summary import something_ran
 
 # Characters XML 1.0 forbids: adapters' messages may contain anything.
@@ -23,7 +23,7 @@ def _clean(text) -> str:
 
 def case_name(record: dict) -> str:
     name = f"{record.get('case', '?')}[{record.get('dtype', '?')}]"
-    check = record.get("check", "forward")
+    check = check_of(record)
     return name if check == "forward" else f"{name}::{check}"
 
 
@@ -53,13 +53,13 @@ def _first_line(text: str) -> str:
 def _verdict(record: dict, strict: bool) -> str:
     """junit outcome of a record: passed, failure, error or skipped."""
     status = record.get("status")
-    if status == "fail" or (status == "xpass" and strict):
+    if status == Status.FAIL or (status == Status.XPASS and strict):
         return "failure"
-    if status == "error":
+    if status == Status.ERROR:
         return "error"
-    if status in ("unsupported", "skipped", "xfail"):
+    if status in NOT_RUN or status == Status.XFAIL:
         return "skipped"
-    if status in ("pass", "xpass"):
+    if status in PASSED:
         return "passed"
     return "error"  # a status this writer does not know: make it visible, not green
 
@@ -84,7 +84,7 @@ def testcase(record: dict, strict: bool = False) -> ET.Element:
 
 def _nothing_ran(allow_empty: bool) -> dict:
     return {"impl": "lstm-conformance", "case": "no-results", "dtype": "-", "check": "selection",
-            "status": "skipped" if allow_empty else "fail",
+            "status": Status.SKIPPED if allow_empty else Status.FAIL,
             "message": "no case ran: every result is unsupported or skipped, or the selection (implementations, "
                        "-k, --dtype, --check) gave none" + (" (--allow-empty)" if allow_empty else "")}
 

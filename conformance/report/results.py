@@ -1,13 +1,121 @@
-"""results.json: the source of every table. Schema-versioned, deterministic order, atomic writes."""
+"""results.json: the source of every table. Schema-versioned, deterministic order, atomic writes.
+
+This module owns the vocabulary of the results: the statuses (`Status`, with what counts as
+ran, passed, failing and how serious each is), the fields of a correctness record (`Record`)
+and of a speed record (`SpeedRecord`), and the document built from them. The runner writes
+records; every renderer and the gate read them through these names.
+"""
 from __future__ import annotations
 
 import json
 import math
 import os
 import tempfile
+from enum import Enum
 from pathlib import Path
+from typing import Any, Optional, TypedDict
 
 SCHEMA_VERSION = 1
+
+
+class Status(str, Enum):
+    """The status of one record. A str, so records stay plain JSON and compare with strings."""
+
+    PASS = "pass"
+    FAIL = "fail"  # the implementation ran and deviated from the spec
+    ERROR = "error"  # the adapter raised where it must not (the message says what)
+    XFAIL = "xfail"  # a failure an expectations entry anticipates, with its evidence
+    XPASS = "xpass"  # an expected failure that passed: the entry may be stale
+    UNSUPPORTED = "unsupported"  # outside the implementation's declared capabilities
+    SKIPPED = "skipped"  # the environment cannot run it (e.g. no GPU)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+STATUS_ORDER = tuple(Status)  # the order of columns and counts in every table
+RAN = frozenset({Status.PASS, Status.FAIL, Status.ERROR, Status.XFAIL, Status.XPASS})  # a result was judged
+NOT_RUN = frozenset({Status.UNSUPPORTED, Status.SKIPPED})
+PASSED = frozenset({Status.PASS, Status.XPASS})
+FAILED = frozenset({Status.FAIL, Status.ERROR})  # what fails the gate (and XPASS under --strict)
+# The most serious first: a case whose checks disagree shows the first of these it has.
+SEVERITY = (Status.ERROR, Status.FAIL, Status.XPASS, Status.XFAIL, Status.PASS, Status.UNSUPPORTED, Status.SKIPPED)
+
+
+def gate_failing(strict: bool = False) -> frozenset:
+    """The statuses that make a run fail the gate."""
+    return FAILED | ({Status.XPASS} if strict else frozenset())
+
+
+def worst(statuses) -> Optional[Status]:
+    """The most serious of `statuses` (None for none)."""
+    present = set(statuses)
+    return next((s for s in SEVERITY if s in present), None)
+
+
+class Record(TypedDict, total=False):
+    """One check of one case in one dtype on one implementation (the runner's docstring says
+    how each field is computed)."""
+
+    case: str
+    group: str
+    about: str
+    dtype: str
+    impl: str
+    check: str
+    status: str  # a Status value
+    message: str  # why it failed, errored or is unsupported ("" on a plain pass)
+    seconds: float
+    max_abs: Optional[float]
+    max_rel: Optional[float]
+    max_ulp: Optional[float]
+    tolerance_used: Optional[float]  # max |error| / (atol + rtol·|expected|); 1.0 is the edge
+    tolerance: dict
+    outputs: list  # one comparison per output
+    gradients: list  # one comparison per gradient array
+    literals: list
+    output_dtypes: dict
+    invalid_inputs: list
+    spread: dict
+    split: int
+    diagnosis: dict  # {"where", "patterns", "summary"}
+    expected_failure: dict  # the expectations entry that matched: {"pattern", "reason", "file"}
+    traceback: str
+
+
+class SpeedRecord(TypedDict, total=False):
+    """One benchmark: shape × mode × dtype × implementation."""
+
+    shape: str
+    mode: str  # forward | training
+    impl: str
+    dtype: str
+    device: str
+    flops: float
+    status: str  # "ok" or "not measured"
+    message: str
+    median: float  # seconds
+    iqr: float
+    rounds: int
+    min: float
+    mean: float
+    gflops: float
+    ratio: Optional[float]  # median / the timing baseline's median, same run
+    baseline: str  # the timing baseline's name (torch-lstm unless the set says otherwise)
+    gemm: dict  # the machine's measured GEMM rate for this dtype and device
+    gemm_share: float
+    conditions: dict  # threads and load when the run started
+
+
+# Fields that are measurements (they differ between any two runs of the same code).
+RECORD_MEASURED = frozenset({"seconds"})
+SPEED_MEASURED = frozenset({"median", "iqr", "rounds", "min", "mean", "gflops", "ratio", "gemm", "gemm_share",
+                            "conditions"})
+
+
+def check_of(record: Any) -> str:
+    """The record's check; documents written before checks existed hold forward records only."""
+    return record.get("check", "forward")
 
 
 def atomic_write_text(path, text: str) -> None:

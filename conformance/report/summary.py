@@ -12,7 +12,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-STATUS_ORDER = ("pass", "fail", "error", "xfail", "xpass", "unsupported", "skipped")
+from .results import RAN, STATUS_ORDER, Status, check_of
+
 MAX_GROUPS = 8  # per section; the rest is counted in one line
 MAX_EXAMPLE = 200  # characters of an example's message
 
@@ -30,7 +31,7 @@ class Group:
     @property
     def example(self) -> dict:
         """The first forward-check record (the most direct evidence), else the first record."""
-        return next((r for r in self.records if r.get("check", "forward") == "forward"), self.records[0])
+        return next((r for r in self.records if check_of(r) == "forward"), self.records[0])
 
 
 @dataclass
@@ -44,7 +45,6 @@ class Section:
         return sum(g.count for g in self.groups)
 
 
-RAN = ("pass", "fail", "error", "xfail", "xpass")  # a case ran; unsupported and skipped: it did not
 
 
 def something_ran(records) -> bool:
@@ -73,21 +73,21 @@ def _exception_name(message: str) -> str:
 
 def problem_label(record: dict) -> str:
     """What a failing, erroring or unexpectedly passing record has in common with others like it."""
-    status, check = record.get("status"), record.get("check", "forward")
-    if status == "xpass":
+    status, check = record.get("status"), check_of(record)
+    if status == Status.XPASS:
         entry = record.get("expected_failure") or {}
         return f"xfail entry {entry.get('pattern', '?')!r} of {entry.get('file', '?')}"
     patterns = (record.get("diagnosis") or {}).get("patterns") or []
-    if status == "fail" and patterns:
+    if status == Status.FAIL and patterns:
         return f"diagnosis: {patterns[0]}"
-    if status == "error":
+    if status == Status.ERROR:
         name = _exception_name(record.get("message", ""))
         return f"error: {name}" if name else f"error in the {check} check"
     return f"{check} check failed (no known defect pattern)"
 
 
 def reason_label(record: dict) -> str:
-    if record.get("status") == "xfail":
+    if record.get("status") == Status.XFAIL:
         return (record.get("expected_failure") or {}).get("reason") or record.get("message", "")
     return record.get("message") or "(no reason given)"
 
@@ -108,11 +108,11 @@ def summarize(records) -> list:
         return [r for r in records if r.get("status") in statuses]
 
     sections = [Section("failures (by implementation and diagnosis)",
-                        _groups(having("fail", "error"), problem_label), examples=True),
-                Section("unexpected passes (xpass: the entry may be stale)", _groups(having("xpass"), problem_label)),
-                Section("expected failures (xfail, by reason)", _groups(having("xfail"), reason_label)),
-                Section("unsupported (by reason)", _groups(having("unsupported"), reason_label)),
-                Section("skipped (by reason)", _groups(having("skipped"), reason_label))]
+                        _groups(having(Status.FAIL, Status.ERROR), problem_label), examples=True),
+                Section("unexpected passes (xpass: the entry may be stale)", _groups(having(Status.XPASS), problem_label)),
+                Section("expected failures (xfail, by reason)", _groups(having(Status.XFAIL), reason_label)),
+                Section("unsupported (by reason)", _groups(having(Status.UNSUPPORTED), reason_label)),
+                Section("skipped (by reason)", _groups(having(Status.SKIPPED), reason_label))]
     return [s for s in sections if s.groups]
 
 

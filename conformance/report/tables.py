@@ -5,14 +5,15 @@ from collections import defaultdict
 
 from tabulate import tabulate
 
+from .results import NOT_RUN, RAN, SEVERITY, STATUS_ORDER, Status, check_of
+
 
 def _fmt(value) -> str:
     return "–" if value is None else f"{value:.1e}"
 
 
-APPLICABLE = ("pass", "fail", "error", "xfail", "xpass")
-# When the checks of one case disagree, the case shows the most serious of their statuses.
-SEVERITY = ("error", "fail", "xpass", "xfail", "pass", "unsupported", "skipped")
+# Counted beside "passed / applicable": everything but a plain pass or fail.
+NOTED = tuple(s for s in STATUS_ORDER if s not in (Status.PASS, Status.FAIL))
 
 
 def case_verdicts(records: list[dict]) -> dict:
@@ -22,9 +23,10 @@ def case_verdicts(records: list[dict]) -> dict:
     for r in records:
         key = (r["impl"], r["group"], r["case"], r["dtype"])
         v = verdicts.setdefault(key, {"status": r["status"], "worst": None})
+        # when the checks of one case disagree, the case shows the most serious of their statuses
         if SEVERITY.index(r["status"]) < SEVERITY.index(v["status"]):
             v["status"] = r["status"]
-        if r.get("check", "forward") == "forward" and isinstance(r.get("max_abs"), float):
+        if check_of(r) == "forward" and isinstance(r.get("max_abs"), float):
             v["worst"] = r["max_abs"]
     return verdicts
 
@@ -41,40 +43,45 @@ def correctness_summary(records: list[dict]) -> dict:
 
 
 def _cell(counts) -> str:
-    applicable = sum(counts[s] for s in APPLICABLE)
-    parts = [f"{counts['pass']}/{applicable}" if applicable else "–"]
+    applicable = sum(counts[s] for s in RAN)
+    parts = [f"{counts[Status.PASS]}/{applicable}" if applicable else "–"]
     if applicable:
         parts.append(f"({_fmt(counts.get('worst'))})")
-    for status in ("error", "unsupported", "skipped", "xfail", "xpass"):
+    for status in NOTED:
         if counts[status]:
             parts.append(f"{counts[status]} {status}")
     return " ".join(parts)
 
 
-def checks_markdown(records: list[dict]) -> str:
+def check_columns(records: list[dict], check_order=None) -> list[str]:
+    """The checks present in the records, in the catalogue's order (the document's "checks",
+    recorded by the run); checks it does not list go last, in order of appearance."""
+    seen = list(dict.fromkeys(check_of(r) for r in records))
+    order = list(check_order or ())
+    return [c for c in order if c in seen] + [c for c in seen if c not in order]
+
+
+def checks_markdown(records: list[dict], check_order=None) -> str:
     """Implementations × checks: passed / applicable records, unsupported and skipped apart."""
     impls = list(dict.fromkeys(r["impl"] for r in records))
-    from ..checks import CHECKS  # the catalogue's order; checks it does not know go last
-
-    seen = list(dict.fromkeys(r.get("check", "forward") for r in records))
-    checks = [c for c in CHECKS if c in seen] + [c for c in seen if c not in CHECKS]
+    checks = check_columns(records, check_order)
     counts: dict = defaultdict(lambda: defaultdict(int))
     for r in records:
-        counts[(r["impl"], r.get("check", "forward"))][r["status"]] += 1
+        counts[(r["impl"], check_of(r))][r["status"]] += 1
     rows = []
     for impl in impls:
         row = [impl]
         for check in checks:
             c = counts[(impl, check)]
-            applicable = sum(c[s] for s in APPLICABLE)
-            text = f"{c['pass']}/{applicable}" if applicable else "–"
-            extra = [f"{c[s]} {s}" for s in ("error", "xfail", "xpass", "unsupported", "skipped") if c[s]]
+            applicable = sum(c[s] for s in RAN)
+            text = f"{c[Status.PASS]}/{applicable}" if applicable else "–"
+            extra = [f"{c[s]} {s}" for s in NOTED if c[s]]
             row.append(" ".join([text] + extra))
         rows.append(row)
     return tabulate(rows, headers=["implementation"] + checks, tablefmt="github")
 
 
-def correctness_markdown(records: list[dict]) -> str:
+def correctness_markdown(records: list[dict], check_order=None) -> str:
     impls = list(dict.fromkeys(r["impl"] for r in records))
     groups = sorted({r["group"] for r in records})
     summary = correctness_summary(records)
@@ -87,12 +94,12 @@ def correctness_markdown(records: list[dict]) -> str:
            tabulate(rows, headers=["implementation"] + groups, tablefmt="github"), "",
            "## By check", "",
            "Passed / applicable results of each check over all cases.", "",
-           checks_markdown(records), ""]
+           checks_markdown(records, check_order), ""]
 
-    failures = [r for r in records if r["status"] in ("fail", "error")]
+    failures = [r for r in records if r["status"] in (Status.FAIL, Status.ERROR)]
     out += ["## Failures and errors", ""]
     if failures:
-        out.append(tabulate([[r["impl"], r["case"], r["dtype"], r.get("check", "forward"), r["status"], r["message"]]
+        out.append(tabulate([[r["impl"], r["case"], r["dtype"], check_of(r), r["status"], r["message"]]
                              for r in failures],
                             headers=["implementation", "case", "dtype", "check", "status", "where and what"],
                             tablefmt="github"))
@@ -100,19 +107,19 @@ def correctness_markdown(records: list[dict]) -> str:
         out.append("None.")
     out.append("")
 
-    expected = [r for r in records if r["status"] in ("xfail", "xpass")]
+    expected = [r for r in records if r["status"] in (Status.XFAIL, Status.XPASS)]
     if expected:  # from an expectations file (expectations.py): known failures, with their reasons
         out += ["## Expected failures", "",
-                tabulate([[r["impl"], r["case"], r["dtype"], r.get("check", "forward"), r["status"],
+                tabulate([[r["impl"], r["case"], r["dtype"], check_of(r), r["status"],
                            (r.get("expected_failure") or {}).get("reason", "")] for r in expected],
                          headers=["implementation", "case", "dtype", "check", "status", "reason"], tablefmt="github"),
                 ""]
 
-    reasons = sorted({(r["impl"], r["status"], r["message"]) for r in records if r["status"] in ("unsupported", "skipped")})
+    reasons = sorted({(r["impl"], r["status"], r["message"]) for r in records if r["status"] in NOT_RUN})
     if reasons:
         counts = defaultdict(int)
         for r in records:
-            if r["status"] in ("unsupported", "skipped"):
+            if r["status"] in NOT_RUN:
                 counts[(r["impl"], r["status"], r["message"])] += 1
         out += ["## Not run, and why", "",
                 tabulate([[i, s, counts[(i, s, m)], m] for i, s, m in reasons],
@@ -203,8 +210,9 @@ def coverage_markdown(matrix: dict, counts: dict | None = None) -> str:
             cells = []
             for check in checks:
                 statuses = entry["by_check"].get(check, {})
-                ran = sum(n for s, n in statuses.items() if s not in ("unsupported", "skipped"))
-                cells.append(f"{ran}" + (f" ({statuses['unsupported']} unsupported)" if statuses.get("unsupported") else ""))
+                ran = sum(n for s, n in statuses.items() if s not in NOT_RUN)
+                unsupported = statuses.get(Status.UNSUPPORTED)
+                cells.append(f"{ran}" + (f" ({unsupported} unsupported)" if unsupported else ""))
             count_rows.append([impl, entry["cases"], entry["checks_run"]] + cells)
         out += ["", "## Cases and checks run", "",
                 "cases: case × dtype pairs on which at least one check ran; per check: records that ran "
