@@ -29,7 +29,9 @@ Record format (a dict, typed as report.results.Record; results.json stores a lis
                        plus "upstream" (all, y, h_n or c_n) and worst["gate"] for 4H-row parameters
   literals             forward: the case's literal expectations (literals.check_literals)
   output_dtypes        forward and dtypes: the native dtype of each returned output
-  invalid_inputs       errors (derived): [{input, raised, message}]
+  invalid_inputs       errors (derived): [{input, raised, message[, accepted]}] (accepted: the
+                       empty answer SPEC §9 allows for T = 0 and length 0)
+  valid_twin           errors: the valid problem an exception is confirmed against (checks/errors.py)
   spread               determinism: {max_abs, max_ulp} between runs
   split                state-chaining: the step where the second chunk starts
   diagnosis            on a failed forward or gradients check (diagnosis.py): {"where": ...,
