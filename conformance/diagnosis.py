@@ -237,7 +237,7 @@ def option_variants(problem: Problem) -> Iterator[tuple[str, Callable[[], dict]]
 
 
 def _flip_time(config, a: np.ndarray) -> np.ndarray:
-    return np.flip(a, axis=1 if (config.batch_first and not config.unbatched) else 0)
+    return np.flip(a, axis=config.time_axis)
 
 
 def forward_variants(problem: Problem, reference: dict) -> Iterator[tuple[str, Callable[[], dict]]]:
@@ -285,7 +285,7 @@ def forward_variants(problem: Problem, reference: dict) -> Iterator[tuple[str, C
         yield "time reversed (steps processed from T-1 down to 0)", reversed_time
 
         def last_step_skipped():
-            ax = 1 if (config.batch_first and not config.unbatched) else 0
+            ax = config.time_axis
             out = _reference(problem, x=np.take(problem.x, np.arange(T - 1), axis=ax))
             pad = lambda a: np.concatenate([a, np.zeros_like(np.take(a, [0], axis=ax))], axis=ax)  # noqa: E731
             return {k: (pad(v) if k in ("y", "c") else v) for k, v in out.items()}

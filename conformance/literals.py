@@ -14,7 +14,7 @@ def derived_output(name: str, outputs: dict, problem) -> np.ndarray | None:
     if "c" not in outputs:
         return None
     cells = np.asarray(outputs["c"], dtype=np.float64)
-    time_axis = 1 if (problem.config.batch_first and not problem.config.unbatched) else 0
+    time_axis = problem.config.time_axis
     c0 = np.zeros_like(np.take(cells, [0], axis=time_axis)) if problem.c0 is None else \
         np.expand_dims(problem.c0[0], time_axis)
     return np.concatenate([c0, np.take(cells, range(cells.shape[time_axis] - 1), axis=time_axis)], axis=time_axis)

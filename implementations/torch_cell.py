@@ -60,7 +60,7 @@ class TorchCellAdapter(Adapter):
     @staticmethod
     def _loop(problem, cell, x, h0, c0):
         cfg = problem.config
-        time_axis = 1 if (cfg.batch_first and not cfg.unbatched) else 0
+        time_axis = cfg.time_axis
         h, c = h0, c0
         ys, cs = [], []
         for x_t in x.unbind(time_axis):

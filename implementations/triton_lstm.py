@@ -127,7 +127,7 @@ def check_shapes(problem) -> None:
     pointers, so a wrong shape would otherwise read out of bounds instead of failing)."""
     cfg = problem.config
     x_shape = problem.x.shape
-    time_axis = 1 if (cfg.batch_first and not cfg.unbatched) else 0
+    time_axis = cfg.time_axis
     if len(x_shape) != (2 if cfg.unbatched else 3) or x_shape[time_axis] < 1:
         raise ValueError(f"x has shape {x_shape}; expected {'(T, I)' if cfg.unbatched else 'three dimensions'} "
                          "with sequence length T at least 1")

@@ -82,6 +82,18 @@ class LSTMConfig:
         """Size of h: proj_size when projecting, else hidden_size."""
         return self.proj_size if self.proj_size else self.hidden_size
 
+    @property
+    def time_axis(self) -> int:
+        """The axis of x, y and c that is time."""
+        return 1 if (self.batch_first and not self.unbatched) else 0
+
+    @property
+    def batch_axis(self) -> Optional[int]:
+        """The axis of x, y and c that is the batch (None when unbatched)."""
+        if self.unbatched:
+            return None
+        return 0 if self.batch_first else 1
+
     def activation(self, role: str) -> Activation:
         return self.activations[ACTIVATION_ROLES.index(role)]
 

@@ -13,8 +13,8 @@ from ..metrics import worst_of
 from ..tolerances import tolerance_for
 from . import derive
 from .base import Check, compare_outputs, finish
+from .limits import REPEATED_RUNS_MAX_SEQ_LEN
 
-MAX_SEQ_LEN = 300
 
 
 class BatchIndependenceCheck(Check):
@@ -23,7 +23,7 @@ class BatchIndependenceCheck(Check):
 
     def applies(self, case) -> bool:
         return (case.expect_error is None and not case.config.unbatched and case.shape["batch"] >= 2
-                and case.shape["seq_len"] <= MAX_SEQ_LEN)
+                and case.shape["seq_len"] <= REPEATED_RUNS_MAX_SEQ_LEN)
 
     def run(self, run, record: dict) -> None:
         problem, config = run.problem, run.problem.config

@@ -11,8 +11,8 @@ from ..tolerances import tolerance_for
 from ..spec.materialize import round_to_dtype
 from . import derive
 from .base import Check, compare_outputs, finish
+from .limits import REPEATED_RUNS_MAX_SEQ_LEN
 
-MAX_SEQ_LEN = 300
 
 
 class StateChainingCheck(Check):
@@ -22,7 +22,7 @@ class StateChainingCheck(Check):
     def applies(self, case) -> bool:
         config = case.config
         return (case.expect_error is None and not config.bidirectional and "lengths" not in case.inputs
-                and 2 <= case.shape["seq_len"] <= MAX_SEQ_LEN)
+                and 2 <= case.shape["seq_len"] <= REPEATED_RUNS_MAX_SEQ_LEN)
 
     def unsupported(self, run):
         if "initial_state" not in run.capabilities.features:

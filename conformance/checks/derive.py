@@ -15,18 +15,6 @@ from ..spec.materialize import round_to_dtype
 from ..spec.model import Problem, input_shape, padding_mask, state_shapes  # noqa: F401  (padding_mask: re-exported)
 
 
-def time_axis(config) -> int:
-    """Axis of x, y and c that is time."""
-    return 1 if (config.batch_first and not config.unbatched) else 0
-
-
-def batch_axis(config) -> Optional[int]:
-    """Axis of x, y and c that is the batch (None when unbatched)."""
-    if config.unbatched:
-        return None
-    return 0 if config.batch_first else 1
-
-
 def derived(problem: Problem, **changes) -> Problem:
     """A copy of `problem` with some fields replaced."""
     return dataclasses.replace(problem, **changes)
@@ -34,19 +22,19 @@ def derived(problem: Problem, **changes) -> Problem:
 
 def time_slice(problem: Problem, start: int, stop: int, h0=None, c0=None) -> Problem:
     """Steps start..stop-1 of the problem, starting from the given states."""
-    ax = time_axis(problem.config)
+    ax = problem.config.time_axis
     x = np.take(problem.x, np.arange(start, stop), axis=ax)
     return derived(problem, x=x, h0=h0, c0=c0)
 
 
 def concat_time(config, first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    return np.concatenate([first, second], axis=time_axis(config))
+    return np.concatenate([first, second], axis=config.time_axis)
 
 
 def select_rows(problem: Problem, rows) -> Problem:
     """The problem restricted to the batch rows `rows`, in that order (also h0, c0, lengths)."""
     rows = np.asarray(rows)
-    bx = batch_axis(problem.config)
+    bx = problem.config.batch_axis
     take_state = lambda s: None if s is None else np.take(s, rows, axis=1)  # noqa: E731
     return derived(problem, x=np.take(problem.x, rows, axis=bx), h0=take_state(problem.h0),
                    c0=take_state(problem.c0), lengths=None if problem.lengths is None else problem.lengths[rows])
@@ -55,7 +43,7 @@ def select_rows(problem: Problem, rows) -> Problem:
 def output_rows(config, outputs: dict, rows) -> dict:
     """The same rows of every output: y and c along their batch axis, h_n and c_n along axis 1."""
     rows = np.asarray(rows)
-    bx = batch_axis(config)
+    bx = config.batch_axis
     out = {}
     for name, value in outputs.items():
         out[name] = np.take(value, rows, axis=1 if name in ("h_n", "c_n") else bx)
@@ -99,7 +87,7 @@ def with_seq_len(problem: Problem, seq_len: int) -> Problem:
     cfg = problem.config
     shape = input_shape(cfg, seq_len, problem.batch)
     x = np.zeros(shape)
-    ax = time_axis(cfg)
+    ax = cfg.time_axis
     keep = min(seq_len, problem.seq_len)
     index = [slice(None)] * x.ndim
     index[ax] = slice(0, keep)

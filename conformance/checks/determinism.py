@@ -11,8 +11,8 @@ import numpy as np
 
 from ..metrics import ulp
 from .base import Check, upstream_gradients
+from .limits import DETERMINISM_GRADIENTS_MAX_SEQ_LEN
 
-GRADIENT_MAX_SEQ_LEN = 50
 
 
 def difference(first: dict, second: dict, dtype: str) -> tuple[list[str], float, float]:
@@ -46,7 +46,7 @@ class DeterminismCheck(Check):
             w, s, u = difference(first, outputs, run.dtype)
             where += [f"{label}: {x}" for x in w]
             spread, spread_ulp = max(spread, s), max(spread_ulp, u)
-        if run.gradients_unsupported() is None and run.problem.seq_len <= GRADIENT_MAX_SEQ_LEN:
+        if run.gradients_unsupported() is None and run.problem.seq_len <= DETERMINISM_GRADIENTS_MAX_SEQ_LEN:
             upstream = upstream_gradients(run)
             w, s, u = difference(run.gradients(run.problem, upstream), run.gradients(run.problem, upstream), run.dtype)
             where += [f"gradients: grad {x}" for x in w]

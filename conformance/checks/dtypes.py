@@ -14,9 +14,9 @@ from __future__ import annotations
 from ..diagnosis import diagnose_forward
 from ..tolerances import tolerance_for
 from .base import Check, compare_outputs, finish
+from .limits import HALF_PRECISION_MAX_SEQ_LEN
 
 HALF_DTYPES = ("float16", "bfloat16")
-MAX_HALF_SEQ_LEN = 50
 
 
 class DtypesCheck(Check):
@@ -25,7 +25,7 @@ class DtypesCheck(Check):
 
     def extra_dtypes(self, case, adapter) -> list[str]:
         """Half dtypes to run this check in beyond the case's own dtypes."""
-        if not self.applies(case) or case.shape["seq_len"] > MAX_HALF_SEQ_LEN or "float32" not in case.dtypes:
+        if not self.applies(case) or case.shape["seq_len"] > HALF_PRECISION_MAX_SEQ_LEN or "float32" not in case.dtypes:
             return []
         try:
             if adapter.skip_reason():

@@ -36,8 +36,8 @@ from ..spec.model import Problem, state_shapes
 from ..tolerances import tolerance_for
 from . import derive
 from .base import Check
+from .limits import DERIVED_ERRORS_MAX_SEQ_LEN
 
-MAX_DERIVED_SEQ_LEN = 20
 OTHER_DTYPE = {"float64": "float32", "float32": "float64", "float16": "float32", "bfloat16": "float32"}
 T0 = "T = 0"
 MUST_RAISE = "returned outputs (it must raise)"
@@ -101,7 +101,7 @@ def silent_answer(problem: Problem) -> Optional[dict]:
     if live.size:
         sub = derive.select_rows(problem, live)
         ref = lstm_forward(config, sub.x, sub.params, sub.h0, sub.c0, sub.lengths).as_dict()
-        bx = derive.batch_axis(config)
+        bx = config.batch_axis
         for name in ("y", "c"):
             index = [slice(None)] * answer[name].ndim
             index[bx] = live
@@ -185,7 +185,7 @@ class ErrorsCheck(Check):
     about = "invalid inputs raise (or, for T = 0 and length 0, give the ONNX answer), when the valid twin runs"
 
     def applies(self, case) -> bool:
-        return case.expect_error is not None or case.shape["seq_len"] <= MAX_DERIVED_SEQ_LEN
+        return case.expect_error is not None or case.shape["seq_len"] <= DERIVED_ERRORS_MAX_SEQ_LEN
 
     def invalid_variants(self, run) -> list[tuple[str, object]]:
         """(what is wrong, derived problem) pairs for a valid case."""

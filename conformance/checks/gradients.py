@@ -15,8 +15,8 @@ from ..diagnosis import diagnose_gradients
 from ..spec.model import GATE_ORDER, UPSTREAM_TERMS, parameter_shapes
 from ..tolerances import gradient_tolerance, tolerance_for
 from .base import Check, finish, upstream_gradients
+from .limits import REPEATED_RUNS_MAX_SEQ_LEN
 
-MAX_SEQ_LEN = 300
 UPSTREAMS = UPSTREAM_TERMS
 
 
@@ -74,7 +74,7 @@ class GradientsCheck(Check):
     about = "gradients w.r.t. x, h0, c0, every parameter vs reference BPTT; upstream on y, h_n, c_n together and alone"
 
     def applies(self, case) -> bool:
-        return case.expect_error is None and case.shape["seq_len"] <= MAX_SEQ_LEN
+        return case.expect_error is None and case.shape["seq_len"] <= REPEATED_RUNS_MAX_SEQ_LEN
 
     def unsupported(self, run):
         return run.gradients_unsupported()

@@ -10,8 +10,8 @@ from __future__ import annotations
 from ..tolerances import tolerance_for
 from . import derive
 from .base import Check, compare_outputs, finish
+from .limits import REPEATED_RUNS_MAX_SEQ_LEN
 
-MAX_SEQ_LEN = 300
 
 
 class StridedCheck(Check):
@@ -19,7 +19,7 @@ class StridedCheck(Check):
     about = "non-contiguous (strided) inputs and parameters give the contiguous results"
 
     def applies(self, case) -> bool:
-        return case.expect_error is None and case.shape["seq_len"] <= MAX_SEQ_LEN
+        return case.expect_error is None and case.shape["seq_len"] <= REPEATED_RUNS_MAX_SEQ_LEN
 
     def run(self, run, record: dict) -> None:
         got, _ = run.execute(derive.strided_problem(run.problem))

@@ -49,7 +49,7 @@ def error_by_step(case, adapters, dtype: Optional[str] = None) -> dict:
     reference = lstm_forward(problem.config, problem.x, problem.params, problem.h0, problem.c0,
                              problem.lengths).as_dict()["y"]
     config = problem.config
-    time_axis = 1 if (config.batch_first and not config.unbatched) else 0
+    time_axis = config.time_axis
     tol = tolerance_for(dtype)
     data = {"case": case.id, "dtype": dtype, "seq_len": problem.seq_len,
             "allowed": _per_step(tol.atol + tol.rtol * np.abs(reference), time_axis), "series": {}, "notes": {}}
