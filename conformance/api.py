@@ -11,9 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
-from .registry import load_adapter
-from .runner import run_suite
-from .session import RunOptions, Session
+from .harness.registry import load_adapter
+from .harness.runner import run_suite
+from .harness.session import RunOptions, Session
 from .spec.loader import CaseSpec, load_cases, select
 
 __all__ = ["run"]
@@ -43,9 +43,10 @@ def run(impls, cases=None, filters: Optional[list[str]] = None, dtypes: Optional
     diagnose      name the known defect a failure matches (slower; default on)
     on_record     called with each record as soon as it is judged
 
-    Each record is a dict (fields in the `lstm_conformance.runner` docstring): case, dtype,
-    impl, check, status (pass, fail, error, unsupported, skipped, xfail, xpass), message, and
-    the metrics. `lstm_conformance.expectations.gate_status(records, strict)` gives the CLI's
+    Each record is a dict (typed as `lstm_conformance.report.results.Record`; how each field is
+    computed: the `lstm_conformance.harness.runner` docstring): case, dtype, impl, check,
+    status (pass, fail, error, unsupported, skipped, xfail, xpass), message, and the metrics.
+    `lstm_conformance.harness.expectations.gate_status(records, strict)` gives the CLI's
     exit status. Raises ValueError (a SpecError, AdapterLoadError or SessionError) for a bad
     case file, implementation, expectations file or check name, before running anything.
     """

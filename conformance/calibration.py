@@ -21,9 +21,9 @@ from collections import defaultdict
 import numpy as np
 from tabulate import tabulate
 
-from .registry import load_adapter
+from .harness.registry import load_adapter
 from .report.results import Status
-from .runner import run_suite
+from .harness.runner import run_suite
 from .spec.loader import load_cases, select
 
 CORRECT_IMPLEMENTATIONS = ("numpy", "torch-cell", "torch-lstm")

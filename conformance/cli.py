@@ -17,16 +17,17 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import bench, environment
+from . import bench
+from .harness import environment
 from .report import plots, results, summary, tables
 from .report.results import FAILED, Status, check_of
 from .report import compare as comparing
-from . import session as sessions
-from .crash_watch import CrashWatch
-from .interrupts import interruptible
-from .progress import Progress
-from .registry import AdapterLoadError, available_names, load_adapter
-from .runner import ReferenceCache, iter_units, run_unit
+from .harness import session as sessions
+from .harness.crash_watch import CrashWatch
+from .harness.interrupts import interruptible
+from .harness.progress import Progress
+from .harness.registry import AdapterLoadError, available_names, load_adapter
+from .harness.runner import ReferenceCache, iter_units, run_unit
 from .spec.loader import SpecError, load_cases, load_file, select
 from .spec.budget import parse_size, set_max_case_memory
 from .spec.model import DTYPES
@@ -390,7 +391,7 @@ def cmd_run(args) -> int:
 
 def _warn_blas_kernels() -> None:
     """Say before timing, not only in the table, when NumPy's GEMMs run below the CPU's rate."""
-    from . import blas
+    from .bench import blas
     warning = blas.current_mismatch()
     if warning:
         print(f"lstm-conformance: warning: {warning}", file=sys.stderr)

@@ -34,7 +34,7 @@ def plugin_wording(message: str) -> str:
 
 
 def _seconds(text: str) -> float:
-    from .session import positive_seconds
+    from .harness.session import positive_seconds
     return positive_seconds(text)
 
 
@@ -88,10 +88,10 @@ class ConformanceRun:
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection(self, session):
         """Load the cases and the adapters once, before pytest collects the case files."""
-        from .registry import AdapterLoadError, load_adapter
-        from .runner import ReferenceCache, iter_units
+        from .harness.registry import AdapterLoadError, load_adapter
+        from .harness.runner import ReferenceCache, iter_units
         from .checks import select_checks
-        from .session import RunOptions, Session, SessionError
+        from .harness.session import RunOptions, Session, SessionError
         from .spec.loader import SpecError, load_cases
 
         option = self.config.getoption
@@ -158,7 +158,7 @@ class LSTMUnitItem(pytest.Item):
 
     def runtest(self):
         from .report.results import PASSED, Status, gate_failing
-        from .runner import run_unit
+        from .harness.runner import run_unit
 
         session = self.run.session
         records = [session.judge(r) for r in run_unit(self.unit, self.run.cache)]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from lstm_conformance.registry import load_adapter
-from lstm_conformance.runner import run_suite
+from lstm_conformance.harness.registry import load_adapter
+from lstm_conformance.harness.runner import run_suite
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..adapter import gradients_to_numpy, prepared_callable, result_dtypes, unsupported_by
 from ..metrics import compare_output, worst_of
-from ..reference_cache import ReferenceCache  # noqa: F401  (re-exported: checks share one cache)
+from .reference_cache import ReferenceCache  # noqa: F401  (re-exported: checks share one cache)
 from ..spec.loader import CaseSpec
 from ..spec.materialize import materialize, round_to_dtype
 from ..spec.model import Problem

@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from typing import Callable, Optional
 
 from ..checks import ReferenceCache, select_checks
-from ..runner import run_suite
+from ..harness.runner import run_suite
 from .control import ControlLSTM
 from .zoo import ZOO
 

@@ -9,7 +9,7 @@ from lstm_conformance.bench import ReferenceTiming, parse_shape
 from lstm_conformance.bench.timing import run_benchmarks
 from lstm_conformance.cli import main
 from lstm_conformance.reference import lstm_backward
-from lstm_conformance.registry import load_adapter
+from lstm_conformance.harness.registry import load_adapter
 from lstm_conformance.spec.materialize import materialize
 
 

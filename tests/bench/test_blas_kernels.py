@@ -5,7 +5,8 @@ import os
 
 import pytest
 
-from lstm_conformance import blas, environment
+from lstm_conformance.bench import blas
+from lstm_conformance.harness import environment
 from lstm_conformance.report import tables
 
 ZEN5_FLAGS = {"avx", "avx2", "fma", "avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl", "avx512_bf16"}

@@ -13,7 +13,7 @@ from lstm_conformance.implementations.torch_cell import TorchCellAdapter
 from lstm_conformance.implementations.torch_lstm import TorchLSTMAdapter
 from lstm_conformance.mutants import ControlLSTM
 from lstm_conformance.mutants import zoo
-from lstm_conformance.runner import run_case, run_checks, run_suite
+from lstm_conformance.harness.runner import run_case, run_checks, run_suite
 from lstm_conformance.spec.materialize import materialize
 
 GIVEN_STATE = "random/t5b3i4h7/bias/given-state"

@@ -6,7 +6,7 @@ from lstm_conformance.report.coverage import feature_matrix, run_counts
 from lstm_conformance.implementations.numpy_lstm import NumpyAdapter
 from lstm_conformance.implementations.torch_cell import TorchCellAdapter
 from lstm_conformance.implementations.torch_lstm import TorchLSTMAdapter
-from lstm_conformance.runner import run_suite
+from lstm_conformance.harness.runner import run_suite
 from lstm_conformance.report.tables import coverage_markdown
 
 

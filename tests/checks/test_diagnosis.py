@@ -7,7 +7,7 @@ from fixtures.adapters import NaNAdapter, PerturbedAdapter, TextbookSwappedRows
 from lstm_conformance.diagnosis import diagnose_forward, forward_variants, gate_order_name
 from lstm_conformance.mutants import ZOO
 from lstm_conformance.mutants.zoo import Mutant, _blocks
-from lstm_conformance.runner import run_case
+from lstm_conformance.harness.runner import run_case
 from lstm_conformance.spec.materialize import materialize
 from lstm_conformance.tolerances import tolerance_for
 

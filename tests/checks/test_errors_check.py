@@ -8,7 +8,7 @@ import torch
 
 from lstm_conformance.checks.errors import silent_answer, valid_twin
 from lstm_conformance.mutants import ControlLSTM, zoo
-from lstm_conformance.runner import run_case
+from lstm_conformance.harness.runner import run_case
 from lstm_conformance.spec.loader import load_text
 from lstm_conformance.spec.materialize import materialize
 

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from lstm_conformance import expectations
+from lstm_conformance.harness import expectations
 from lstm_conformance.implementations.torch_lstm import TorchLSTMAdapter
-from lstm_conformance.runner import run_case
+from lstm_conformance.harness.runner import run_case
 
 FINDINGS = Path(__file__).resolve().parents[2] / "implementations" / "expectations"
 

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from lstm_conformance.implementations.numpy_lstm import NumpyAdapter
-from lstm_conformance.runner import run_case
+from lstm_conformance.harness.runner import run_case
 from lstm_conformance.spec.loader import load_text
 from lstm_conformance.spec.model import ACTIVATION_ROLES, STANDARD_ACTIVATIONS, Activation
 

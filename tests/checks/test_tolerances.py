@@ -6,8 +6,8 @@ import pytest
 
 from lstm_conformance import calibration
 from lstm_conformance.mutants import zoo
-from lstm_conformance.registry import load_adapter
-from lstm_conformance.runner import run_suite
+from lstm_conformance.harness.registry import load_adapter
+from lstm_conformance.harness.runner import run_suite
 from lstm_conformance.tolerances import MIN_MARGIN, TOLERANCES
 
 EXAMPLE = str(Path(__file__).resolve().parents[2] / "examples" / "vectorised_lstm.py") + ":VectorisedLSTM"

@@ -6,8 +6,8 @@ import textwrap
 import pytest
 
 from lstm_conformance.cli import main
-from lstm_conformance.registry import AdapterLoadError, load_adapter
-from lstm_conformance.runner import run_suite
+from lstm_conformance.harness.registry import AdapterLoadError, load_adapter
+from lstm_conformance.harness.runner import run_suite
 from lstm_conformance.spec.loader import load_cases, select
 
 # A correct adapter split over two files: the adapter imports the LSTM from the module beside it.

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy  # noqa: F401
 import torch  # noqa: F401
 
-import lstm_conformance.expectations  # noqa: F401
-import lstm_conformance.runner  # noqa: F401
-import lstm_conformance.session  # noqa: F401
+import lstm_conformance.harness.expectations  # noqa: F401
+import lstm_conformance.harness.runner  # noqa: F401
+import lstm_conformance.harness.session  # noqa: F401
 from lstm_conformance.cli import main as cli_main
 
 ROOT = Path(__file__).resolve().parents[2]

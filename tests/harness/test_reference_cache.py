@@ -4,8 +4,8 @@ import dataclasses
 
 import numpy as np
 
-from lstm_conformance import reference_cache
-from lstm_conformance.reference_cache import ReferenceCache, content_key
+from lstm_conformance.checks import reference_cache
+from lstm_conformance.checks.reference_cache import ReferenceCache, content_key
 from lstm_conformance.spec.materialize import materialize
 
 

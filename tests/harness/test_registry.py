@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from lstm_conformance.registry import AdapterLoadError, available_names, load_adapter
+from lstm_conformance.harness.registry import AdapterLoadError, available_names, load_adapter
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "adapters.py"
 

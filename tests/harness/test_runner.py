@@ -6,7 +6,7 @@ from fixtures.adapters import (AcceptsEverything, NaNAdapter, NoGPUAdapter, Pert
 
 from lstm_conformance.implementations.numpy_lstm import NumpyAdapter
 from lstm_conformance.implementations.torch_lstm import TorchLSTMAdapter
-from lstm_conformance.runner import exit_status, run_case, run_suite
+from lstm_conformance.harness.runner import exit_status, run_case, run_suite
 from lstm_conformance.spec.loader import load_text
 
 
@@ -107,7 +107,7 @@ def test_reference_is_compared_on_inputs_rounded_to_the_dtype(library):
 
 def test_units_follow_run_suite_order_with_the_extra_half_precision_runs(library):
     from lstm_conformance.implementations.torch_cell import TorchCellAdapter
-    from lstm_conformance.runner import iter_units, run_unit
+    from lstm_conformance.harness.runner import iter_units, run_unit
 
     cases = [case_by_id(library, "toy-memory-tanh"), case_by_id(library, "toy-memory-linear")]
     adapters = [NumpyAdapter(), TorchCellAdapter()]
@@ -131,7 +131,7 @@ def test_units_follow_run_suite_order_with_the_extra_half_precision_runs(library
 
 def test_units_honour_dtypes_and_checks_and_leave_out_units_no_check_applies_to(library):
     from lstm_conformance.implementations.torch_cell import TorchCellAdapter
-    from lstm_conformance.runner import iter_units
+    from lstm_conformance.harness.runner import iter_units
 
     cases = [case_by_id(library, "toy-memory-tanh")]
     adapters = [TorchCellAdapter()]

@@ -4,9 +4,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from lstm_conformance import expectations
-from lstm_conformance.registry import load_adapter
-from lstm_conformance.runner import run_suite
+from lstm_conformance.harness import expectations
+from lstm_conformance.harness.registry import load_adapter
+from lstm_conformance.harness.runner import run_suite
 
 EXAMPLE = str(Path(__file__).resolve().parents[2] / "examples" / "vectorised_lstm.py") + ":VectorisedLSTM"
 KNOWN_FINDINGS = [expectations.load(p) for p in sorted((Path(__file__).resolve().parents[2] / "implementations" / "expectations").glob("*.yaml"))]

@@ -8,7 +8,7 @@ import torch
 
 from lstm_conformance.implementations.numpy_lstm import NumpyAdapter, activation
 from lstm_conformance.implementations.numpy_lstm_training import derivative, lstm_numpy_gradients
-from lstm_conformance.runner import run_case, run_checks
+from lstm_conformance.harness.runner import run_case, run_checks
 from lstm_conformance.spec.model import LSTMConfig
 
 T, B, I, H = 4, 3, 3, 5

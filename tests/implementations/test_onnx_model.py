@@ -14,7 +14,7 @@ from lstm_conformance.adapter import Adapter  # noqa: E402
 from lstm_conformance.implementations import onnx_model  # noqa: E402
 from lstm_conformance.implementations.onnxruntime_lstm import OnnxRuntimeAdapter  # noqa: E402
 from lstm_conformance.reference import lstm_forward  # noqa: E402
-from lstm_conformance.runner import ReferenceCache, run_case  # noqa: E402
+from lstm_conformance.harness.runner import ReferenceCache, run_case  # noqa: E402
 from lstm_conformance.spec.loader import load_cases, load_text  # noqa: E402
 from lstm_conformance.spec.materialize import materialize  # noqa: E402
 

@@ -16,7 +16,7 @@ from lstm_conformance.implementations.onnxruntime_lstm import (REASONS, OnnxRunt
                                                                 activation_attributes)
 from lstm_conformance.reference import lstm_forward  # noqa: E402
 from lstm_conformance.reference.layouts import cell_params, suffixed, to_onnx  # noqa: E402
-from lstm_conformance.runner import ReferenceCache, run_case  # noqa: E402
+from lstm_conformance.harness.runner import ReferenceCache, run_case  # noqa: E402
 from lstm_conformance.spec.loader import load_cases, load_text  # noqa: E402
 from lstm_conformance.spec.materialize import materialize  # noqa: E402
 from lstm_conformance.spec.model import Activation, LSTMConfig  # noqa: E402

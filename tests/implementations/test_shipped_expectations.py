@@ -2,9 +2,9 @@
 xpass), and nothing else of that adapter fails."""
 import pytest
 
-from lstm_conformance import expectations
-from lstm_conformance.registry import load_adapter
-from lstm_conformance.runner import run_suite
+from lstm_conformance.harness import expectations
+from lstm_conformance.harness.registry import load_adapter
+from lstm_conformance.harness.runner import run_suite
 
 pytest.importorskip("onnxruntime")
 

@@ -16,7 +16,7 @@ pytest.importorskip("triton")
 
 from lstm_conformance.implementations.triton_lstm import (RESIDENT_BYTES, TritonLSTMAdapter,  # noqa: E402
                                                           environment_reason, plan_launch)
-from lstm_conformance.runner import run_case, run_suite  # noqa: E402
+from lstm_conformance.harness.runner import run_case, run_suite  # noqa: E402
 
 SMALL = ("toy-memory", "random/t5b3i4h7", "random/t20b4i16h32")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from lstm_conformance.cli import _parser
-from lstm_conformance.expectations import parse
+from lstm_conformance.harness.expectations import parse
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "CI.md"
 

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lstm_conformance import expectations
+from lstm_conformance.harness import expectations
 from lstm_conformance.cli import main
-from lstm_conformance.expectations import ExpectationsError, apply, case_matches, gate_status, parse, unused_entries
+from lstm_conformance.harness.expectations import ExpectationsError, apply, case_matches, gate_status, parse, unused_entries
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "adapters.py"
 

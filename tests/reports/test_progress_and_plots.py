@@ -7,7 +7,7 @@ import pytest
 
 from lstm_conformance.report import plots
 from lstm_conformance.implementations.numpy_lstm import NumpyAdapter
-from lstm_conformance.progress import Progress, progress_wanted
+from lstm_conformance.harness.progress import Progress, progress_wanted
 from lstm_conformance.bench import batch_sweep
 
 

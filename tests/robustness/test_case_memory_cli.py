@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from lstm_conformance import isolation
+from lstm_conformance.harness import isolation
 from lstm_conformance.cli import main
 from lstm_conformance.spec import budget
 from lstm_conformance.spec.loader import builtin_case_files

@@ -8,9 +8,9 @@ import pytest
 
 from lstm_conformance.cli import main
 from lstm_conformance.report.compare import without_timings
-from lstm_conformance.isolation import AdapterCrashed, IsolatedAdapter
-from lstm_conformance.registry import AdapterLoadError
-from lstm_conformance.runner import run_case, run_suite
+from lstm_conformance.harness.isolation import AdapterCrashed, IsolatedAdapter
+from lstm_conformance.harness.registry import AdapterLoadError
+from lstm_conformance.harness.runner import run_case, run_suite
 from lstm_conformance.spec.materialize import materialize
 
 BAD = Path(__file__).with_name("bad_adapters.py")
@@ -82,7 +82,7 @@ def test_a_failing_load_is_an_adapter_load_error():
 
 
 def test_results_through_isolation_equal_those_in_process(cases):
-    from lstm_conformance.registry import load_adapter
+    from lstm_conformance.harness.registry import load_adapter
     selected = [cases[T1], cases["toy-memory-tanh"]]
     with IsolatedAdapter("torch-lstm") as isolated:
         remote = run_suite(selected, [isolated], ["float32"])
@@ -127,7 +127,7 @@ def test_an_implementation_that_allocates_too_much_is_one_error_and_the_next_cas
 
 
 def test_the_worker_limit_follows_the_case_limit():
-    from lstm_conformance import isolation
+    from lstm_conformance.harness import isolation
     from lstm_conformance.spec import budget
     budget.set_max_case_memory(2**30)
     try:
@@ -139,7 +139,7 @@ def test_the_worker_limit_follows_the_case_limit():
 
 
 def test_a_platform_without_resource_limits_gets_a_note(monkeypatch):
-    from lstm_conformance import isolation
+    from lstm_conformance.harness import isolation
     monkeypatch.setitem(__import__("sys").modules, "resource", None)  # import resource fails
     assert "no resource module" in isolation._limit_memory(2**30)
     assert isolation._limit_memory(None) is None

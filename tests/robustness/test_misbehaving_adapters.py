@@ -5,7 +5,7 @@ import bad_adapters as bad
 import pytest
 
 from lstm_conformance.implementations.numpy_lstm import NumpyAdapter
-from lstm_conformance.runner import run_suite
+from lstm_conformance.harness.runner import run_suite
 
 CASE = "random/t5b3i4h7/bias/given-state"
 

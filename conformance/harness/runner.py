@@ -46,9 +46,9 @@ import traceback
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Optional
 
-from .checks import CHECKS, CaseRun, ReferenceCache, select_checks
-from .report.results import FAILED, Status
-from .spec.loader import CaseSpec
+from ..checks import CHECKS, CaseRun, ReferenceCache, select_checks
+from ..report.results import FAILED, Status
+from ..spec.loader import CaseSpec
 
 __all__ = ["ReferenceCache", "Unit", "exit_status", "iter_units", "run_case", "run_checks", "run_suite",
            "run_unit"]

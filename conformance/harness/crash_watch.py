@@ -12,7 +12,7 @@ import sys
 
 
 def crash_message(journal_path) -> str:
-    from .report.results import read_journal
+    from ..report.results import read_journal
     try:
         records, running = read_journal(journal_path)
     except OSError:
@@ -41,7 +41,7 @@ class CrashWatch:
 
     def __enter__(self):
         # in a session of its own: Ctrl-C at the terminal goes to the run, not to the watcher
-        self._watcher = subprocess.Popen([sys.executable, "-m", "lstm_conformance.crash_watch", self.journal_path],
+        self._watcher = subprocess.Popen([sys.executable, "-m", "lstm_conformance.harness.crash_watch", self.journal_path],
                                          stdin=subprocess.PIPE, text=True, start_new_session=True)
         if not faulthandler.is_enabled():
             try:

@@ -12,7 +12,7 @@ from typing import Optional, TextIO
 
 from tqdm import tqdm
 
-from .report.results import FAILED
+from ..report.results import FAILED
 
 
 def progress_wanted(stream: Optional[TextIO] = None, env=None) -> bool:

@@ -26,7 +26,7 @@ from typing import Iterable, Optional
 
 import yaml
 
-from .report.results import FAILED, Status, check_of, gate_failing
+from ..report.results import FAILED, Status, check_of, gate_failing
 
 ENTRY_KEYS = {"case", "reason", "dtype", "check", "message"}
 

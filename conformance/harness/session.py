@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Optional
 
 from . import environment, expectations
-from .checks import CHECKS
+from ..checks import CHECKS
 from .isolation import IsolatedAdapter, close_all, isolate_all
-from .report import html as html_report
-from .report import junit, results, tables
-from .report.coverage import feature_matrix as coverage_matrix  # the capability table plus the checks' columns
+from ..report import html as html_report
+from ..report import junit, results, tables
+from ..report.coverage import feature_matrix as coverage_matrix  # the capability table plus the checks' columns
 
 
 class SessionError(ValueError):

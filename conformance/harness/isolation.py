@@ -39,10 +39,10 @@ import traceback
 import weakref
 from typing import Optional
 
-from .adapter import result_dtypes
+from ..adapter import result_dtypes
 from .registry import AdapterLoadError, load_adapter
-from .spec.budget import format_size, max_case_memory
-from .spec.model import Problem
+from ..spec.budget import format_size, max_case_memory
+from ..spec.model import Problem
 
 # Loading an adapter may import torch and initialise a GPU: generous, and separate from --timeout.
 START_TIMEOUT = 300.0
@@ -347,7 +347,7 @@ class IsolatedAdapter:
 
     def _start(self) -> dict:
         parent_end, child_end = socket.socketpair()
-        command = [sys.executable, "-c", "import sys; from lstm_conformance.isolation import _worker_entry; "
+        command = [sys.executable, "-c", "import sys; from lstm_conformance.harness.isolation import _worker_entry; "
                    "_worker_entry(int(sys.argv[1]))", str(child_end.fileno())]
         try:
             process = subprocess.Popen(command, pass_fds=[child_end.fileno()], stdin=subprocess.DEVNULL)

@@ -15,8 +15,8 @@ import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from .adapter import Adapter, Capabilities
-from .implementations import BUILTIN
+from ..adapter import Adapter, Capabilities
+from ..implementations import BUILTIN
 
 ENTRY_POINT_GROUP = "lstm_conformance.adapters"
 

@@ -18,8 +18,8 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from .reference import lstm_backward, lstm_forward
-from .spec.model import Problem
+from ..reference import lstm_backward, lstm_forward
+from ..spec.model import Problem
 
 CACHE_ENV = "LSTM_CONFORMANCE_CACHE"
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, blas
-from .cpuinfo import cpuinfo_value
+from .. import __version__
+from ..bench import blas
+from ..bench.cpuinfo import cpuinfo_value
 
 
 def _cpu_model() -> str:
