@@ -106,6 +106,22 @@ class Adapter:
         return None
 
 
+# The methods an adapter may leave out: the base class's defaults apply. An adapter that does
+# not subclass Adapter gets them bound by with_defaults, so the harness calls them directly.
+OPTIONAL_METHODS = ("skip_reason", "unsupported_reason", "to_numpy", "gradients", "gradients_unsupported_reason",
+                    "prepare_training")
+
+
+def with_defaults(adapter):
+    """The adapter, with the base class's default bound for each optional method it lacks."""
+    for method in OPTIONAL_METHODS:
+        if not hasattr(adapter, method):
+            setattr(adapter, method, getattr(Adapter, method).__get__(adapter))
+    if not hasattr(adapter, "description"):
+        adapter.description = ""
+    return adapter
+
+
 class ContractError(TypeError):
     """The adapter broke this contract (prepare returned no callable, the callable returned no
     outputs). Always an error of the adapter: never counted as rejecting an invalid input."""
@@ -179,7 +195,7 @@ def array_dtype(problem: Problem, name: str) -> str:
     Normally problem.dtype; a check that tests mismatched dtypes sets problem.array_dtypes,
     e.g. {"x": "float64"} for a float32 problem. Adapters declaring Capabilities.mixed_dtypes
     read dtypes through this function instead of casting everything to problem.dtype."""
-    return getattr(problem, "array_dtypes", {}).get(name, problem.dtype)
+    return problem.array_dtypes.get(name, problem.dtype)
 
 
 def tensor_keeping_strides(array: np.ndarray, dtype, device="cpu"):

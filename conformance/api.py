@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
+from .adapter import with_defaults
 from .harness.registry import load_adapter
 from .harness.runner import run_suite
 from .harness.session import RunOptions, Session
@@ -51,7 +52,7 @@ def run(impls, cases=None, filters: Optional[list[str]] = None, dtypes: Optional
     case file, implementation, expectations file or check name, before running anything.
     """
     given = list(impls) if isinstance(impls, (list, tuple)) else [impls]
-    instances = {a.name: a for a in given if not isinstance(a, str)}
+    instances = {a.name: with_defaults(a) for a in given if not isinstance(a, str)}
     if (isolate or timeout) and instances:
         raise ValueError("isolate and timeout need implementations given as specs (names, file.py:Class, "
                          f"module:Class), not instances: {', '.join(instances)}")

@@ -30,13 +30,12 @@ from .reference import activations, lstm_forward
 from .reference.forward import (clip, direction_parameters, from_time_major, lstm_step, state_from_batched,
                                 state_to_batched, to_time_major)
 from .spec.materialize import round_to_dtype
-from .spec.model import (ACTIVATION_ROLES, GATE_ORDER, STANDARD_ACTIVATIONS, UPSTREAM_TERMS, Activation, Problem,
-                         padding_mask)
+from .spec.model import (ACTIVATION_ROLES, GATE_ORDER, OUTPUTS, STANDARD_ACTIVATIONS, UPSTREAM_TERMS, Activation,
+                         Problem, padding_mask)
 from .tolerances import Tolerance, gradient_tolerance
 
 MATCH_FACTOR = 4.0  # a pattern reproduces the outputs within this multiple of the tolerance
 MAX_STEPS_FOR_PATTERNS = 2000  # T·L·D above which re-running ~40 variants is not worth the time
-OUTPUTS = ("y", "h_n", "c_n", "c")
 
 
 # ----------------------------------------------------------------------------- where

@@ -181,6 +181,9 @@ class Problem:
     lengths: Optional[np.ndarray] = None
     group: str = ""
     tags: tuple = field(default_factory=tuple)
+    # per-array dtypes where they differ from `dtype` ("x", "h0", "c0", "params"): set only by
+    # the errors check's mixed-dtype input, for adapters declaring Capabilities.mixed_dtypes
+    array_dtypes: dict = field(default_factory=dict)
 
     @property
     def seq_len(self) -> int:

@@ -17,15 +17,14 @@ from typing import Optional
 
 import numpy as np
 
-from ..adapter import gradients_to_numpy, prepared_callable, result_dtypes, unsupported_by
+from ..adapter import gradients_to_numpy, prepared_callable, result_dtypes
 from ..metrics import compare_output, worst_of
-from .reference_cache import ReferenceCache  # noqa: F401  (re-exported: checks share one cache)
 from ..spec.loader import CaseSpec
 from ..spec.materialize import materialize, round_to_dtype
-from ..spec.model import Problem
+from ..spec.model import OUTPUTS, UPSTREAM_TERMS, Problem
+from .reference_cache import ReferenceCache  # noqa: F401  (re-exported: checks share one cache)
 from ..tolerances import Tolerance
 
-OUTPUT_NAMES = ("y", "h_n", "c_n", "c")
 
 
 def seeded_rng(case: CaseSpec, purpose: str) -> np.random.Generator:
@@ -38,7 +37,7 @@ def upstream_gradients(run: "CaseRun") -> dict:
     outputs and rounded to the tested dtype (the same values for every adapter)."""
     rng = seeded_rng(run.case, "upstream")
     ref = run.reference
-    return {k: round_to_dtype(rng.uniform(-1.0, 1.0, size=ref[k].shape), run.dtype) for k in ("y", "h_n", "c_n")}
+    return {k: round_to_dtype(rng.uniform(-1.0, 1.0, size=ref[k].shape), run.dtype) for k in UPSTREAM_TERMS["all"]}
 
 
 class Check:
@@ -53,7 +52,7 @@ class Check:
     def unsupported(self, run) -> Optional[str]:
         return None
 
-    def run(self, run, record: dict) -> None:
+    def judge(self, run, record: dict) -> None:
         raise NotImplementedError
 
 
@@ -79,9 +78,7 @@ class CaseRun:
         return self.adapter.capabilities()
 
     def unsupported_reason(self) -> Optional[str]:
-        if hasattr(self.adapter, "unsupported_reason"):
-            return self.adapter.unsupported_reason(self.problem)
-        return unsupported_by(self.capabilities, self.problem)
+        return self.adapter.unsupported_reason(self.problem)
 
     @property
     def reference(self) -> dict:
@@ -131,12 +128,11 @@ class CaseRun:
         """Why the adapter's gradients() does not apply to this problem, or None."""
         if not self.capabilities.gradients:
             return "the adapter declares no gradient support (Capabilities.gradients)"
-        reason = getattr(self.adapter, "gradients_unsupported_reason", None)  # optional in the contract
-        return reason(self.problem) if reason else None
+        return self.adapter.gradients_unsupported_reason(self.problem)
 
 
-def compare_outputs(expected: dict, got: dict, tol: Tolerance, dtype: str, config, names=OUTPUT_NAMES,
-                    required=("y", "h_n", "c_n")) -> list[dict]:
+def compare_outputs(expected: dict, got: dict, tol: Tolerance, dtype: str, config, names=OUTPUTS,
+                    required=UPSTREAM_TERMS["all"]) -> list[dict]:
     """compare_output for each output present in `expected`; a required output missing from
     `got` is a failing comparison."""
     out = []

@@ -25,7 +25,7 @@ class BatchIndependenceCheck(Check):
         return (case.expect_error is None and not case.config.unbatched and case.shape["batch"] >= 2
                 and case.shape["seq_len"] <= REPEATED_RUNS_MAX_SEQ_LEN)
 
-    def run(self, run, record: dict) -> None:
+    def judge(self, run, record: dict) -> None:
         problem, config = run.problem, run.problem.config
         full = run.outputs
         tol = tolerance_for(run.dtype, self.name)

@@ -29,7 +29,7 @@ class StateChainingCheck(Check):
             return "the adapter takes no initial state, so a run cannot continue from another's state"
         return None
 
-    def run(self, run, record: dict) -> None:
+    def judge(self, run, record: dict) -> None:
         problem, config = run.problem, run.problem.config
         split = problem.seq_len // 2
         first, _ = run.execute(derive.time_slice(problem, 0, split, problem.h0, problem.c0))

@@ -111,6 +111,5 @@ def with_wider_h0(problem: Problem) -> Problem:
 def with_array_dtypes(problem: Problem, array_dtypes: dict) -> Problem:
     """The problem with per-array dtypes (see adapter.array_dtype): e.g. x in float64 for a
     float32 problem. Values are rounded to the dtype each array will be given in."""
-    out = derived(problem, x=round_to_dtype(problem.x, array_dtypes.get("x", problem.dtype)))
-    out.array_dtypes = dict(array_dtypes)
-    return out
+    return derived(problem, x=round_to_dtype(problem.x, array_dtypes.get("x", problem.dtype)),
+                   array_dtypes=dict(array_dtypes))

@@ -38,7 +38,7 @@ class DeterminismCheck(Check):
     name = "determinism"
     about = "two runs on the same inputs are bit-identical (or the declared spread is reported)"
 
-    def run(self, run, record: dict) -> None:
+    def judge(self, run, record: dict) -> None:
         first = run.outputs
         runs = {"called again": run.call_again(), "prepared again": run.execute(run.problem)[0]}
         where, spread, spread_ulp = [], 0.0, 0.0

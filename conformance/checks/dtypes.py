@@ -35,7 +35,7 @@ class DtypesCheck(Check):
             return []
         return [d for d in HALF_DTYPES if d in declared and d not in case.dtypes]
 
-    def run(self, run, record: dict) -> None:
+    def judge(self, run, record: dict) -> None:
         got_dtypes = run.output_dtypes
         record["output_dtypes"] = got_dtypes
         wrong = [f"{k} is {d or type(d).__name__}" for k, d in sorted(got_dtypes.items()) if d != run.dtype]

@@ -62,7 +62,7 @@ def attempt(run, problem):
     return outputs, None
 
 
-def rejects(run, problem):
+def rejection_message(run, problem):
     """The exception message when the adapter rejects `problem`, None when it returns outputs."""
     return attempt(run, problem)[1]
 
@@ -207,7 +207,7 @@ class ErrorsCheck(Check):
         record.update(status="error", message=(f"could not run the valid twin ({what}), so its exceptions say nothing "
                                                f"about invalid inputs: {message}"))
 
-    def run(self, run, record: dict) -> None:
+    def judge(self, run, record: dict) -> None:
         if run.case.expect_error is not None:
             self._run_error_case(run, record)
             return

@@ -12,7 +12,7 @@ class ForwardCheck(Check):
     name = "forward"
     about = "outputs y, h_n, c_n (and c) against the float64 reference; literal expectations"
 
-    def run(self, run, record: dict) -> None:
+    def judge(self, run, record: dict) -> None:
         problem, got = run.problem, run.outputs
         record["output_dtypes"] = run.output_dtypes
         tol = tolerance_for(run.dtype)

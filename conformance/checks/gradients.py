@@ -79,7 +79,7 @@ class GradientsCheck(Check):
     def unsupported(self, run):
         return run.gradients_unsupported()
 
-    def run(self, run, record: dict) -> None:
+    def judge(self, run, record: dict) -> None:
         upstream = upstream_gradients(run)
         states = "initial_state" in run.capabilities.features
         comparisons, missing = [], []

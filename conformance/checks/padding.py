@@ -24,7 +24,7 @@ class PaddingInvarianceCheck(Check):
         lengths = case.inputs.get("lengths")
         return case.expect_error is None and lengths is not None and min(lengths, default=0) < case.shape["seq_len"]
 
-    def run(self, run, record: dict) -> None:
+    def judge(self, run, record: dict) -> None:
         problem, config = run.problem, run.problem.config
         repadded = derive.repadded(problem, seeded_rng(run.case, "padding"))
         got, _ = run.execute(repadded)

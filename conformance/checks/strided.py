@@ -21,7 +21,7 @@ class StridedCheck(Check):
     def applies(self, case) -> bool:
         return case.expect_error is None and case.shape["seq_len"] <= REPEATED_RUNS_MAX_SEQ_LEN
 
-    def run(self, run, record: dict) -> None:
+    def judge(self, run, record: dict) -> None:
         got, _ = run.execute(derive.strided_problem(run.problem))
         tol = tolerance_for(run.dtype, self.name)
         record["tolerance"] = tol.as_dict()

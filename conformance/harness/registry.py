@@ -15,7 +15,7 @@ import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from ..adapter import Adapter, Capabilities
+from ..adapter import Adapter, Capabilities, with_defaults
 from ..implementations import BUILTIN
 
 ENTRY_POINT_GROUP = "lstm_conformance.adapters"
@@ -37,11 +37,7 @@ def _instantiate(obj, spec: str) -> Adapter:
     missing = [m for m in ("name", "capabilities", "prepare") if not hasattr(adapter, m)]
     if missing:
         raise AdapterLoadError(f"--impl {spec}: {obj!r} is not an adapter (missing {', '.join(missing)})")
-    if not hasattr(adapter, "to_numpy"):  # duck-typed adapters get the default conversions
-        adapter.to_numpy = Adapter.to_numpy.__get__(adapter)
-    for method in ("skip_reason", "unsupported_reason"):
-        if not hasattr(adapter, method):
-            setattr(adapter, method, getattr(Adapter, method).__get__(adapter))
+    with_defaults(adapter)  # a duck-typed adapter gets the defaults of the optional methods
     _check_capabilities(adapter, spec)
     return adapter
 

@@ -98,7 +98,7 @@ def _run_one(run: CaseRun, check, record: dict) -> None:
     if reason:
         record.update(status=Status.UNSUPPORTED, message=reason)
         return
-    check.run(run, record)
+    check.judge(run, record)
 
 
 def run_case(case: CaseSpec, dtype: str, adapter, cache: Optional[ReferenceCache] = None, check: Optional[str] = None,

@@ -257,9 +257,7 @@ class TruncatesState(Mutant):
     def truncated(problem):
         if problem.h0 is None:
             return problem
-        out = dataclasses.replace(problem, h0=problem.h0[..., : problem.config.output_size])
-        out.__dict__.update({k: v for k, v in problem.__dict__.items() if k == "array_dtypes"})
-        return out
+        return dataclasses.replace(problem, h0=problem.h0[..., : problem.config.output_size])
 
     def prepare(self, problem):
         return super().prepare(self.truncated(problem))

@@ -117,18 +117,18 @@ def _figure(width=8.0, height=4.2):
     return Figure(figsize=(width, height), layout="constrained")
 
 
-def _finite(values) -> list[float]:
+def _as_floats(values) -> list[float]:
     """Values read back from results.json: 'inf'/'nan' strings become floats."""
     return [float(v) for v in values]
 
 
 def plot_error_by_step(data: dict) -> Optional[bytes]:
     """PNG of the per-step errors (log scale; exact zeros drawn at the floor, Inf at the top)."""
-    series = {name: _finite(values) for name, values in data.get("series", {}).items()}
+    series = {name: _as_floats(values) for name, values in data.get("series", {}).items()}
     if not series:
         return None
     finite_positive = [v for values in series.values() for v in values if math.isfinite(v) and v > 0]
-    allowed = _finite(data.get("allowed", []))
+    allowed = _as_floats(data.get("allowed", []))
     floor = min(finite_positive + [a for a in allowed if a > 0] or [1e-16]) / 10
     top = max(finite_positive + [a for a in allowed if math.isfinite(a)] or [1.0]) * 10
     figure = _figure()

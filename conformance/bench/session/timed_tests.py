@@ -63,8 +63,6 @@ def test_lstm_speed(benchmark, lstm_bench, lstm_bench_plugin):
     case, adapter = parse_shape(shape), plugin.adapters[index]
     problem = materialize(case, dtype)
     reason = adapter.skip_reason() or adapter.unsupported_reason(problem)
-    if not reason and mode == "training" and not callable(getattr(adapter, "prepare_training", None)):
-        reason = f"{adapter.name} has no prepare_training (no timed forward+backward)"
     if reason:
         plugin.skipped[(case.id, mode, dtype, adapter.name)] = reason
         pytest.skip(reason)
