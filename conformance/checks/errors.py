@@ -62,11 +62,6 @@ def attempt(run, problem):
     return outputs, None
 
 
-def rejection_message(run, problem):
-    """The exception message when the adapter rejects `problem`, None when it returns outputs."""
-    return attempt(run, problem)[1]
-
-
 # ----------------------------------------------------------------------------- the ONNX answer
 
 def silent_answer(problem: Problem) -> Optional[dict]:
