@@ -7,24 +7,21 @@ array of the gradients check) and its max abs error, max rel error, max ULP erro
 `tolerance_used` = max |error| / (atol + rtol·|expected|). The margin of a tolerance is
 1 / max(tolerance_used): how far the worst correct result stays from failing.
 
-    python -m lstm_conformance.calibration [--impl NAME ...] [-k PATTERN ...]
+    lstm-conformance calibrate [--impl NAME ...] [-k PATTERN ...]
 
 prints the table that SPEC.md's "Tolerance calibration" section quotes (plus the gradients
 of every case with T ≤ 50 in float16 and bfloat16, which the library does not list).
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 from collections import defaultdict
 
 import numpy as np
 from tabulate import tabulate
 
-from .harness.registry import load_adapter
-from .report.results import Status
 from .harness.runner import run_suite
-from .spec.loader import load_cases, select
+from .report.results import Status
 
 CORRECT_IMPLEMENTATIONS = ("numpy", "torch-cell", "torch-lstm")
 MEASURED_CHECKS = ("forward", "gradients", "state-chaining", "batch-independence", "padding-invariance", "strided",
@@ -88,18 +85,9 @@ def markdown(summary: dict) -> str:
                                    "tolerance used", "margin", "worst case"], tablefmt="github")
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lstm_conformance.calibration", description=__doc__.splitlines()[0])
-    parser.add_argument("--impl", action="append", help=f"default: {', '.join(CORRECT_IMPLEMENTATIONS)}")
-    parser.add_argument("-k", "--filter", action="append", help="only cases matching (as for run)")
-    args = parser.parse_args(argv)
-    adapters = [load_adapter(n) for n in (args.impl or CORRECT_IMPLEMENTATIONS)]
-    cases = select(load_cases(), args.filter)
+def calibrate(cases, adapters) -> dict:
+    """The summary `lstm-conformance calibrate` prints: the library's checks, plus the gradients
+    of its short cases in float16 and bfloat16."""
     summary = measure(cases, adapters)
     summary.update(measure(half_precision_cases(cases), adapters, checks=("gradients",)))
-    print(markdown(summary))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return summary

@@ -17,7 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import bench
+from . import bench, calibration
 from .harness import environment
 from .report import plots, results, summary, tables
 from .report.results import FAILED, Status, check_of
@@ -140,6 +140,14 @@ def _parser() -> argparse.ArgumentParser:
     p_mutants.add_argument("--quick", action="store_true",
                            help="only the small case subset on which every mutant is killed (mutants.QUICK_CASES)")
     add_memory(p_mutants)
+
+    p_calibrate = sub.add_parser("calibrate", help="the error distribution of correct implementations over the "
+                                                    "library: the measurement behind the tolerances (SPEC.md §14)")
+    p_calibrate.add_argument("--impl", action="append", metavar="NAME|file.py:Class|module:Class",
+                             help="implementations known to be correct (repeatable; default: "
+                                  "numpy, torch-cell, torch-lstm)")
+    p_calibrate.add_argument("--cases", action="append", metavar="FILE", help="spec case file (default: built-in library)")
+    p_calibrate.add_argument("-k", "--filter", action="append", metavar="PATTERN", help="only these cases (as for run)")
 
     p_validate = sub.add_parser("validate", help="check spec case files")
     p_validate.add_argument("files", nargs="+", type=Path, metavar="FILE", help="spec case file (YAML) to check")
@@ -507,8 +515,14 @@ def cmd_mutants(args) -> int:
     return 0 if mutants.good(result) else 1
 
 
+def cmd_calibrate(args) -> int:
+    adapters = _adapters(args.impl or calibration.CORRECT_IMPLEMENTATIONS)
+    print(calibration.markdown(calibration.calibrate(_cases(args), adapters)))
+    return 0
+
+
 COMMANDS = {"list": cmd_list, "run": cmd_run, "bench": cmd_bench, "report": cmd_report, "validate": cmd_validate,
-            "compare": cmd_compare, "mutants": cmd_mutants}
+            "compare": cmd_compare, "mutants": cmd_mutants, "calibrate": cmd_calibrate}
 
 
 def main(argv=None) -> int:

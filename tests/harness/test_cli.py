@@ -169,3 +169,10 @@ def test_junit_of_no_records_is_one_failing_test():
     text = to_xml([])
     assert 'tests="1" failures="1"' in text and "no case ran" in text
     assert 'tests="1" failures="0" errors="0" skipped="1"' in to_xml([], allow_empty=True)
+
+
+def test_calibrate_is_a_subcommand_printing_the_error_distribution(capsys):
+    assert main(["calibrate", "--impl", "numpy", "-k", "toy-memory-tanh"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("| check") and "tolerance used" in out
+    assert "| forward " in out and "numpy toy-memory-tanh" in out
