@@ -1,15 +1,52 @@
-"""Coverage as data: what each implementation can run (feature × implementation, with the
-reason for each gap) and how many cases and checks were actually run per implementation.
-
-The capability part extends capabilities.capability_coverage (the one the HTML report
-draws) with what the checks need; tables.coverage_markdown renders both.
+"""Coverage as data: what each implementation declares it can run (its Capabilities; feature ×
+implementation, with the reason it gives for each gap) and how many cases and checks were
+actually run per implementation. Stored in results.json under "coverage", so the reports are
+rendered from the results file alone; tables.coverage_markdown and the HTML report draw it.
 """
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from .capabilities import capability_coverage
+from ..adapter import FEATURES
+from ..spec.model import DTYPES
 from .results import RAN, check_of
+
+# Columns, in the order shown: dtypes, features, then what is beyond the plain forward pass.
+EXTRA_COLUMNS = ("any activation", "per-step c", "gradients")
+
+
+def columns() -> list[str]:
+    return list(DTYPES) + list(FEATURES) + list(EXTRA_COLUMNS)
+
+
+def _row(caps) -> dict:
+    reasons = getattr(caps, "reasons", {}) or {}
+    cells = {}
+    for dtype in DTYPES:
+        cells[dtype] = {"supported": dtype in caps.dtypes, "note": "" if dtype in caps.dtypes else reasons.get("dtype", "")}
+    for feature in FEATURES:
+        ok = feature in caps.features
+        cells[feature] = {"supported": ok, "note": "" if ok else reasons.get(feature, "")}
+    any_activation = caps.activations is None
+    cells["any activation"] = {"supported": any_activation,
+                               "note": "" if any_activation else reasons.get("activations", "standard activations only")}
+    cells["per-step c"] = {"supported": "c" in caps.outputs, "note": ""}
+    cells["gradients"] = {"supported": bool(caps.gradients), "note": ""}
+    return cells
+
+
+def capability_coverage(adapters) -> dict:
+    """{"columns": [...], "rows": {impl: {column: {"supported", "note"}}}, "notes": {impl: text}}."""
+    table = {"columns": columns(), "rows": {}, "notes": {}}
+    for adapter in adapters:
+        try:
+            table["rows"][adapter.name] = _row(adapter.capabilities())
+            skip = adapter.skip_reason()
+            if skip:
+                table["notes"][adapter.name] = f"skipped in this environment: {skip}"
+        except Exception as err:  # a broken capabilities() is itself worth showing
+            table["notes"][adapter.name] = f"capabilities() raised {type(err).__name__}: {err}"
+    return table
 
 
 def feature_matrix(adapters) -> dict:

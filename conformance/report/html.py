@@ -11,8 +11,8 @@ import html
 import math
 from collections import Counter, defaultdict
 
-from . import plots, tables
-from .results import NOT_RUN, RAN, STATUS_ORDER, Status, atomic_write_text, check_of, worst
+from . import model, plots
+from .results import STATUS_ORDER, Status, atomic_write_text, check_of
 
 # background, text colour
 STATUS_COLOURS = {
@@ -65,16 +65,6 @@ def _number(value, digits: int = 3) -> str:
     return f"{value:.{digits}g}"
 
 
-def _seconds(value) -> str:
-    if value is None:
-        return "–"
-    value = float(value)
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if value >= scale:
-            return f"{value / scale:.3g} {unit}"
-    return f"{value * 1e9:.3g} ns"
-
-
 def _table(headers, rows, classes=None) -> str:
     """rows hold already-escaped HTML cells."""
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
@@ -95,18 +85,9 @@ def summary_section(document: dict) -> str:
     if settings.get("interrupted"):
         out.append('<p class="failure"><b>This run was interrupted</b>: the results below are those computed '
                    "before it stopped.</p>")
-    impls = list(dict.fromkeys(r.get("impl") for r in records))
-    groups = sorted({r.get("group", "") for r in records})
-    per = tables.correctness_summary(records)  # per case and dtype, as in correctness.md
-    rows = []
-    for impl in impls:
-        row = [esc(impl)]
-        for group in groups:
-            c = per[(impl, group)]
-            ran = sum(c[s] for s in RAN)
-            cell = f"{c[Status.PASS]}/{ran}" if ran else "–"
-            row.append(badge(_worst(c), cell, ", ".join(f"{n} {s}" for s, n in sorted(c.items(), key=str) if s != "worst")))
-        rows.append(row)
+    groups, cells = model.groups(records), model.group_cells(records)  # per case and dtype, as in correctness.md
+    rows = [[esc(impl)] + [_badge_cell(cells[(impl, group)]) for group in groups]
+            for impl in model.implementations(records)]
     out.append("<p class=note>Per implementation and group: passed / cases run, a case (one spec case in one "
                "dtype) passing when every check applicable to it passes (colour: the worst status).</p>")
     out.append(_table(["implementation"] + groups, rows))
@@ -147,27 +128,19 @@ def correctness_matrix(records: list[dict]) -> str:
             f"<tbody>{''.join(body)}</tbody></table>")
 
 
-def _worst(counts) -> Status:
-    """The most serious status counted (a cell with nothing counted shows as unsupported)."""
-    return worst(s for s in counts if s in STATUS_ORDER and counts[s]) or Status.UNSUPPORTED
+def _badge_cell(counts) -> str:
+    """A matrix cell: passed / run, coloured by the worst status, every count on hover."""
+    if not any(counts[s] for s in STATUS_ORDER):
+        return "–"
+    cell = model.cell(counts)
+    return badge(cell.worst, cell.text, ", ".join(f"{counts[s]} {s}" for s in STATUS_ORDER if counts[s]))
 
 
 def checks_run_table(records: list[dict], check_order=None) -> str:
     """Per implementation and check: passed / run, coloured by the worst status."""
-    checks = tables.check_columns(records, check_order)
-    impls = list(dict.fromkeys(r.get("impl") for r in records))
-    counts = defaultdict(Counter)
-    for r in records:
-        counts[(r.get("impl"), check_of(r))][r.get("status")] += 1
-    rows = []
-    for impl in impls:
-        row = [esc(impl)]
-        for check in checks:
-            c = counts[(impl, check)]
-            ran = sum(c[s] for s in RAN)
-            row.append(badge(_worst(c), f"{c[Status.PASS]}/{ran}" if ran else "–",
-                             ", ".join(f"{n} {s}" for s, n in sorted(c.items(), key=str))) if c else "–")
-        rows.append(row)
+    checks, cells = model.check_columns(records, check_order), model.check_cells(records)
+    rows = [[esc(impl)] + [_badge_cell(cells[(impl, check)]) for check in checks]
+            for impl in model.implementations(records)]
     return ("<h3>Checks run</h3><p class=note>Per implementation and check: passed / run (hover for all "
             "statuses).</p>" + _table(["implementation"] + checks, rows))
 
@@ -253,63 +226,47 @@ def failure_block(record: dict) -> str:
 
 
 def failures_section(records: list[dict]) -> str:
-    failing = [r for r in records if r.get("status") in (Status.FAIL, Status.ERROR, Status.XPASS)]
+    failing = model.problems(records) + model.unexpected_passes(records)
     out = ["<h2 id=failures>Failures and errors</h2>"]
     if not failing:
         out.append("<p>None.</p>")
     out += [failure_block(r) for r in failing]
-    expected = [r for r in records if r.get("status") == Status.XFAIL]
+    expected = model.expected_failures(records)
     if expected:
         out.append("<h3>Expected failures (xfail)</h3>")
         out.append(_table(["implementation", "case", "dtype", "check", "reason", "what failed"], [
             [esc(r.get("impl")), esc(r.get("case")), esc(r.get("dtype")), esc(check_of(r)),
-             esc((r.get("expected_failure") or {}).get("reason", "")), f'<span class=message>{esc(r.get("message"))}</span>']
+             esc(model.expected_reason(r)), f'<span class=message>{esc(r.get("message"))}</span>']
             for r in expected]))
     return "\n".join(out)
 
 
 def not_run_section(records: list[dict]) -> str:
-    counts = Counter((r.get("impl"), r.get("status"), r.get("message", "")) for r in records
-                     if r.get("status") in NOT_RUN)
-    if not counts:
+    not_run = model.not_run(records)
+    if not not_run:
         return ""
     rows = [[esc(impl), badge(status), f"<span class=num>{n}</span>", esc(message)]
-            for (impl, status, message), n in sorted(counts.items(), key=lambda kv: tuple(map(str, kv[0])))]
+            for impl, status, message, n in not_run]
     return "<h2 id=not-run>Not run, and why</h2>" + _table(["implementation", "status", "cases", "reason"], rows)
 
 
-SPEED_COLUMNS = ("shape", "mode", "impl", "dtype", "median", "iqr", "rounds", "ratio", "gflops")
-SPEED_HIDDEN = {"status", "message", "flops", "min", "mean", "max", "stddev"}
-
-
 def speed_section(speed: list[dict], environment: dict) -> str:
+    """The speed.md table, with the same headers (report model)."""
     out = ["<h2 id=speed>Speed</h2>"]
     if not speed:
         out.append("<p class=note>No speed measurements in this results file (run <code>report</code>, "
                    "not <code>run</code>, to measure).</p>")
         return "\n".join(out)
-    extras = sorted({k for s in speed for k, v in s.items()
-                     if k not in SPEED_COLUMNS and k not in SPEED_HIDDEN and isinstance(v, (int, float, str))})
-    headers = ["shape", "mode", "implementation", "dtype", "median", "IQR", "rounds", "vs torch-lstm", "GFLOP/s"]
-    rows = []
-    for s in speed:
-        ok = s.get("status") == "ok"
-        ratio = s.get("ratio")
-        row = [esc(s.get("shape")), esc(s.get("mode", "forward")), esc(s.get("impl")), esc(s.get("dtype")),
-               _seconds(s.get("median")) if ok else "–", _seconds(s.get("iqr")) if ok else "–",
-               esc(s.get("rounds", "–")) if ok else "–",
-               f"{float(ratio):.3g}×" if ok and ratio is not None else "–",
-               _number(s.get("gflops")) if ok and s.get("gflops") is not None else "–"]
-        row += [_number(s.get(k)) if isinstance(s.get(k), float) else esc(s.get(k, "")) for k in extras]
-        row.append(esc(s.get("message", "")) if not ok else "")
-        rows.append(row)
-    cpu = ", ".join(f"{k} {environment[k]}" for k in ("cpu", "cpu_count", "torch_threads", "gpu", "blas", "blas_core")
-                    if environment.get(k) is not None)
+    baseline = model.speed_baseline(speed)
+    headers = [h.format(baseline=baseline) for h in model.SPEED_HEADERS]
+    rows = [[esc(v) for v in row] for row in model.speed_rows(speed)]
+    machine = ", ".join(f"{k} {v}" for k, v in model.speed_environment(environment))
     out.append(f"<p class=note>Median of the timed computation (pytest-benchmark); ratio = median / median of "
-               f"torch-lstm on the same shape in the same run (lower is faster). {esc(cpu)}</p>")
+               f"{esc(baseline)} on the same shape in the same run (lower is faster); % of GEMM: the rate over "
+               f"the matrix-multiply rate measured in the same run. {esc(machine)}</p>")
     if environment.get("blas_warning"):
         out.append(f"<p class=warning><strong>Warning:</strong> {esc(environment['blas_warning'])}</p>")
-    out.append(_table(headers + extras + ["note"], rows))
+    out.append(_table(headers, rows))
     return "\n".join(out)
 
 

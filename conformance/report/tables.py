@@ -1,91 +1,33 @@
-"""Markdown tables (tabulate) rendered from results.json records."""
+"""Markdown tables (tabulate): the report model (model.py) formatted for correctness.md and speed.md."""
 from __future__ import annotations
-
-from collections import defaultdict
 
 from tabulate import tabulate
 
-from .results import NOT_RUN, RAN, SEVERITY, STATUS_ORDER, Status, check_of
+from . import model
+from .results import NOT_RUN, Status, check_of
 
 
-def _fmt(value) -> str:
-    return "–" if value is None else f"{value:.1e}"
-
-
-# Counted beside "passed / applicable": everything but a plain pass or fail.
-NOTED = tuple(s for s in STATUS_ORDER if s not in (Status.PASS, Status.FAIL))
-
-
-def case_verdicts(records: list[dict]) -> dict:
-    """(impl, group, case, dtype) -> {"status": the most serious status over the case's checks,
-    "worst": the max abs error of its forward comparison}."""
-    verdicts: dict = {}
-    for r in records:
-        key = (r["impl"], r["group"], r["case"], r["dtype"])
-        v = verdicts.setdefault(key, {"status": r["status"], "worst": None})
-        # when the checks of one case disagree, the case shows the most serious of their statuses
-        if SEVERITY.index(r["status"]) < SEVERITY.index(v["status"]):
-            v["status"] = r["status"]
-        if check_of(r) == "forward" and isinstance(r.get("max_abs"), float):
-            v["worst"] = r["max_abs"]
-    return verdicts
-
-
-def correctness_summary(records: list[dict]) -> dict:
-    """(impl, group) -> counts of case verdicts and the worst forward max-abs error."""
-    summary: dict = defaultdict(lambda: defaultdict(int))
-    for (impl, group, _case, _dtype), v in case_verdicts(records).items():
-        cell = summary[(impl, group)]
-        cell[v["status"]] += 1
-        if v["worst"] is not None:
-            cell["worst"] = max(cell.get("worst", 0.0), v["worst"])
-    return summary
-
-
-def _cell(counts) -> str:
-    applicable = sum(counts[s] for s in RAN)
-    parts = [f"{counts[Status.PASS]}/{applicable}" if applicable else "–"]
-    if applicable:
-        parts.append(f"({_fmt(counts.get('worst'))})")
-    for status in NOTED:
-        if counts[status]:
-            parts.append(f"{counts[status]} {status}")
+def _markdown_cell(cell: model.Cell, with_error: bool = False) -> str:
+    parts = [cell.text]
+    if with_error and cell.applicable:
+        parts.append(f"({model.format_error(cell.worst_error)})")
+    parts += [f"{n} {status}" for n, status in cell.noted]
     return " ".join(parts)
-
-
-def check_columns(records: list[dict], check_order=None) -> list[str]:
-    """The checks present in the records, in the catalogue's order (the document's "checks",
-    recorded by the run); checks it does not list go last, in order of appearance."""
-    seen = list(dict.fromkeys(check_of(r) for r in records))
-    order = list(check_order or ())
-    return [c for c in order if c in seen] + [c for c in seen if c not in order]
 
 
 def checks_markdown(records: list[dict], check_order=None) -> str:
     """Implementations × checks: passed / applicable records, unsupported and skipped apart."""
-    impls = list(dict.fromkeys(r["impl"] for r in records))
-    checks = check_columns(records, check_order)
-    counts: dict = defaultdict(lambda: defaultdict(int))
-    for r in records:
-        counts[(r["impl"], check_of(r))][r["status"]] += 1
-    rows = []
-    for impl in impls:
-        row = [impl]
-        for check in checks:
-            c = counts[(impl, check)]
-            applicable = sum(c[s] for s in RAN)
-            text = f"{c[Status.PASS]}/{applicable}" if applicable else "–"
-            extra = [f"{c[s]} {s}" for s in NOTED if c[s]]
-            row.append(" ".join([text] + extra))
-        rows.append(row)
+    checks = model.check_columns(records, check_order)
+    cells = model.check_cells(records)
+    rows = [[impl] + [_markdown_cell(model.cell(cells[(impl, check)])) for check in checks]
+            for impl in model.implementations(records)]
     return tabulate(rows, headers=["implementation"] + checks, tablefmt="github")
 
 
 def correctness_markdown(records: list[dict], check_order=None) -> str:
-    impls = list(dict.fromkeys(r["impl"] for r in records))
-    groups = sorted({r["group"] for r in records})
-    summary = correctness_summary(records)
-    rows = [[impl] + [_cell(summary[(impl, g)]) for g in groups] for impl in impls]
+    groups, cells = model.groups(records), model.group_cells(records)
+    rows = [[impl] + [_markdown_cell(model.cell(cells[(impl, g)]), with_error=True) for g in groups]
+            for impl in model.implementations(records)]
     out = ["# Correctness", "",
            "Each cell: passed / applicable cases, a case being one spec case in one dtype, passed when "
            "every check applicable to it passes (in brackets: the worst max abs error of the forward "
@@ -96,7 +38,7 @@ def correctness_markdown(records: list[dict], check_order=None) -> str:
            "Passed / applicable results of each check over all cases.", "",
            checks_markdown(records, check_order), ""]
 
-    failures = [r for r in records if r["status"] in (Status.FAIL, Status.ERROR)]
+    failures = model.problems(records)
     out += ["## Failures and errors", ""]
     if failures:
         out.append(tabulate([[r["impl"], r["case"], r["dtype"], check_of(r), r["status"], r["message"]]
@@ -107,29 +49,21 @@ def correctness_markdown(records: list[dict], check_order=None) -> str:
         out.append("None.")
     out.append("")
 
-    expected = [r for r in records if r["status"] in (Status.XFAIL, Status.XPASS)]
-    if expected:  # from an expectations file (expectations.py): known failures, with their reasons
+    expected = model.judged_by_expectations(records)
+    if expected:  # from an expectations file: known failures, with their reasons
         out += ["## Expected failures", "",
-                tabulate([[r["impl"], r["case"], r["dtype"], check_of(r), r["status"],
-                           (r.get("expected_failure") or {}).get("reason", "")] for r in expected],
+                tabulate([[r["impl"], r["case"], r["dtype"], check_of(r), r["status"], model.expected_reason(r)]
+                          for r in expected],
                          headers=["implementation", "case", "dtype", "check", "status", "reason"], tablefmt="github"),
                 ""]
 
-    reasons = sorted({(r["impl"], r["status"], r["message"]) for r in records if r["status"] in NOT_RUN})
-    if reasons:
-        counts = defaultdict(int)
-        for r in records:
-            if r["status"] in NOT_RUN:
-                counts[(r["impl"], r["status"], r["message"])] += 1
+    not_run = model.not_run(records)
+    if not_run:
         out += ["## Not run, and why", "",
-                tabulate([[i, s, counts[(i, s, m)], m] for i, s, m in reasons],
+                tabulate([[impl, status, n, reason] for impl, status, reason, n in not_run],
                          headers=["implementation", "status", "cases", "reason"], tablefmt="github"), ""]
 
-    literal_rows = []
-    for r in records:
-        for lit in r.get("literals", []):
-            verdict = {True: "pass", False: "FAIL", None: "not checked"}[lit["passed"]]
-            literal_rows.append([r["case"], r["dtype"], r["impl"], f"{lit['output']} ({lit['rule']})", verdict])
+    literal_rows = model.literal_rows(records)
     if literal_rows:
         out += ["## Literal expectations", "",
                 "Checked in addition to the unrounded comparison with the reference.", "",
@@ -138,16 +72,8 @@ def correctness_markdown(records: list[dict], check_order=None) -> str:
     return "\n".join(out)
 
 
-def _seconds(value) -> str:
-    if value is None:
-        return "–"
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if value >= scale:
-            return f"{value / scale:.3g} {unit}"
-    return f"{value * 1e9:.3g} ns"
-
-
-def speed_markdown(speed: list[dict], environment: dict | None = None, baseline: str = "torch-lstm") -> str:
+def speed_markdown(speed: list[dict], environment: dict | None = None, baseline: str | None = None) -> str:
+    baseline = baseline or model.speed_baseline(speed)
     out = ["# Speed", "",
            f"Median and interquartile range of the timed computation (pytest-benchmark); "
            f"ratio = median / median of `{baseline}` on the same shape, mode and dtype in the same run "
@@ -155,35 +81,19 @@ def speed_markdown(speed: list[dict], environment: dict | None = None, baseline:
            f"pass and 3× that for training (forward+backward); '% of GEMM' is that rate over the "
            f"matrix-multiply rate measured in the same run, dtype and device (the physical limit).", ""]
     if environment:
-        keys = ("cpu", "cpu_count", "torch", "torch_threads", "numpy", "blas", "blas_core", "gpu", "cuda", "cudnn",
-                "cudnn_enabled", "cudnn_allow_tf32", "matmul_allow_tf32")
-        out += ["Environment: " + ", ".join(f"{k} {environment[k]}" for k in keys if environment.get(k) is not None), ""]
+        out += ["Environment: " + ", ".join(f"{k} {v}" for k, v in model.speed_environment(environment)), ""]
         if environment.get("blas_warning"):
             out += [f"**Warning:** {environment['blas_warning']}", ""]
-    conditions = next((s["conditions"] for s in speed if s.get("conditions")), None)
+    conditions = model.run_conditions(speed)
     if conditions:
         out += ["Run conditions: " + ", ".join(f"{k} {v}" for k, v in conditions.items()), ""]
-    gemms = {}
-    for s in speed:
-        if s.get("gemm"):
-            gemms[(s["dtype"], s.get("device", "cpu"))] = s["gemm"]
+    gemms = model.gemm_rates(speed)
     if gemms:
         out += ["Matrix-multiply rate in this run (fastest library; (M, K) @ (K, N)): " + "; ".join(
             f"{dtype} {device} {g['gflops']:.1f} GFLOP/s ({g['library']}, {g['m']}×{g['k']} @ {g['k']}×{g['n']})"
             for (dtype, device), g in sorted(gemms.items())), ""]
-    rows = []
-    for s in speed:
-        head = [s["shape"], s.get("mode", "forward"), s.get("dtype", "–"), s["impl"]]
-        if s.get("status") != "ok":
-            rows.append(head + ["–", "–", "–", "–", "–", "–", s.get("message", "")])
-            continue
-        ratio, gflops, share = s.get("ratio"), s.get("gflops"), s.get("gemm_share")
-        rows.append(head + [_seconds(s["median"]), _seconds(s["iqr"]), s["rounds"],
-                            "–" if ratio is None else f"{ratio:.2f}×",
-                            "–" if gflops is None else f"{gflops:.3g}",
-                            "–" if share is None else f"{100 * share:.1f}%", ""])
-    out.append(tabulate(rows, headers=["shape", "mode", "dtype", "implementation", "median", "IQR", "rounds",
-                                       f"vs {baseline}", "GFLOP/s", "% of GEMM", "note"], tablefmt="github"))
+    headers = [h.format(baseline=baseline) for h in model.SPEED_HEADERS]
+    out.append(tabulate([list(row) for row in model.speed_rows(speed)], headers=headers, tablefmt="github"))
     out.append("")
     return "\n".join(out)
 
