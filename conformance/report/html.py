@@ -272,25 +272,29 @@ def speed_section(speed: list[dict], environment: dict) -> str:
 
 def plots_section(document: dict) -> str:
     out = ["<h2 id=plots>Plots</h2>"]
-    error_data = (document.get("plots") or {}).get("error_by_step")
+    error_data = plots.error_by_step_data(document.get("records", []))
     png = plots.plot_error_by_step(error_data) if error_data else None
     if png:
         out.append(f'<figure><img class="plot" id="plot-error-by-step" alt="error against time step" '
                    f'src="{plots.data_uri(png)}"><figcaption class=note>Largest |y − reference| at each step of '
-                   f"{esc(error_data.get('case'))} [{esc(error_data.get('dtype'))}], the longest case of the run; "
-                   "the dashed line is the tolerance.</figcaption></figure>")
+                   f"{esc(error_data.get('case'))} [{esc(error_data.get('dtype'))}], the longest case of the run "
+                   "(from the forward records); the dashed line is the tolerance.</figcaption></figure>")
     else:
-        out.append("<p class=note>Error against time step: no data (no implementation ran the longest case).</p>")
+        out.append("<p class=note>Error against time step: no data (no forward record has a per-step "
+                   "profile).</p>")
     for impl, note in sorted(((error_data or {}).get("notes") or {}).items()):
         out.append(f"<p class=note>{esc(impl)}: {esc(note)}</p>")
-    png = plots.plot_time_by_batch(document.get("speed", []))
+    speed = document.get("speed", [])
+    png = plots.plot_time_by_batch(speed)
+    unreliable = sum(1 for s in speed if s.get("reliable") is False)
+    left_out = f" {unreliable} unreliable rows (noise guard) are left out." if unreliable else ""
     if png:
         out.append(f'<figure><img class="plot" id="plot-time-by-batch" alt="time against batch size" '
                    f'src="{plots.data_uri(png)}"><figcaption class=note>Median forward time of shapes that differ '
-                   "only in batch size.</figcaption></figure>")
+                   f"only in batch size; the bars span the interquartile range.{esc(left_out)}</figcaption></figure>")
     else:
-        out.append("<p class=note>Time against batch size: no shapes in the speed records differ only in batch "
-                   "size.</p>")
+        out.append("<p class=note>Time against batch size: no reliable speed records of shapes that differ only "
+                   f"in batch size.{esc(left_out)}</p>")
     return "\n".join(out)
 
 

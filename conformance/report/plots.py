@@ -1,9 +1,10 @@
-"""The report's plots: their data (computed once, stored in results.json) and their PNGs.
+"""The report's plots, drawn from the results document alone (never by running anything).
 
-- error against time step: max |y − reference| at each step of the longest selected case,
-  per implementation, with the tolerance for comparison: does the error grow with T?
-- time against batch size: the forward time of shapes that differ only in batch size,
-  per implementation, from the speed records.
+- error against time step: max |y − reference| at each step of the longest case that has
+  per-step profiles (the forward check stores them in its records), per implementation, with
+  the tolerance for comparison: does the error grow with T?
+- time against batch size: the forward time (median, with IQR bars) of shapes that differ only
+  in batch size, per implementation, from the reliable speed records.
 Figures are drawn with matplotlib's object API (no pyplot, no GUI backend, no global state).
 """
 from __future__ import annotations
@@ -13,73 +14,53 @@ import io
 import math
 from typing import Optional
 
-import numpy as np
-
-from ..adapter import prepared_callable
 from ..bench.shapes import parse_shape
-from ..reference import lstm_forward
-from ..spec.materialize import materialize
-from ..tolerances import tolerance_for
+from .results import NOT_RUN, check_of
 
 
-def longest_case(cases):
-    """The selected case with the most time steps (ties: the first id); None if none runs."""
-    runnable = [c for c in cases if c.expect_error is None]
-    if not runnable:
+def _profiled(record: dict) -> bool:
+    return check_of(record) == "forward" and bool((record.get("error_by_step") or {}).get("y"))
+
+
+def error_by_step_data(records: list[dict]) -> Optional[dict]:
+    """{"case", "dtype", "seq_len", "allowed", "series": {impl: per-step errors}, "notes": {impl:
+    why it has no line}} for the longest profiled case (float32 preferred, then the first case id),
+    or None when no record has a profile."""
+    profiled = [r for r in records if _profiled(r)]
+    if not profiled:
         return None
-    return min(runnable, key=lambda c: (-c.shape["seq_len"], c.id))
-
-
-def _significant(value: float) -> float:
-    """4 significant digits: the plot needs no more, and results.json stays small."""
-    return float(f"{value:.4g}") if math.isfinite(value) else value
-
-
-def _per_step(values: np.ndarray, time_axis: int) -> list[float]:
-    other = tuple(a for a in range(values.ndim) if a != time_axis)
-    per_step = values.max(axis=other) if other else values
-    return [_significant(float(v)) for v in per_step]
-
-
-def error_by_step(case, adapters, dtype: Optional[str] = None) -> dict:
-    """Per-step max abs error of y against the float64 reference, for each adapter that runs
-    the case; why the others do not is kept in `notes`."""
-    dtype = dtype or ("float32" if "float32" in case.dtypes else case.dtypes[0])
-    problem = materialize(case, dtype)
-    reference = lstm_forward(problem.config, problem.x, problem.params, problem.h0, problem.c0,
-                             problem.lengths).as_dict()["y"]
-    config = problem.config
-    time_axis = config.time_axis
-    tol = tolerance_for(dtype)
-    data = {"case": case.id, "dtype": dtype, "seq_len": problem.seq_len,
-            "allowed": _per_step(tol.atol + tol.rtol * np.abs(reference), time_axis), "series": {}, "notes": {}}
-    for adapter in adapters:
-        name = adapter.name
-        try:
-            why_not = adapter.skip_reason() or adapter.unsupported_reason(problem)
-            if why_not:
-                data["notes"][name] = f"not run: {why_not}"
-                continue
-            got = np.asarray(adapter.to_numpy(prepared_callable(adapter, problem)())["y"])
-        except Exception as err:  # the correctness table already reports it; the plot says why a line is missing
-            data["notes"][name] = f"error: {type(err).__name__}: {err}"[:300]
+    chosen = min(profiled, key=lambda r: (-len(r["error_by_step"]["y"]), r.get("dtype") != "float32",
+                                          r.get("case", ""), r.get("dtype", "")))
+    case, dtype = chosen.get("case"), chosen.get("dtype")
+    data = {"case": case, "dtype": dtype, "seq_len": len(chosen["error_by_step"]["y"]),
+            "allowed": chosen["error_by_step"].get("allowed", []), "series": {}, "notes": {}}
+    for r in records:
+        if r.get("case") != case or r.get("dtype") != dtype or check_of(r) != "forward":
             continue
-        if got.shape != reference.shape:
-            data["notes"][name] = f"y has shape {got.shape}, expected {reference.shape}"
-            continue
-        diff = np.abs(got.astype(np.float64) - reference)
-        diff = np.where(np.isfinite(diff), diff, np.inf)
-        data["series"][name] = _per_step(diff, time_axis)
+        if _profiled(r):
+            data["series"][r.get("impl")] = r["error_by_step"]["y"]
+        elif r.get("status") in NOT_RUN:
+            data["notes"][r.get("impl")] = f"not run: {r.get('message', '')}"
+        else:
+            data["notes"][r.get("impl")] = f"{r.get('status')}: {r.get('message', '')}"[:300]
     return data
 
 
+def _quartiles(entry: dict) -> tuple[float, float]:
+    """(q1, q3) of a speed record; records without them get median ± iqr/2."""
+    median, iqr = float(entry["median"]), float(entry.get("iqr") or 0.0)
+    q1, q3 = entry.get("q1"), entry.get("q3")
+    return (float(q1) if q1 is not None else median - iqr / 2, float(q3) if q3 is not None else median + iqr / 2)
+
+
 def batch_groups(speed: list[dict]) -> list[dict]:
-    """Groups of speed records whose shapes differ only in batch size (at least two sizes):
-    [{"label", "mode", "dtype", "series": {impl: [(batch, seconds), ...]}}], largest first."""
+    """Groups of reliable speed records whose shapes differ only in batch size (at least two
+    sizes): [{"label", "mode", "dtype", "series": {impl: [(batch, median, q1, q3), ...]}}],
+    largest first. A record the noise guard marked unreliable (`reliable: false`) is left out."""
 
     groups: dict = {}
     for entry in speed:
-        if entry.get("status") != "ok" or entry.get("median") is None:
+        if entry.get("status") != "ok" or entry.get("median") is None or entry.get("reliable") is False:
             continue
         try:
             shape = parse_shape(entry["shape"])
@@ -89,7 +70,7 @@ def batch_groups(speed: list[dict]) -> list[dict]:
         key = (dims["seq_len"], dims["input_size"], dims["hidden_size"], tuple(sorted(options.items())),
                entry.get("mode", "forward"), entry.get("dtype", ""))
         group = groups.setdefault(key, {})
-        group.setdefault(entry["impl"], {})[dims["batch"]] = float(entry["median"])
+        group.setdefault(entry["impl"], {})[dims["batch"]] = (float(entry["median"]), *_quartiles(entry))
     out = []
     for (T, I, H, options, mode, dtype), by_impl in groups.items():
         batches = {b for points in by_impl.values() for b in points}
@@ -97,7 +78,8 @@ def batch_groups(speed: list[dict]) -> list[dict]:
             continue
         extra = "".join(f" {k}={v}" for k, v in options if v not in (1, 0, False))
         out.append({"label": f"T={T}, I={I}, H={H}{extra}", "mode": mode, "dtype": dtype,
-                    "series": {impl: sorted(points.items()) for impl, points in sorted(by_impl.items())},
+                    "series": {impl: [(b, *values) for b, values in sorted(points.items())]
+                               for impl, points in sorted(by_impl.items())},
                     "batches": len(batches)})
     return sorted(out, key=lambda g: (-g["batches"], g["label"]))
 
@@ -156,12 +138,14 @@ def plot_time_by_batch(speed: list[dict], max_groups: int = 3) -> Optional[bytes
     axes_list = figure.subplots(1, len(groups), squeeze=False)[0]
     for axes, group in zip(axes_list, groups):
         for impl, points in group["series"].items():
-            batches, seconds = zip(*points)
-            axes.plot(batches, [s * 1e3 for s in seconds], marker="o", label=impl)
+            batches, medians, q1, q3 = zip(*points)
+            ms = [m * 1e3 for m in medians]
+            bars = [[max(m - a * 1e3, 0.0) for m, a in zip(ms, q1)], [max(b * 1e3 - m, 0.0) for m, b in zip(ms, q3)]]
+            axes.errorbar(batches, ms, yerr=bars, marker="o", capsize=3, label=impl)
         axes.set_xscale("log", base=2)
         axes.set_yscale("log")
         axes.set_xlabel("batch size B")
-        axes.set_ylabel(f"{group['mode']} time per call (ms, median)")
+        axes.set_ylabel(f"{group['mode']} time per call (ms, median and IQR)")
         axes.set_title(f"{group['label']} [{group['dtype']}]", fontsize="medium")
         axes.grid(True, which="major", alpha=0.3)
         axes.legend(fontsize="small")

@@ -1,6 +1,5 @@
 """The progress bar (shown at a terminal, quiet in CI) and the plots' data."""
 import io
-import math
 
 import numpy as np
 import pytest
@@ -9,6 +8,7 @@ from lstm_conformance.report import plots
 from lstm_conformance.implementations.numpy_lstm import NumpyAdapter
 from lstm_conformance.harness.progress import Progress, progress_wanted
 from lstm_conformance.bench import batch_sweep
+from lstm_conformance.harness.runner import run_case
 
 
 class Terminal(io.StringIO):
@@ -53,7 +53,7 @@ def test_quiet_in_ci_prints_lines_only(capsys):
     assert capsys.readouterr().out == "PASS line\n"
 
 
-def test_error_by_step_is_small_for_a_correct_adapter_and_locates_a_defect(library):
+def test_forward_records_hold_the_error_profile_and_the_plot_reads_only_them(library):
     case = next(c for c in library if c.id == "random/t20b4i16h32/bias/given-state")
 
     class LateDefect(NumpyAdapter):
@@ -69,20 +69,35 @@ def test_error_by_step_is_small_for_a_correct_adapter_and_locates_a_defect(libra
                 return out
             return wrong
 
-    data = plots.error_by_step(case, [NumpyAdapter(), LateDefect()], "float32")
-    assert data["seq_len"] == 20 and len(data["allowed"]) == 20
-    good, bad = data["series"]["numpy"], data["series"]["late-defect"]
-    assert max(good) < 1e-5 and len(good) == 20
-    assert max(bad[:12]) < 1e-5 and min(bad[12:]) > 5e-4
+    records = [run_case(case, "float32", adapter) for adapter in (NumpyAdapter(), LateDefect())]
+    good, bad = (r["error_by_step"] for r in records)
+    assert len(good["y"]) == len(good["allowed"]) == 20 and max(good["y"]) < 1e-5
+    assert max(bad["y"][:12]) < 1e-5 and min(bad["y"][12:]) > 5e-4
+    assert all(v == float(f"{v:.3g}") for v in good["y"] + good["allowed"])  # compact: 3 significant digits
+    data = plots.error_by_step_data(records)
+    assert data["case"] == case.id and data["seq_len"] == 20
+    assert data["series"] == {"numpy": good["y"], "late-defect": bad["y"]}
     assert plots.plot_error_by_step(data).startswith(b"\x89PNG")
 
 
-def test_error_by_step_notes_why_a_line_is_missing(library):
-    case = next(c for c in library if c.id == "toy-memory-linear")
-    from lstm_conformance.implementations.torch_lstm import TorchLSTMAdapter
-    data = plots.error_by_step(case, [TorchLSTMAdapter()])
-    assert data["series"] == {} and "fixed activations" in data["notes"]["torch-lstm"]
-    assert plots.plot_error_by_step(data) is None
+def test_error_plot_takes_the_longest_profiled_case_and_notes_missing_lines():
+    def record(case, impl, steps, status="pass", message=""):
+        r = {"case": case, "dtype": "float32", "impl": impl, "check": "forward", "status": status, "message": message}
+        if steps:
+            r["error_by_step"] = {"y": [1e-7] * steps, "allowed": [1e-4] * steps}
+        return r
+
+    records = [record("short", "numpy", 3), record("long", "numpy", 9),
+               record("long", "torch-lstm", 0, "unsupported", "nn.LSTM has fixed activations"),
+               dict(record("long", "numpy", 0), check="gradients")]
+    data = plots.error_by_step_data(records)
+    assert data["case"] == "long" and list(data["series"]) == ["numpy"]
+    assert "fixed activations" in data["notes"]["torch-lstm"]
+    assert plots.error_by_step_data([record("x", "numpy", 0)]) is None
+
+
+def test_plots_do_not_import_the_reference_or_adapters():
+    assert not hasattr(plots, "error_by_step") and not hasattr(plots, "longest_case")
 
 
 def test_inf_and_zero_errors_still_plot():
@@ -91,17 +106,21 @@ def test_inf_and_zero_errors_still_plot():
     assert plots.plot_error_by_step(data).startswith(b"\x89PNG")
 
 
-def speed(shape, impl, median):
-    return {"shape": shape, "mode": "forward", "impl": impl, "dtype": "float32", "status": "ok", "median": median}
+def speed(shape, impl, median, **extra):
+    return {"shape": shape, "mode": "forward", "impl": impl, "dtype": "float32", "status": "ok", "median": median,
+            "iqr": median / 10, **extra}
 
 
 def test_batch_groups_need_shapes_differing_only_in_batch():
     entries = [speed("t20b1i32h32", "numpy", 1e-4), speed("t20b4i32h32", "numpy", 3e-4),
                speed("t20b4i32h32", "torch-lstm", 2e-4), speed("t50b8i64h64", "numpy", 1e-3),
-               {"shape": "t20b16i32h32", "impl": "numpy", "status": "not measured"}]
+               {"shape": "t20b16i32h32", "impl": "numpy", "status": "not measured"},
+               speed("t20b8i32h32", "numpy", 9.0, reliable=False)]  # the noise guard's verdict: not drawn
     groups = plots.batch_groups(entries)
     assert len(groups) == 1 and groups[0]["label"] == "T=20, I=32, H=32"
-    assert groups[0]["series"]["numpy"] == [(1, 1e-4), (4, 3e-4)]
+    points = groups[0]["series"]["numpy"]  # (batch, median, q1, q3): IQR bars around the median
+    assert [p[0] for p in points] == [1, 4]
+    assert [v for p in points for v in p[1:]] == pytest.approx([1e-4, 0.95e-4, 1.05e-4, 3e-4, 2.85e-4, 3.15e-4])
     assert plots.plot_time_by_batch(entries).startswith(b"\x89PNG")
     assert plots.plot_time_by_batch([speed("t50b8i64h64", "numpy", 1e-3)]) is None
 
@@ -114,10 +133,3 @@ def test_batch_groups_need_shapes_differing_only_in_batch():
 ])
 def test_batch_sweep(shapes, sizes, added):
     assert batch_sweep(shapes, sizes) == added
-
-
-def test_longest_case_skips_expected_errors(library):
-    longest = plots.longest_case(library)
-    assert longest.expect_error is None
-    assert longest.shape["seq_len"] == max(c.shape["seq_len"] for c in library if c.expect_error is None)
-    assert not math.isnan(longest.shape["seq_len"])

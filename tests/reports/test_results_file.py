@@ -38,7 +38,9 @@ def test_schema_version_environment_and_metrics(generated_report):
             assert {"output", "max_abs", "max_rel", "max_ulp", "passed"} <= set(output)
     assert document["settings"]["command"] == "report" and document["settings"]["interrupted"] is False
     assert document["coverage"]["rows"].keys() == {"numpy", "torch-lstm", "textbook-swapped-rows"}
-    assert document["plots"]["error_by_step"]["case"] == "random/t20b4i16h32/bias/given-state"
+    profiled = {r["case"] for r in forward if r.get("error_by_step")}
+    assert "random/t20b4i16h32/bias/given-state" in profiled  # the error plot's data, in the records
+    assert "plots" not in document  # nothing computed beside the records
 
 
 def test_non_finite_metrics_stay_standard_json(tmp_path):
