@@ -9,25 +9,20 @@ was interrupted by Ctrl-C / SIGTERM (the results so far are written).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import shlex
 import sys
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from . import bench, calibration
 from .harness import environment
-from .report import plots, results, summary, tables
-from .report.results import FAILED, Status, check_of
-from .report import compare as comparing
 from .harness import session as sessions
-from .harness.crash_watch import CrashWatch
+from .harness import usecases
 from .harness.interrupts import interruptible
 from .harness.progress import Progress
 from .harness.registry import AdapterLoadError, available_names, load_adapter
-from .harness.runner import ReferenceCache, iter_units, run_unit
+from .report import compare as comparing
+from .report import results, summary, tables
+from .report.results import Status, check_of
 from .spec.loader import SpecError, load_cases, load_file, select
 from .spec.budget import parse_size, set_max_case_memory
 from .spec.model import DTYPES
@@ -221,85 +216,46 @@ def _record_line(record: dict) -> str:
     return line
 
 
-def _session(args) -> sessions.Session:
+def _options(args) -> sessions.RunOptions:
+    """The run's options as plain values, read from the command line once."""
+    return sessions.RunOptions(expectations=args.expectations or [], no_builtin_expectations=args.no_builtin_expectations,
+                               strict=args.strict, isolate=args.isolate, timeout=args.timeout, out=args.out,
+                               junit=args.junit, html=args.html, allow_empty=args.allow_empty)
+
+
+def _session(args, options: sessions.RunOptions) -> sessions.Session:
     try:
-        return sessions.Session(args, list(args.impl or DEFAULT_IMPLS), lambda name: _adapters([name])[0])
+        return sessions.Session(options, list(args.impl or DEFAULT_IMPLS), lambda name: _adapters([name])[0])
     except (sessions.SessionError, AdapterLoadError) as err:
         raise UsageError(str(err)) from None
 
 
-class _MaxFailReached(Exception):
-    """--maxfail N failed or erroring results were seen: stop the run, keep what was computed."""
+def _selection(args) -> usecases.Selection:
+    return usecases.Selection(cases=_cases(args), dtypes=args.dtype, checks=_check_names(args),
+                              filtered=bool(args.filter or args.check or args.dtype), library=not args.cases)
 
 
-@dataclass
-class _Run:
-    records: list
-    interrupted: bool = False  # Ctrl-C / SIGTERM
-    stopped: str = ""  # why the run stopped early ("--maxfail 1"), "" when it ran to the end
+def _listeners(args, progress):
+    """What the use case tells the console: each record (the bar; a line with -v) and where the
+    journal is (with -v)."""
+    def on_record(record):
+        progress.record(record)
+        if args.verbose:
+            progress.write(_record_line(record))
+
+    def on_journal(path):
+        if args.verbose:
+            print(f"results are appended to {path} as they complete", file=sys.stderr)
+    return on_record, on_journal
 
 
-@contextlib.contextmanager
-def _journal(args, session):
-    """results.jsonl, appended to as records complete (OUT/results.jsonl; without --out a
-    temporary file, removed when the run ends), and a watcher that names the case after a crash."""
-    out = getattr(args, "out", None)
-    if out is not None:
-        path = out / "results.jsonl"
-    else:
-        handle, name = tempfile.mkstemp(prefix="lstm-conformance-", suffix=".jsonl")
-        os.close(handle)
-        path = Path(name)
-    journal = results.Journal(path)
-    if args.verbose:
-        print(f"results are appended to {path} as they complete", file=sys.stderr)
-    watch = contextlib.nullcontext() if session.isolated else CrashWatch(path)
-    try:
-        with watch:
-            yield journal
-            journal.finish()
-    finally:
-        journal.close()
-        if out is None:
-            path.unlink(missing_ok=True)
+def _progress(args, selection: usecases.Selection, session) -> Progress:
+    units = {(c.id, d, a.name) for c in selection.cases for d in c.dtypes
+             if not selection.dtypes or d in selection.dtypes for a in session.adapters}
+    return Progress(len(units), units=units, enabled=False if args.quiet else None)
 
 
-def _run_correctness(args, session) -> _Run:
-    """Records judged by the expectations as they arrive and appended to the journal; on Ctrl-C,
-    SIGTERM or --maxfail, those so far."""
-    cases = _cases(args)
-    adapters, checks, cache = session.adapters, _check_names(args), ReferenceCache()
-    units = {(c.id, d, a.name) for c in cases for d in c.dtypes if not args.dtype or d in args.dtype for a in adapters}
-    run = _Run([])
-    failed = 0
-    with _journal(args, session) as journal, Progress(len(units), units=units, enabled=False if args.quiet else None) \
-            as progress:
-        def on_record(record):
-            nonlocal failed
-            record = session.judge(record)
-            run.records.append(record)
-            journal.record(record)
-            progress.record(record)
-            if args.verbose:
-                progress.write(_record_line(record))
-            failed += record["status"] in FAILED
-            if args.maxfail and failed >= args.maxfail:
-                raise _MaxFailReached
-        try:
-            for unit in iter_units(cases, adapters, args.dtype, checks):
-                journal.running(unit.case.id, unit.dtype, unit.adapter.name)  # named after a crash
-                for record in run_unit(unit, cache):
-                    on_record(record)
-        except KeyboardInterrupt:  # keep what was computed; the caller writes it
-            run.interrupted = True
-        except _MaxFailReached:
-            run.stopped = f"--maxfail {args.maxfail}"
-    if run.interrupted:
-        print(f"interrupted: keeping the {len(run.records)} results so far", file=sys.stderr)
-    return run
-
-
-def _print_summary(args, run: _Run, written=()) -> None:
+def _print_summary(args, run: usecases.Outcome, written=()) -> None:
     """The summary (default), the per-record lines having gone before it (-v), or one line (-q)."""
     stopped = f"stopped early ({run.stopped}): the cases after it did not run" if run.stopped else ""
     if args.quiet:
@@ -325,11 +281,6 @@ def _command_line(argv) -> str:
     return "lstm-conformance " + shlex.join(argv)
 
 
-def _selection_complete(args, run: _Run) -> bool:
-    """Whether the run covered everything the expectations can target: no filter, no stop."""
-    return not (args.filter or args.check or args.dtype or run.interrupted or run.stopped or _signalled(args))
-
-
 def _check_names(args):
     """The --check names (None: all checks); a usage error for an unknown one."""
     from .checks import select_checks
@@ -339,7 +290,7 @@ def _check_names(args):
         raise UsageError(f"--check: {err}") from None
 
 
-def cmd_list(args) -> int:
+def cmd_list(args, interrupts=None) -> int:
     if args.what == "checks":
         from .checks import CHECKS
         for check in CHECKS.values():
@@ -356,22 +307,6 @@ def cmd_list(args) -> int:
     return 0
 
 
-def _interrupted_status(args) -> int:
-    state = getattr(args, "interrupts", None)
-    return state.exit_status() if state is not None else 130
-
-
-def _writing(args):
-    """A block in which Ctrl-C / SIGTERM wait until the results are written."""
-    state = getattr(args, "interrupts", None)
-    return state.deferred() if state is not None else contextlib.nullcontext()
-
-
-def _signalled(args) -> bool:
-    state = getattr(args, "interrupts", None)
-    return bool(state and state.interrupted)
-
-
 def _empty_status(args, records) -> int:
     """1 when no case ran (unless --allow-empty): a gate that tested nothing must not pass."""
     if summary.something_ran(records) or args.allow_empty:
@@ -381,20 +316,29 @@ def _empty_status(args, records) -> int:
     return 1
 
 
-def cmd_run(args) -> int:
-    with _session(args) as session:
-        run = _run_correctness(args, session)
-        session.report_unused_expectations(run.records, _selection_complete(args, run), library=not args.cases)
-        with _writing(args):
-            document = sessions.build_document(run.records, [], {"command": "run", "interrupted": run.interrupted,
-                                                                 "stopped_early": run.stopped or None,
-                                                                 **session.settings()}, session.coverage)
-            written = sessions.write_reports(document, args.out, args.junit, args.html, session.strict,
-                                             allow_empty=args.allow_empty)
-        _print_summary(args, run, written)
-    if run.interrupted or _signalled(args):
-        return _interrupted_status(args)
-    return max(session.exit_status(run.records), _empty_status(args, run.records))
+def _finish(args, outcome: usecases.Outcome, session, interrupts, written) -> int:
+    """Print what happened and return the exit status."""
+    if outcome.interrupted:
+        print(f"interrupted: keeping the {len(outcome.records)} results so far", file=sys.stderr)
+    _print_summary(args, outcome, written)
+    if outcome.benchmark_error:
+        print(f"lstm-conformance: error: benchmarks: {outcome.benchmark_error}", file=sys.stderr)
+    if outcome.interrupted or interrupts.interrupted:
+        return interrupts.exit_status()
+    if not args.allow_empty and not summary.something_ran(outcome.records):
+        print("lstm-conformance: error: no case ran (every result unsupported or skipped, or none); "
+              "--allow-empty accepts that", file=sys.stderr)
+    return outcome.exit_status(session, args.allow_empty)
+
+
+def cmd_run(args, interrupts) -> int:
+    options = _options(args)
+    with _session(args, options) as session:
+        selection = _selection(args)
+        with _progress(args, selection, session) as progress:
+            on_record, on_journal = _listeners(args, progress)
+            outcome = usecases.run(options, selection, session, args.maxfail, on_record, on_journal, interrupts)
+        return _finish(args, outcome, session, interrupts, outcome.written)
 
 
 def _warn_blas_kernels() -> None:
@@ -405,7 +349,7 @@ def _warn_blas_kernels() -> None:
         print(f"lstm-conformance: warning: {warning}", file=sys.stderr)
 
 
-def cmd_bench(args) -> int:
+def cmd_bench(args, interrupts=None) -> int:
     try:
         plan = bench.plan_run(args.set, args.shapes, args.mode, args.dtype, args.impl)
     except ValueError as err:
@@ -424,53 +368,21 @@ def cmd_bench(args) -> int:
     return 0
 
 
-def _report_speed(args, adapters, shapes, dtype) -> list:
-    """The report's benchmarks (plus a batch sweep for the time-against-batch plot)."""
-    from .bench.timing import run_benchmarks  # here: only the timing commands load pytest
-
-    shapes = list(shapes) + bench.batch_sweep(list(shapes), args.batch_sizes)
-    return run_benchmarks(adapters, shapes, dtype, args.out / "benchmark.json", quick=args.quick)
-
-
-def cmd_report(args) -> int:
+def cmd_report(args, interrupts) -> int:
     shapes, dtype = _shapes(args)
     _warn_blas_kernels()
-    with _session(args) as session:
-        run = _run_correctness(args, session)
-        records, interrupted = run.records, run.interrupted
-        speed, plot_data, failure = [], {}, None
-        if not interrupted and not run.stopped:  # stopped early (--maxfail): no timing either
-            try:
-                longest = plots.longest_case(_cases(args))
-                if longest is not None:
-                    plot_dtype = next((d for d in args.dtype or [] if d in longest.dtypes), None)
-                    plot_data["error_by_step"] = plots.error_by_step(longest, session.adapters, plot_dtype)
-                speed = _report_speed(args, session.benchmark_adapters(), shapes, dtype)
-            except KeyboardInterrupt:
-                interrupted = True
-            except RuntimeError as err:  # pytest, running the benchmarks, turns Ctrl-C into an exit status
-                interrupted = bool(getattr(args, "interrupts", None) and args.interrupts.interrupted)
-                failure = None if interrupted else str(err)
-        run.interrupted = interrupted
-        session.report_unused_expectations(records, _selection_complete(args, run), library=not args.cases)
-        settings = {"command": "report", "interrupted": interrupted, "stopped_early": run.stopped or None,
-                    "shapes": shapes, **session.settings()}
-        if failure:
-            settings["benchmark_error"] = failure
-        with _writing(args):
-            document = sessions.build_document(records, speed, settings, session.coverage, plot_data)
-            html = args.html or args.out / "report.html"
-            written = sessions.write_reports(document, args.out, args.junit, html, session.strict,
-                                             allow_empty=args.allow_empty)
-    _print_summary(args, run, written + ([args.out / "benchmark.json"] if speed else []))
-    if failure:
-        print(f"lstm-conformance: error: benchmarks: {failure}", file=sys.stderr)
-    if interrupted or _signalled(args):
-        return _interrupted_status(args)
-    return max(session.exit_status(records), 1 if failure else 0, _empty_status(args, records))
+    options = _options(args)
+    timing = usecases.Timing(shapes=shapes, dtype=dtype, quick=args.quick, batch_sizes=args.batch_sizes)
+    with _session(args, options) as session:
+        selection = _selection(args)
+        with _progress(args, selection, session) as progress:
+            on_record, on_journal = _listeners(args, progress)
+            outcome = usecases.report(options, selection, session, timing, args.maxfail, on_record, on_journal,
+                                      interrupts)
+        return _finish(args, outcome, session, interrupts, outcome.written)
 
 
-def cmd_compare(args) -> int:
+def cmd_compare(args, interrupts=None) -> int:
     try:
         threshold = comparing.parse_threshold(args.speed_threshold)
         documents = [comparing.read_document(path, option) for path, option in
@@ -484,7 +396,7 @@ def cmd_compare(args) -> int:
     return comparison.exit_status()
 
 
-def cmd_validate(args) -> int:
+def cmd_validate(args, interrupts=None) -> int:
     bad = 0
     for path in args.files:
         try:
@@ -497,7 +409,7 @@ def cmd_validate(args) -> int:
     return 1 if bad else 0
 
 
-def cmd_mutants(args) -> int:
+def cmd_mutants(args, interrupts=None) -> int:
     from . import mutants
     checks = _check_names(args)
     zoo = mutants.ZOO
@@ -515,7 +427,7 @@ def cmd_mutants(args) -> int:
     return 0 if mutants.good(result) else 1
 
 
-def cmd_calibrate(args) -> int:
+def cmd_calibrate(args, interrupts=None) -> int:
     adapters = _adapters(args.impl or calibration.CORRECT_IMPLEMENTATIONS)
     print(calibration.markdown(calibration.calibrate(_cases(args), adapters)))
     return 0
@@ -531,12 +443,13 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)  # argparse itself exits with 2 on a bad option
     args.argv = argv
     set_max_case_memory(getattr(args, "max_case_memory", None))  # None: the default
+    interrupts = None
     try:
-        with interruptible() as args.interrupts:  # Ctrl-C / SIGTERM: the results so far are written
-            return COMMANDS[args.command](args)
+        with interruptible() as interrupts:  # Ctrl-C / SIGTERM: the results so far are written
+            return COMMANDS[args.command](args, interrupts)
     except KeyboardInterrupt:  # outside a run (loading, writing): nothing to keep
         print("lstm-conformance: interrupted", file=sys.stderr)
-        return _interrupted_status(args)
+        return interrupts.exit_status() if interrupts is not None else 130
     except UsageError as err:
         print(f"lstm-conformance: error: {err}", file=sys.stderr)
         return 2

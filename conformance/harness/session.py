@@ -34,6 +34,7 @@ class RunOptions:
     out: Optional[Path] = None
     junit: Optional[Path] = None
     html: Optional[Path] = None
+    allow_empty: bool = False  # a run in which nothing ran passes the gate
 
 
 def positive_seconds(text: str) -> float:
@@ -93,35 +94,34 @@ def _check_file_target(option: str, path: Optional[Path]) -> None:
             break
 
 
-def check_output_paths(args) -> None:
+def check_output_paths(options: RunOptions) -> None:
     """Fail before running anything when a report could not be written at the end."""
-    out = getattr(args, "out", None)
-    if out is not None:
-        if out.exists() and not out.is_dir():
-            raise SessionError(f"--out {out}: exists and is not a folder")
-        _check_file_target("--out", out / "results.json")
-    _check_file_target("--junit", getattr(args, "junit", None))
-    _check_file_target("--html", getattr(args, "html", None))
+    if options.out is not None:
+        if options.out.exists() and not options.out.is_dir():
+            raise SessionError(f"--out {options.out}: exists and is not a folder")
+        _check_file_target("--out", options.out / "results.json")
+    _check_file_target("--junit", options.junit)
+    _check_file_target("--html", options.html)
 
 
 class Session:
     """The adapters of a run and what judges and records their results."""
 
-    def __init__(self, args, names: list[str], load):
-        check_output_paths(args)
+    def __init__(self, options: RunOptions, names: list[str], load):
+        check_output_paths(options)
         try:
-            self.expectation_sets = [expectations.load(p) for p in (getattr(args, "expectations", None) or [])]
+            self.expectation_sets = [expectations.load(p) for p in options.expectations or []]
         except expectations.ExpectationsError as err:
             raise SessionError(f"--expectations {err}") from None
-        if not getattr(args, "no_builtin_expectations", False):
+        if not options.no_builtin_expectations:
             # Shipped entries for adapters the user gave no file for: the known defects of
             # built-in implementations show as xfail, with their evidence, not as new failures.
             covered = {e.adapter for e in self.expectation_sets}
             self.expectation_sets += [e for e in expectations.builtin(
                 names) if e.adapter not in covered]
-        self.strict = bool(getattr(args, "strict", False))
-        self.timeout = getattr(args, "timeout", None)
-        self.isolated = bool(getattr(args, "isolate", False) or self.timeout)
+        self.strict = options.strict
+        self.timeout = options.timeout
+        self.isolated = bool(options.isolate or self.timeout)
         self.names = list(names)
         self._load = load
         self.adapters = isolate_all(self.names, self.timeout) if self.isolated else [load(n) for n in self.names]

@@ -1,0 +1,169 @@
+"""What `run` and `report` do, as functions of plain values. They run the correctness units
+through a session (journal, expectations, --maxfail), then, for a report, the error-by-step
+data and the benchmarks, and write the documents. They return an Outcome; the command line
+only parses its arguments and prints (cli.py), and the Python API calls the same engine.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+from .. import bench
+from ..checks import ReferenceCache
+from ..report import results, summary
+from ..report.results import FAILED
+from .crash_watch import CrashWatch
+from .runner import iter_units, run_unit
+from .session import RunOptions, Session, build_document, write_reports
+
+
+@dataclass
+class Selection:
+    """The cases of a run and how they were chosen."""
+
+    cases: list
+    dtypes: Optional[list] = None  # None: each case's own dtypes
+    checks: Optional[list] = None  # None: every check
+    filtered: bool = False  # -k, --dtype or --check narrowed the selection
+    library: bool = True  # the built-in case library (not --cases files)
+
+
+@dataclass
+class Timing:
+    """What a report times, besides the correctness run."""
+
+    shapes: list
+    dtype: str
+    quick: bool = False
+    batch_sizes: tuple = (1, 4, 16)  # the extra shapes for the time-against-batch plot
+    json_path: Optional[Path] = None  # pytest-benchmark's JSON (default OUT/benchmark.json)
+
+
+@dataclass
+class Outcome:
+    records: list = field(default_factory=list)
+    interrupted: bool = False  # Ctrl-C / SIGTERM
+    stopped: str = ""  # why the run stopped early ("--maxfail 1"); "" when it ran to the end
+    speed: list = field(default_factory=list)
+    benchmark_error: Optional[str] = None
+    written: list = field(default_factory=list)  # the files written, results.json first
+
+    def exit_status(self, session: Session, allow_empty: bool) -> int:
+        """0, or 1 when a case failed (the expectations judge it), the benchmarks failed, or
+        nothing ran (unless allow_empty). Interrupts are the caller's: they have their own status."""
+        empty = 0 if allow_empty or summary.something_ran(self.records) else 1
+        return max(session.exit_status(self.records), 1 if self.benchmark_error else 0, empty)
+
+
+class _MaxFailReached(Exception):
+    """--maxfail N failed or erroring results were seen: stop, keep what was computed."""
+
+
+@contextlib.contextmanager
+def journal(out: Optional[Path], watch_crashes: bool, on_open: Optional[Callable[[Path], None]] = None):
+    """results.jsonl, appended to as records complete (OUT/results.jsonl; without an output
+    folder a temporary file, removed when the run ends), and, when the adapters run in this
+    process, a watcher that names the case after a crash."""
+    if out is not None:
+        path = out / "results.jsonl"
+    else:
+        handle, name = tempfile.mkstemp(prefix="lstm-conformance-", suffix=".jsonl")
+        os.close(handle)
+        path = Path(name)
+    writer = results.Journal(path)
+    if on_open:
+        on_open(path)
+    try:
+        with CrashWatch(path) if watch_crashes else contextlib.nullcontext():
+            yield writer
+            writer.finish()
+    finally:
+        writer.close()
+        if out is None:
+            path.unlink(missing_ok=True)
+
+
+def run_correctness(session: Session, selection: Selection, out: Optional[Path] = None, maxfail: Optional[int] = None,
+                    on_record: Optional[Callable[[dict], None]] = None,
+                    on_journal: Optional[Callable[[Path], None]] = None) -> Outcome:
+    """Every unit of the selection, its records judged by the session's expectations and
+    appended to the journal as they come; on Ctrl-C, SIGTERM or --maxfail, those so far."""
+    outcome, cache, failed = Outcome(), ReferenceCache(), 0
+    with journal(out, watch_crashes=not session.isolated, on_open=on_journal) as writer:
+        try:
+            for unit in iter_units(selection.cases, session.adapters, selection.dtypes, selection.checks):
+                writer.running(unit.case.id, unit.dtype, unit.adapter.name)  # named after a crash
+                for record in run_unit(unit, cache):
+                    record = session.judge(record)
+                    outcome.records.append(record)
+                    writer.record(record)
+                    if on_record:
+                        on_record(record)
+                    failed += record["status"] in FAILED
+                    if maxfail and failed >= maxfail:
+                        raise _MaxFailReached
+        except KeyboardInterrupt:  # keep what was computed; it is written by the caller
+            outcome.interrupted = True
+        except _MaxFailReached:
+            outcome.stopped = f"--maxfail {maxfail}"
+    return outcome
+
+
+def _deferred(interrupts):
+    """A block in which Ctrl-C / SIGTERM wait until the results are written."""
+    return interrupts.deferred() if interrupts is not None else contextlib.nullcontext()
+
+
+def _signalled(interrupts) -> bool:
+    return bool(interrupts is not None and interrupts.interrupted)
+
+
+def _write(session: Session, selection: Selection, options: RunOptions, outcome: Outcome, settings: dict,
+           html: Optional[Path], interrupts, plot_data=None) -> None:
+    complete = not (selection.filtered or outcome.interrupted or outcome.stopped or _signalled(interrupts))
+    session.report_unused_expectations(outcome.records, complete, library=selection.library)
+    settings = {"interrupted": outcome.interrupted, "stopped_early": outcome.stopped or None, **settings,
+                **session.settings()}
+    if outcome.benchmark_error:
+        settings["benchmark_error"] = outcome.benchmark_error
+    with _deferred(interrupts):
+        document = build_document(outcome.records, outcome.speed, settings, session.coverage, plot_data)
+        outcome.written = write_reports(document, options.out, options.junit, html, session.strict,
+                                        allow_empty=options.allow_empty)
+
+
+def run(options: RunOptions, selection: Selection, session: Session, maxfail: Optional[int] = None,
+        on_record=None, on_journal=None, interrupts=None) -> Outcome:
+    """`lstm-conformance run`: the correctness units, then results.json and the tables."""
+    outcome = run_correctness(session, selection, options.out, maxfail, on_record, on_journal)
+    _write(session, selection, options, outcome, {"command": "run"}, options.html, interrupts)
+    return outcome
+
+
+def report(options: RunOptions, selection: Selection, session: Session, timing: Timing, maxfail: Optional[int] = None,
+           on_record=None, on_journal=None, interrupts=None) -> Outcome:
+    """`lstm-conformance report`: the correctness run, then (unless it stopped) the benchmarks,
+    then every report file (the plots are drawn from the records)."""
+    from ..bench.timing import run_benchmarks  # here: only the timing commands load pytest
+
+    outcome = run_correctness(session, selection, options.out, maxfail, on_record, on_journal)
+    if not outcome.interrupted and not outcome.stopped:  # stopped early (--maxfail): no timing either
+        try:
+            shapes = list(timing.shapes) + bench.batch_sweep(list(timing.shapes), timing.batch_sizes)
+            json_path = timing.json_path or options.out / "benchmark.json"
+            outcome.speed = run_benchmarks(session.benchmark_adapters(), shapes, timing.dtype, json_path,
+                                           quick=timing.quick)
+        except KeyboardInterrupt:
+            outcome.interrupted = True
+        except RuntimeError as err:  # the benchmark session failed
+            outcome.benchmark_error = str(err)
+    html = options.html or (options.out / "report.html" if options.out else None)
+    _write(session, selection, options, outcome, {"command": "report", "shapes": list(timing.shapes)}, html,
+           interrupts)
+    if outcome.speed:
+        outcome.written.append(json_path)
+    return outcome
