@@ -154,7 +154,7 @@ def forward_with(problem: Problem, new_state: Callable, carry: Callable = None, 
             p = direction_parameters(problem.params, layer, d)
             h, c = h0[layer * D + d], c0[layer * D + d]
             y, cs = np.zeros((T, B, P)), np.zeros((T, B, H))
-            for t in (range(T - 1, -1, -1) if d else range(T)):
+            for t in (range(T - 1, -1, -1) if config.runs_reverse(d) else range(T)):
                 active = (t < lengths)[:, None]
                 h_new, c_new = new_state(config, p, lstm_step(step_config, p, layer_in[t], h, c, active))
                 h, c = np.where(active, h_new, h), np.where(active, c_new, c)
@@ -229,6 +229,8 @@ def option_variants(problem: Problem) -> Iterator[tuple[str, Callable[[], dict]]
         yield "bidirectional ignored (forward direction only)", lambda: _reference(
             problem, config=config.with_options(bidirectional=False),
             params={k: v for k, v in problem.params.items() if k not in reverse})
+    if config.direction == "reverse":
+        yield "direction reverse ignored (computed forward)", without({"direction": "forward"})
     if config.batch_first:
         yield "batch_first ignored (x read as time-major)", without({"batch_first": False})
     if problem.lengths is not None:

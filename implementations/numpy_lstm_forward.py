@@ -314,6 +314,12 @@ def pack_weights(config, params, dtype=np.float32, fast=None, batch=None, block=
     return PackedWeights(layers, block)
 
 
+def reverse_direction(config, d):
+    """Whether direction d runs from the last step down: the second of two directions, or the
+    only one when the configuration's direction is "reverse"."""
+    return d == 1 or config.direction == "reverse"
+
+
 def batch_size(config, x):
     """B of an input in the caller's layout (1 when unbatched)."""
     return 1 if config.unbatched else x.shape[0 if config.batch_first else 1]
@@ -369,7 +375,7 @@ def run_layers(config, packed, T, layer_in, h_n, c_n, mask, fast):
             xw = w_ih @ layer_in  # all steps' input projections in one GEMM: (4H, T·B)
             xw += bias
             outs = (layer_out[:, d * P:(d + 1) * P], cells[:, d * H:(d + 1) * H])
-            steps = range(T - 1, -1, -1) if d else range(T)
+            steps = range(T - 1, -1, -1) if reverse_direction(config, d) else range(T)
             state = (h_n[idx], c_n[idx])
             if fast:
                 h_n[idx], c_n[idx] = _direction_standard(xw, w_hh, w_hr, state, mask, outs, steps)
@@ -401,7 +407,7 @@ def run_layers_blocked(config, packed, x, h0, c0, lengths, dtype):
             xw = layer_in @ w_ih  # all steps' input projections in one GEMM: (T·B, 4H)
             xw += bias
             outs = (layer_out[:, :, d * P:(d + 1) * P], cells[:, :, d * H:(d + 1) * H])
-            steps = range(T - 1, -1, -1) if d else range(T)
+            steps = range(T - 1, -1, -1) if reverse_direction(config, d) else range(T)
             h_n[idx], c_n[idx] = _direction_blocked(xw, w_hh, w_hr, (h_n[idx], c_n[idx]), mask, outs, steps)
         layer_in = layer_out.reshape(T * B, D * P)
     return layer_out, cells, h_n, c_n

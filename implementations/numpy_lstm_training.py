@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .numpy_lstm_forward import (Cell, activation_parameters, caller_layout, check_inputs, feature_major_inputs,
-                                 pack_weights, run_layers, time_major)
+                                 pack_weights, reverse_direction, run_layers, time_major)
 
 
 def derivative(name, alpha, beta):
@@ -125,7 +125,7 @@ def lstm_numpy_gradients(config, x, params, h0=None, c0=None, lengths=None, upst
             sfx = f"_l{layer}" + ("_reverse" if d else "")
             idx = layer * D + d
             tape, weights = tapes[idx], packed.layers[idx]
-            steps = range(T - 1, -1, -1) if d else range(T)
+            steps = range(T - 1, -1, -1) if reverse_direction(config, d) else range(T)
             dy = d_out[:, d * P:(d + 1) * P]
             dz, dh_all, dpeep, dh, dc = _backward_direction(slope, weights, tape, dy, dh_n[idx].T, dc_n[idx].T, mask,
                                                             steps)

@@ -19,7 +19,8 @@ An adapter over it is about 20 lines; the runtime only loads the model and runs 
             return lambda: model.outputs(session.run(model.output_names, feeds))
 
 What the model exercises (the ONNX LSTM operator, opset 17, LSTM-14): one node per layer with
-W, R, B, P from reference.layouts.onnx as initializers; `direction` forward or bidirectional;
+W, R, B, P from reference.layouts.onnx as initializers; `direction` forward, reverse or
+bidirectional;
 `activations` with `activation_alpha` / `activation_beta`; `clip`; `input_forget`;
 `sequence_lens`, always given (the row lengths, or T for every row when the problem has none);
 `initial_h` / `initial_c` when the problem has them; and `layout = 1` for batch_first: X is
@@ -46,7 +47,7 @@ from typing import Optional
 import numpy as np
 
 from ..adapter import Capabilities
-from ..reference.layouts.onnx import to_onnx
+from ..reference.layouts.onnx import direction_attribute, to_onnx
 
 OPSET = 17  # LSTM-14 is the current definition at this opset (LSTM-22 only adds types)
 IR_VERSION = 8  # the IR version that goes with opset 17
@@ -65,7 +66,7 @@ TAKES_ALPHA = {"Affine": 1.0, "LeakyRelu": 0.01, "ThresholdedRelu": 1.0, "Scaled
 TAKES_BETA = {"Affine": 0.0, "ScaledTanh": None, "HardSigmoid": 0.5}
 
 FEATURES = frozenset({"bias", "initial_state", "layers", "bidirectional", "peepholes", "variable_lengths",
-                      "batch_first", "unbatched", "cell_clip", "input_forget"})
+                      "batch_first", "unbatched", "cell_clip", "input_forget", "reverse"})
 REASONS = {
     "projection": "the ONNX LSTM operator has no projection (weight_hr)",
     "forget_bias": "the ONNX LSTM operator has no run-time forget-gate bias",
@@ -198,7 +199,7 @@ class OnnxLSTM:
 
         cfg, layout = self.config, self.layout
         elem = helper.np_dtype_to_tensor_dtype(self.dtype)
-        attrs = {"hidden_size": cfg.hidden_size, "direction": "bidirectional" if cfg.bidirectional else "forward",
+        attrs = {"hidden_size": cfg.hidden_size, "direction": direction_attribute(cfg),
                  "layout": layout, **activation_attributes(cfg)}
         if cfg.cell_clip is not None:
             attrs["clip"] = float(cfg.cell_clip)

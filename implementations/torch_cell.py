@@ -25,6 +25,8 @@ class TorchCellAdapter(Adapter):
             "bidirectional": "one nn.LSTMCell runs one direction",
             "projection": "nn.LSTMCell has no proj_size",
             "variable_lengths": "nn.LSTMCell has no packed sequences",
+            "reverse": "nn.LSTMCell computes one step; the order of the steps is this adapter's loop, so a reverse "
+                       "direction would be the adapter's emulation, not the implementation's feature",
         })
         # float16 and bfloat16: nn.LSTMCell runs them on the CPU too (PyTorch 2.13, measured)
         return Capabilities(dtypes={"float16", "bfloat16", "float32", "float64"},

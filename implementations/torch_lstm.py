@@ -15,6 +15,7 @@ NN_LSTM_LACKS = {
     "cell_clip": "nn.LSTM has no cell clip",
     "input_forget": "nn.LSTM has no coupled input-forget gate",
     "forget_bias": "nn.LSTM has no run-time forget-gate bias",
+    "reverse": "nn.LSTM has no single reverse direction (bidirectional=True always adds a forward one)",
 }
 
 

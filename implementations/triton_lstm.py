@@ -164,7 +164,8 @@ class TritonLSTMAdapter(Adapter):
         reasons = {k: v.replace("nn.LSTM", "the triton kernel") for k, v in NN_LSTM_LACKS.items()}
         reasons.update(KERNEL_LACKS)
         return Capabilities(dtypes=set(DTYPES), devices={self.device},
-                            features={"bias", "initial_state", "layers", "bidirectional", "batch_first", "unbatched"},
+                            features={"bias", "initial_state", "layers", "bidirectional", "batch_first", "unbatched",
+                                      "reverse"},
                             outputs={"y", "h_n", "c_n"}, reasons=reasons)
 
     def prepare(self, problem):
@@ -242,7 +243,8 @@ class TritonLSTMAdapter(Adapter):
                 outs = []
                 for d in range(D):
                     out, h_last, c_last = run_direction(xw[:, :, d * 4 * H:(d + 1) * 4 * H], w_hh[d],
-                                                        h0[layer * D + d], c0[layer * D + d], bool(d))
+                                                        h0[layer * D + d], c0[layer * D + d],
+                                                        cfg.runs_reverse(d))  # the kernel's own REVERSE mode
                     outs.append(out)
                     h_n.append(h_last)
                     c_n.append(c_last)

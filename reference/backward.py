@@ -55,7 +55,7 @@ def lstm_backward(config: LSTMConfig, x, params, h0=None, c0=None, lengths=None,
             dir_grad_in, grad_h0[index], grad_c0[index] = backward_direction(
                 config, direction_parameters(params, layer, direction), direction_parameters(grads, layer, direction),
                 steps[layer][direction], grad_out[:, :, direction * P:(direction + 1) * P],
-                grad_h_n[index], grad_c_n[index], reverse=bool(direction))
+                grad_h_n[index], grad_c_n[index], reverse=config.runs_reverse(direction))
             grad_in += dir_grad_in
         grad_out = grad_in
 

@@ -208,7 +208,7 @@ def run_stack(config: LSTMConfig, x, params, h0, c0, lengths, keep_steps: bool =
             index = layer * D + direction
             y_dir, c_dir, h_last, c_last, dir_steps = run_direction(
                 config, layer_input, direction_parameters(params, layer, direction),
-                h0[index], c0[index], lengths, reverse=bool(direction), keep_steps=keep_steps)
+                h0[index], c0[index], lengths, reverse=config.runs_reverse(direction), keep_steps=keep_steps)
             outputs.append(y_dir)
             cells.append(c_dir)
             h_n.append(h_last)

@@ -219,6 +219,16 @@ def _to_case(raw: dict, file, group: str) -> CaseSpec:
     )
 
 
+def check_direction(case: CaseSpec) -> None:
+    """`bidirectional` (PyTorch's spelling) and `direction` given together must agree."""
+    options = case.options
+    if "bidirectional" in options and "direction" in options:
+        if options["bidirectional"] != (options["direction"] == "bidirectional"):
+            raise SpecError(case.file, case.id, "options.direction",
+                            f"direction: {options['direction']} contradicts bidirectional: "
+                            f"{str(options['bidirectional']).lower()} (give one of the two)")
+
+
 def _literal_shape(value) -> tuple[int, ...]:
     """Shape of a nested list; raises ValueError when ragged."""
     if not isinstance(value, list):
@@ -233,6 +243,7 @@ def check_case(case: CaseSpec, max_memory: Optional[int] = None) -> None:
     """Semantic checks beyond the schema: value ranges, the memory estimate, names, shapes of
     literals, counts."""
     fail = lambda key, msg: SpecError(case.file, case.id, key, msg)  # noqa: E731
+    check_direction(case)
     try:
         config = case.config
     except (TypeError, ValueError) as err:
@@ -274,8 +285,8 @@ def check_case(case: CaseSpec, max_memory: Optional[int] = None) -> None:
         bad = _first_non_number(exp["values"])
         if bad is not None:
             raise fail(f"expect[{k}].values", f"holds {bad[0]!r}; expected numbers")
-        if exp["output"] == "c_entering" and (config.num_layers > 1 or config.bidirectional):
-            raise fail(f"expect[{k}].output", "c_entering is defined for one layer, one direction")
+        if exp["output"] == "c_entering" and (config.num_layers > 1 or config.direction != "forward"):
+            raise fail(f"expect[{k}].output", "c_entering is defined for one layer, one forward direction")
         if "round" in exp and "atol" in exp:
             raise fail(f"expect[{k}]", "give either round or atol, not both")
 

@@ -14,6 +14,9 @@ GATE_ORDER = ("i", "f", "g", "o")  # PyTorch's order of the four blocks of weigh
 PEEPHOLE_ORDER = ("i", "f", "o")  # rows of peephole_l{k}
 ACTIVATION_ROLES = ("gate", "cell", "hidden")  # σ, φ, ψ of SPEC.md
 DTYPES = ("float16", "bfloat16", "float32", "float64")
+# `direction` (SPEC.md §2): one direction run forward, one run reverse (ONNX direction="reverse",
+# WebNN "backward", Keras go_backwards), or both (PyTorch's bidirectional=True).
+DIRECTIONS = ("forward", "reverse", "bidirectional")
 OUTPUTS = ("y", "h_n", "c_n", "c")  # c: per-step cell states of the last layer, when exposed
 # The activations of the spec (ONNX's LSTM list in snake_case, plus identity; SPEC.md §4) and
 # ONNX's defaults for alpha and beta (None: the activation has no such parameter or no default).
@@ -72,10 +75,29 @@ class LSTMConfig:
     input_forget: bool = False
     forget_bias: float = 0.0
     activations: tuple = (STANDARD_ACTIVATIONS["gate"], STANDARD_ACTIVATIONS["cell"], STANDARD_ACTIVATIONS["hidden"])
+    # (new fields go last: positional construction keeps working)
+    direction: str = "forward"  # "bidirectional" and bidirectional=True are the same (see __post_init__)
+
+    def __post_init__(self):
+        # `bidirectional` (PyTorch's spelling) and `direction` name one setting: after this,
+        # bidirectional is True exactly when direction is "bidirectional".
+        if self.direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, got {self.direction!r}")
+        if self.bidirectional and self.direction == "reverse":
+            raise ValueError("bidirectional: true contradicts direction: reverse")
+        if self.bidirectional or self.direction == "bidirectional":
+            object.__setattr__(self, "bidirectional", True)
+            object.__setattr__(self, "direction", "bidirectional")
 
     @property
     def num_directions(self) -> int:
         return 2 if self.bidirectional else 1
+
+    def runs_reverse(self, direction: int) -> bool:
+        """Whether direction index `direction` (0, or 1 = `_reverse` parameters) runs from
+        t = T-1 down to 0: the second direction of a bidirectional LSTM, and the only direction
+        of a reverse one."""
+        return bool(direction) or self.direction == "reverse"
 
     @property
     def output_size(self) -> int:
@@ -111,6 +133,8 @@ class LSTMConfig:
         for flag in ("bidirectional", "batch_first", "unbatched", "peepholes", "input_forget"):
             if getattr(self, flag):
                 used.add(flag)
+        if self.direction == "reverse":
+            used.add("reverse")
         if self.proj_size:
             used.add("projection")
         if self.cell_clip is not None:
@@ -120,6 +144,13 @@ class LSTMConfig:
         return used
 
     def with_options(self, **changes) -> "LSTMConfig":
+        """A copy with `changes`; changing one of bidirectional / direction changes the other
+        with it (bidirectional=False keeps a reverse direction, else gives forward)."""
+        if "direction" in changes and "bidirectional" not in changes:
+            changes["bidirectional"] = changes["direction"] == "bidirectional"
+        elif "bidirectional" in changes and "direction" not in changes:
+            changes["direction"] = ("bidirectional" if changes["bidirectional"]
+                                    else "reverse" if self.direction == "reverse" else "forward")
         return replace(self, **changes)
 
 

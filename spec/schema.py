@@ -1,7 +1,7 @@
 """JSON Schema of spec case files (validated with jsonschema before any semantic check)."""
 from __future__ import annotations
 
-from .model import DTYPES, OUTPUTS
+from .model import DIRECTIONS, DTYPES, OUTPUTS
 
 _NUMBER = {"type": "number"}
 
@@ -53,6 +53,7 @@ OPTIONS = {
         "bias": {"type": "boolean"},
         "num_layers": {"type": "integer", "minimum": 1},
         "bidirectional": {"type": "boolean"},
+        "direction": {"enum": list(DIRECTIONS)},
         "proj_size": {"type": "integer", "minimum": 0},
         "batch_first": {"type": "boolean"},
         "unbatched": {"type": "boolean"},

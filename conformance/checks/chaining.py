@@ -2,8 +2,8 @@
 the first returned, gives the outputs of one run over all T steps.
 
 Compared with the adapter's own single run (the property is about the implementation, so
-its accuracy against the reference is the forward check's business). Cases: one direction
-(a reverse direction cannot be chunked), no lengths, 2 ≤ T ≤ 300. The split is at T // 2.
+its accuracy against the reference is the forward check's business). Cases: one forward
+direction (a reverse direction cannot be chunked this way), no lengths, 2 ≤ T ≤ 300. The split is at T // 2.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ class StateChainingCheck(Check):
 
     def applies(self, case) -> bool:
         config = case.config
-        return (case.expect_error is None and not config.bidirectional and "lengths" not in case.inputs
+        return (case.expect_error is None and config.direction == "forward" and "lengths" not in case.inputs
                 and 2 <= case.shape["seq_len"] <= REPEATED_RUNS_MAX_SEQ_LEN)
 
     def unsupported(self, run):

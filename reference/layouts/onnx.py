@@ -8,7 +8,11 @@ Facts (ONNX operator spec, LSTM-7/14/22, inputs and notation sections):
   Y  [seq_length, num_directions, batch_size, hidden_size]   (layout = 0)
   Y_h, Y_c, initial_h, initial_c  [num_directions, batch_size, hidden_size]
 Gate blocks are in order i, o, f, c (c = cell input, our g); peepholes i, o, f. Direction 0 is
-forward, direction 1 (bidirectional) the reverse pass, as in PyTorch's `_reverse`. The
+forward, direction 1 (bidirectional) the reverse pass, as in PyTorch's `_reverse`. With the
+attribute direction = "reverse" the node has one direction, index 0, run from the last step
+down: canonically `direction: reverse`, whose parameters carry no `_reverse` suffix (they are
+the layer's only direction); Y[t] is still the output of step t (ONNX: "Y ... [seq_length,
+num_directions, batch_size, hidden_size]", not reordered). The
 equations are the same as the canonical ones (σ(Xt·Wiᵀ + Ht-1·Riᵀ + Pi⊙Ct-1 + Wbi + Rbi)
 ...), and both biases are kept, so the conversion is exact both ways. ONNX has no
 projection; one node is one layer, so a stack converts layer by layer.
@@ -26,6 +30,22 @@ from .cells import cell_params, cell_sizes, check_shape, fail, join_gates, rejec
 CONVENTION = "ONNX LSTM"
 ONNX_GATE_ORDER = ("i", "o", "f", "g")  # ONNX writes iofc; its c is the canonical g block
 ONNX_PEEPHOLE_ORDER = ("i", "o", "f")
+
+
+ONNX_DIRECTIONS = ("forward", "reverse", "bidirectional")  # the attribute's values, LSTM-7 to 22
+
+
+def direction_attribute(config) -> str:
+    """The node's `direction` attribute for a configuration (the canonical names are ONNX's)."""
+    return config.direction
+
+
+def direction_from_onnx(value) -> str:
+    """The canonical `direction` option from the node's attribute (bytes or str)."""
+    value = value.decode() if isinstance(value, bytes) else str(value)
+    if value not in ONNX_DIRECTIONS:
+        raise fail(CONVENTION, f"direction {value!r} is not one of {', '.join(ONNX_DIRECTIONS)}")
+    return value
 
 
 def _reorder_rows(array: np.ndarray, src: tuple, dst: tuple, axis: int = 0) -> np.ndarray:

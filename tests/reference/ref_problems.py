@@ -81,6 +81,15 @@ SPEC_ONLY_VARIANTS = {
     "linear_activations": Variant(_cfg(activations=(Activation("sigmoid"), Activation("identity"),
                                                     Activation("identity")))),
 }
+# direction: reverse (SPEC.md §2): one direction, run from t = T-1 down (torch has it only as the
+# reverse half of a bidirectional module: tests/reference/test_reference_directions.py)
+SPEC_ONLY_VARIANTS.update({
+    "reverse": Variant(_cfg(direction="reverse")),
+    "reverse_lengths_layers_proj": Variant(_cfg(direction="reverse", num_layers=2, proj_size=2), seq_len=5, batch=4,
+                                           lengths=[3, 5, 1, 4]),
+    "reverse_batch_first_peepholes_clip": Variant(_cfg(direction="reverse", batch_first=True, peepholes=True,
+                                                       cell_clip=0.6), param_scale=1.0),
+})
 SPEC_ONLY_VARIANTS.update({f"activations_{k}": Variant(_cfg(activations=_rotation(k)), param_scale=0.9)
                            for k in range(12)})
 
