@@ -16,7 +16,7 @@ from pathlib import Path
 from . import bench, calibration
 from .harness import environment
 from .harness import session as sessions
-from .harness import usecases
+from .harness import shards, usecases
 from .harness.interrupts import interruptible
 from .harness.progress import Progress
 from .harness.registry import AdapterLoadError, available_names, load_adapter
@@ -93,6 +93,9 @@ def _parser() -> argparse.ArgumentParser:
     add_selection(p_run)
     p_run.add_argument("--out", type=Path, help="also write results.json and correctness.md into this folder "
                        "(results.jsonl there grows as results complete)")
+    p_run.add_argument("--shard", type=shards.parse_shard, metavar="K/N",
+                       help="run only shard K of N: the cases whose id hashes to K (for CI matrices; "
+                            "`merge` joins the shards' results)")
     add_output(p_run)
     sessions.add_options(p_run)
     add_memory(p_run)
@@ -114,6 +117,13 @@ def _parser() -> argparse.ArgumentParser:
     add_output(p_report)
     sessions.add_options(p_report, report=True)
     add_memory(p_report)
+
+    p_merge = sub.add_parser("merge", help="one results document and every table from the results.json "
+                                           "files of the shards of one run (run --shard K/N)")
+    p_merge.add_argument("files", nargs="+", type=Path, metavar="FILE", help="a shard's results.json")
+    p_merge.add_argument("--out", type=Path, required=True, help="folder for the merged results.json and tables")
+    p_merge.add_argument("--junit", type=Path, metavar="FILE", help="also write JUnit XML to FILE")
+    p_merge.add_argument("--html", type=Path, metavar="FILE", help="also write the HTML report to FILE")
 
     p_compare = sub.add_parser("compare", help="CI gate: compare two results.json files (exit 1 on a regression)")
     p_compare.add_argument("baseline", type=Path, metavar="BASELINE", help="results.json of the reference run")
@@ -231,8 +241,11 @@ def _session(args, options: sessions.RunOptions) -> sessions.Session:
 
 
 def _selection(args) -> usecases.Selection:
-    return usecases.Selection(cases=_cases(args), dtypes=args.dtype, checks=_check_names(args),
-                              filtered=bool(args.filter or args.check or args.dtype), library=not args.cases)
+    shard = getattr(args, "shard", None)
+    return usecases.Selection(cases=shards.select_shard(_cases(args), shard), dtypes=args.dtype,
+                              checks=_check_names(args), library=not args.cases,
+                              filtered=bool(args.filter or args.check or args.dtype or shard),
+                              shard="/".join(map(str, shard)) if shard else None)
 
 
 def _listeners(args, progress):
@@ -382,6 +395,18 @@ def cmd_report(args, interrupts) -> int:
         return _finish(args, outcome, session, interrupts, outcome.written)
 
 
+def cmd_merge(args, interrupts=None) -> int:
+    try:
+        document = shards.merge(shards.read_shards(args.files), [str(f) for f in args.files])
+        sessions.check_output_paths(sessions.RunOptions(out=args.out, junit=args.junit, html=args.html))
+    except (shards.MergeError, sessions.SessionError) as err:
+        raise UsageError(str(err)) from None
+    written = sessions.write_reports(document, args.out, args.junit, args.html)
+    print(f"{summary.totals(document['records'])} (merged from {len(args.files)} files)")
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
 def cmd_compare(args, interrupts=None) -> int:
     try:
         threshold = comparing.parse_threshold(args.speed_threshold)
@@ -434,7 +459,7 @@ def cmd_calibrate(args, interrupts=None) -> int:
 
 
 COMMANDS = {"list": cmd_list, "run": cmd_run, "bench": cmd_bench, "report": cmd_report, "validate": cmd_validate,
-            "compare": cmd_compare, "mutants": cmd_mutants, "calibrate": cmd_calibrate}
+            "compare": cmd_compare, "mutants": cmd_mutants, "calibrate": cmd_calibrate, "merge": cmd_merge}
 
 
 def main(argv=None) -> int:

@@ -30,6 +30,7 @@ class Selection:
     checks: Optional[list] = None  # None: every check
     filtered: bool = False  # -k, --dtype or --check narrowed the selection
     library: bool = True  # the built-in case library (not --cases files)
+    shard: Optional[str] = None  # "K/N" when only shard K of N runs (shards.py)
 
 
 @dataclass
@@ -140,7 +141,8 @@ def run(options: RunOptions, selection: Selection, session: Session, maxfail: Op
         on_record=None, on_journal=None, interrupts=None) -> Outcome:
     """`lstm-conformance run`: the correctness units, then results.json and the tables."""
     outcome = run_correctness(session, selection, options.out, maxfail, on_record, on_journal)
-    _write(session, selection, options, outcome, {"command": "run"}, options.html, interrupts)
+    settings = {"command": "run", **({"shard": selection.shard} if selection.shard else {})}
+    _write(session, selection, options, outcome, settings, options.html, interrupts)
     return outcome
 
 
