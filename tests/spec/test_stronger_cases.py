@@ -17,7 +17,7 @@ from lstm_conformance.implementations.numpy_lstm import NumpyAdapter
 from lstm_conformance.reference.forward import run_stack, state_to_batched, to_time_major
 from lstm_conformance.spec.loader import load_cases
 from lstm_conformance.spec.materialize import materialize
-from lstm_conformance.spec.model import ACTIVATION_DEFAULTS, Activation
+from lstm_conformance.spec.model import ACTIVATION_DEFAULTS
 
 GATE_ARRAYS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 IDENTICAL_BLOCKS_TAG = "identical-gate-blocks"
