@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from .results import FAILED, NOT_RUN, PASSED, RECORD_MEASURED, SCHEMA_VERSION, SPEED_MEASURED, Status, check_of
+from .results import FAILED, NOT_RUN, PASSED, RECORD_MEASURED, SPEED_MEASURED, Status, check_of, restored, version_problem
 
 NOT_PASSING = FAILED | {Status.XFAIL}  # an expected failure of a case that passed is still worse
 
@@ -202,12 +202,12 @@ def read_document(path, label: str = "results") -> dict:
         raise ValueError(f"{label} {path}: not JSON ({err.msg} at line {err.lineno})") from None
     if not isinstance(document, dict) or not isinstance(document.get("records"), list):
         raise ValueError(f"{label} {path}: not a results.json file (expected an object with a 'records' list)")
-    version = document.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise ValueError(f"{label} {path}: results schema_version {version!r}; this tool reads {SCHEMA_VERSION}")
+    problem = version_problem(document.get("schema_version"))
+    if problem:
+        raise ValueError(f"{label} {path}: {problem}")
     if not isinstance(document.get("speed", []), list):
         raise ValueError(f"{label} {path}: 'speed' must be a list")
-    return document
+    return restored(document)
 
 
 def parse_threshold(text: str) -> float:

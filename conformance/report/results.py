@@ -15,7 +15,13 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Optional, TypedDict
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# What each version changed, for the message that refuses an older file.
+SCHEMA_HISTORY = {
+    1: "every record with its time and every per-array comparison in full",
+    2: "per-record times only in results.jsonl; passing records stored in brief (3 significant digits, "
+       "per-array details for the forward check only); case descriptions once, in 'cases'; one record per line",
+}
 
 
 class Status(str, Enum):
@@ -170,16 +176,102 @@ def build(records: list[dict], environment: dict, speed: list[dict] | None = Non
     }
 
 
+# ---------------------------------------------------------------- the stored form (results.json)
+#
+# results.json is a CI baseline: it must stay small and change only where results change. So the
+# stored document differs from the one in memory (which the run's own reports and JUnit use):
+# - no per-record time ("seconds"): it differs on every run; results.jsonl keeps it;
+# - a record that passed is stored in brief: floats to 3 significant digits, and per-array
+#   comparisons only for the forward check (output and its max errors, not the worst element);
+#   a record that did not pass keeps everything (the reports show where it deviates);
+# - a case's description ("about") once, in "cases", not in each of its records;
+# - one record per line, so that a changed result is a changed line.
+BRIEF_COMPARISON = ("output", "max_abs", "max_rel", "max_ulp", "tolerance_used", "passed")
+STORED_ONLY_IN_JOURNAL = RECORD_MEASURED
+
+
+def _three_digits(value):
+    if isinstance(value, float) and math.isfinite(value) and value != 0.0:
+        return float(f"{value:.3g}")
+    if isinstance(value, dict):
+        return {k: _three_digits(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_three_digits(v) for v in value]
+    return value
+
+
+def stored_record(record: dict) -> dict:
+    """A record as results.json keeps it (see above)."""
+    out = {k: v for k, v in record.items() if k not in STORED_ONLY_IN_JOURNAL and k != "about"}
+    if out.get("status") not in PASSED:
+        return out
+    for key in ("outputs", "gradients"):
+        if key in out:
+            if check_of(out) == "forward":
+                out[key] = [{k: c[k] for k in BRIEF_COMPARISON if k in c} for c in out[key]]
+            else:
+                del out[key]
+    return _three_digits(out)
+
+
+def stored(document: dict) -> dict:
+    """The document as results.json keeps it."""
+    records = document.get("records", [])
+    cases = dict(sorted({r["case"]: r["about"] for r in records if r.get("about") and "case" in r}.items()))
+    out = {k: v for k, v in document.items() if k not in ("records", "speed", "cases")}
+    out["schema_version"] = SCHEMA_VERSION
+    out["cases"] = {**document.get("cases", {}), **cases}
+    out["records"] = [stored_record(r) for r in records]
+    out["speed"] = document.get("speed", [])
+    return out
+
+
+def restored(document: dict) -> dict:
+    """A document read from results.json with each record's case description put back."""
+    about = document.get("cases") or {}
+    for record in document.get("records", []):
+        if "about" not in record and record.get("case") in about:
+            record["about"] = about[record["case"]]
+    return document
+
+
+def _lines(document: dict) -> str:
+    """JSON with one top-level key per line and one record (or speed record) per line."""
+    def one(value):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    parts = []
+    for key, value in document.items():
+        if isinstance(value, list) and value:
+            items = ",\n".join(one(v) for v in value)
+            parts.append(f"{one(key)}:[\n{items}\n]")
+        else:
+            parts.append(f"{one(key)}:{one(value)}")
+    return "{" + ",\n".join(parts) + "}\n"
+
+
 def write(path, document: dict) -> None:
-    atomic_write_text(path, json.dumps(_clean(document), indent=1, sort_keys=False) + "\n")
+    atomic_write_text(path, _lines(_clean(stored(document))))
+
+
+def version_problem(version) -> Optional[str]:
+    """Why a document of schema `version` cannot be read (None when it can)."""
+    if version == SCHEMA_VERSION:
+        return None
+    if isinstance(version, int) and version < SCHEMA_VERSION:
+        return (f"results schema_version {version} was written by an older lstm-conformance "
+                f"({SCHEMA_HISTORY.get(version, 'an older layout')}); this tool reads {SCHEMA_VERSION} "
+                f"({SCHEMA_HISTORY[SCHEMA_VERSION]}): run the baseline again with this version "
+                "(lstm-conformance run --out DIR) and compare with that")
+    return (f"results schema_version {version!r}; this tool reads {SCHEMA_VERSION} (a newer lstm-conformance "
+            "wrote it, or it is not a results.json)")
 
 
 def read(path) -> dict:
     document = json.loads(Path(path).read_text(encoding="utf-8"))
-    version = document.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise ValueError(f"{path}: results schema_version {version!r}, this tool reads {SCHEMA_VERSION}")
-    return document
+    problem = version_problem(document.get("schema_version"))
+    if problem:
+        raise ValueError(f"{path}: {problem}")
+    return restored(document)
 
 
 class Journal:

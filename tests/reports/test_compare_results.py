@@ -162,6 +162,7 @@ def test_cli_compare_empty_run_fails_unless_missing_records_are_allowed(tmp_path
     (None, "cannot read"),
     ("{not json", "not JSON"),
     ('{"records": []}', "schema_version None"),
+    ('{"schema_version": 1, "records": []}', "older lstm-conformance"),  # says what changed and what to do
     ('[1, 2]', "not a results.json file"),
 ])
 def test_cli_compare_bad_inputs_are_one_line_exit_2(tmp_path, capsys, content, words):

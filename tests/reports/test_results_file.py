@@ -20,8 +20,40 @@ def run_into(folder):
 
 def test_the_same_seeds_give_the_same_file_except_timings(tmp_path, capsys):
     first, second = run_into(tmp_path / "a"), run_into(tmp_path / "b")
-    assert first["records"] and [r["seconds"] for r in first["records"]] != [None] * len(first["records"])
+    assert first["records"] and not any("seconds" in r for r in first["records"])  # times: results.jsonl only
+    journal, _ = results.read_journal(tmp_path / "a" / "results.jsonl")
+    assert len(journal) == len(first["records"]) and all(isinstance(r["seconds"], float) for r in journal)
     assert without_timings(first) == without_timings(second)
+    assert (tmp_path / "a" / "results.json").read_bytes() == (tmp_path / "b" / "results.json").read_bytes()
+
+
+def test_passing_records_are_stored_in_brief_failing_ones_in_full(tmp_path):
+    worst = {"index": {"t": 1}, "expected": 0.123456789, "got": 0.123456, "abs_error": 7.89e-07}
+    comparison = {"output": "y", "max_abs": 7.891234e-07, "max_rel": 1e-5, "max_ulp": 12.0, "tolerance_used": 0.01,
+                  "passed": True, "shape": [2, 3], "worst": worst}
+    passed = {"case": "a", "about": "text", "check": "forward", "status": "pass", "seconds": 0.5,
+              "max_abs": 7.891234e-07, "outputs": [comparison]}
+    gradients = dict(passed, check="gradients", gradients=[comparison])
+    failed = dict(passed, case="b", status="fail", outputs=[dict(comparison, passed=False)])
+    path = tmp_path / "results.json"
+    results.write(path, results.build([passed, gradients, failed], {}))
+    stored = json.loads(path.read_text())
+    assert stored["cases"] == {"a": "text", "b": "text"}
+    brief, no_arrays, full = stored["records"]
+    assert brief["outputs"] == [{"output": "y", "max_abs": 7.89e-07, "max_rel": 1e-5, "max_ulp": 12.0,
+                                 "tolerance_used": 0.01, "passed": True}] and brief["max_abs"] == 7.89e-07
+    assert "gradients" not in no_arrays and no_arrays["check"] == "gradients"
+    assert full["outputs"][0]["worst"] == worst and full["max_abs"] == 7.891234e-07
+    assert not any("seconds" in r or "about" in r for r in stored["records"])
+    assert results.read(path)["records"][2]["about"] == "text"  # put back on reading
+    assert len(path.read_text().splitlines()) > 3  # one record per line: a changed result is a changed line
+
+
+def test_an_older_schema_is_refused_with_what_to_do(tmp_path):
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"schema_version": 1, "records": []}))
+    with pytest.raises(ValueError, match="older lstm-conformance.*run the baseline again"):
+        results.read(path)
 
 
 def test_schema_version_environment_and_metrics(generated_report):
@@ -33,7 +65,7 @@ def test_schema_version_environment_and_metrics(generated_report):
     forward = [r for r in document["records"] if r["check"] == "forward" and r["status"] in ("pass", "fail")]
     assert forward
     for record in forward:
-        assert record["tolerance"]["atol"] > 0 and isinstance(record["seconds"], float)
+        assert record["tolerance"]["atol"] > 0
         for output in record["outputs"]:
             assert {"output", "max_abs", "max_rel", "max_ulp", "passed"} <= set(output)
     assert document["settings"]["command"] == "report" and document["settings"]["interrupted"] is False
