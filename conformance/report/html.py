@@ -18,7 +18,7 @@ from .results import STATUS_ORDER, Status, atomic_write_text, check_of
 STATUS_COLOURS = {
     Status.PASS: ("#c8e6c9", "#1b5e20"), Status.FAIL: ("#ffcdd2", "#b71c1c"), Status.ERROR: ("#e1bee7", "#4a148c"),
     Status.XFAIL: ("#ffe0b2", "#e65100"), Status.XPASS: ("#fff59d", "#795548"),
-    Status.UNSUPPORTED: ("#eceff1", "#546e7a"), Status.SKIPPED: ("#f5f5f5", "#9e9e9e"),
+    Status.UNSUPPORTED: ("#cfd8dc", "#263238"), Status.SKIPPED: ("#ffffff", "#757575"),
 }
 UNKNOWN_COLOURS = ("#ffffff", "#000000")
 
@@ -33,6 +33,10 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.group th { background: #eef; text-align: left; }
 .badge { display: inline-block; padding: 0.05em 0.45em; border-radius: 0.3em; margin: 0.05em; font-size: 0.9em; }
 .legend .badge { margin-right: 0.6em; }
+.status-unsupported { font-weight: 600; }
+.status-skipped { border: 1px dashed #9e9e9e; font-style: italic; }
+.diagnosis { font-weight: 600; }
+ul.cases { columns: 2; font-family: ui-monospace, monospace; font-size: 0.85em; }
 .yes { background: #c8e6c9; } .no { background: #eceff1; color: #777; }
 .failure { border-left: 4px solid #b71c1c; padding: 0.3em 1em; margin: 1em 0; background: #fff8f8; }
 .failure.error { border-color: #4a148c; background: #fbf6fd; }
@@ -94,8 +98,17 @@ def summary_section(document: dict) -> str:
     return "\n".join(out)
 
 
+STATUS_MEANING = {
+    Status.PASS: "within the tolerances", Status.FAIL: "ran and deviated from the spec",
+    Status.ERROR: "the adapter raised", Status.XFAIL: "a known failure (expectations file)",
+    Status.XPASS: "an expected failure that passed", Status.UNSUPPORTED: "the implementation lacks the feature",
+    Status.SKIPPED: "this environment cannot run it (e.g. no GPU)",
+}
+
+
 def legend() -> str:
-    return '<p class="legend">' + "".join(badge(s) for s in STATUS_ORDER) + "</p>"
+    return '<p class="legend">' + "".join(badge(s, title=STATUS_MEANING[s]) + f"<span class=note>{esc(STATUS_MEANING[s])}"
+                                          "</span> " for s in STATUS_ORDER) + "</p>"
 
 
 def correctness_matrix(records: list[dict]) -> str:
@@ -173,20 +186,6 @@ def coverage_section(coverage: dict | None, records: list[dict] | None = None, c
     return "\n".join(out)
 
 
-def render_value(value) -> str:
-    """A diagnosis (or any JSON value) as nested HTML: mappings as tables, lists as lists."""
-    if isinstance(value, dict):
-        rows = "".join(f"<tr><th>{esc(k)}</th><td>{render_value(v)}</td></tr>" for k, v in value.items())
-        return f"<table>{rows}</table>"
-    if isinstance(value, list):
-        if len(value) > 50:
-            value = value[:50] + [f"... {len(value) - 50} more"]
-        return "<ul>" + "".join(f"<li>{render_value(v)}</li>" for v in value) + "</ul>"
-    if isinstance(value, float):
-        return _number(value, 6)
-    return esc(value)
-
-
 def _location_rows(record: dict) -> list:
     rows = []
     for out in record.get("outputs", []):
@@ -202,35 +201,56 @@ def _location_rows(record: dict) -> list:
     return rows
 
 
-def failure_block(record: dict) -> str:
-    status = record.get("status")
-    title = (f"{badge(status)} <b>{esc(record.get('impl'))}</b> — {esc(record.get('case'))} "
-             f"[{esc(record.get('dtype'))}] <span class=note>check {esc(record.get('check', 'forward'))}</span>")
-    parts = [f'<div class="failure {esc(status)}"><h3>{title}</h3>',
-             f'<div class="message">{esc(record.get("message", ""))}</div>']
-    locations = _location_rows(record)
+MAX_LISTED = 200  # cases listed under a failure group; the rest are counted
+
+
+def _case_list(records: list[dict]) -> str:
+    items = "".join(f"<li>{esc(model.where(r))}</li>" for r in records[:MAX_LISTED])
+    rest = len(records) - MAX_LISTED
+    more = f"<li>… and {rest} more</li>" if rest > 0 else ""
+    return f"<ul class=cases>{items}{more}</ul>"
+
+
+def failure_group(group) -> str:
+    """One group of failures with the same diagnosis: the sentence, its cases, and one
+    example with where it deviates."""
+    example = group.example
+    status = example.get("status")
+    n = group.count
+    title = (f"{badge(status)} <b>{esc(group.impl)}</b> — {n} result{'s' if n != 1 else ''}: "
+             f"{esc(group.sentence)}")
+    parts = [f'<div class="failure {esc(status)}"><h3>{title}</h3>']
+    diagnosis = model.diagnosis_sentence(example)
+    if diagnosis:
+        parts.append(f"<p class=diagnosis>{esc(diagnosis)}</p>")
+    parts.append(f"<p class=note>For example {esc(model.where(example))}:</p>"
+                 f'<div class="message">{esc(example.get("message", ""))}</div>')
+    locations = _location_rows(example)
     if locations:
         parts.append(_table(["output", "worst element", "expected", "got", "abs error", "max rel", "max ULP",
                              "elements out of tolerance"], locations))
-    literals = [lit for lit in record.get("literals", []) if lit.get("passed") is False]
+    literals = [lit for lit in example.get("literals", []) if lit.get("passed") is False]
     if literals:
         parts.append(_table(["literal expectation", "message"],
                             [[esc(f"{lit.get('output')} ({lit.get('rule')})"), esc(lit.get("message", ""))]
                              for lit in literals]))
-    if record.get("diagnosis"):
-        parts.append("<h4>Diagnosis</h4>" + render_value(record["diagnosis"]))
-    if record.get("traceback"):
-        parts.append(f"<details><summary>traceback</summary><pre>{esc(record['traceback'])}</pre></details>")
+    if example.get("traceback"):
+        parts.append(f"<details><summary>traceback</summary><pre>{esc(example['traceback'])}</pre></details>")
+    parts.append(f"<details{' open' if n <= 10 else ''}><summary>the {n} result{'s' if n != 1 else ''} "
+                 f"of this group</summary>{_case_list(group.records)}</details>")
     parts.append("</div>")
     return "\n".join(parts)
 
 
 def failures_section(records: list[dict]) -> str:
-    failing = model.problems(records) + model.unexpected_passes(records)
+    groups = model.failure_groups(records)
     out = ["<h2 id=failures>Failures and errors</h2>"]
-    if not failing:
+    if not groups:
         out.append("<p>None.</p>")
-    out += [failure_block(r) for r in failing]
+    else:
+        out.append(f"<p class=note>{sum(g.count for g in groups)} results in {len(groups)} groups: by implementation "
+                   "and diagnosis (errors by exception); each group shows one example.</p>")
+    out += [failure_group(g) for g in groups]
     expected = model.expected_failures(records)
     if expected:
         out.append("<h3>Expected failures (xfail)</h3>")

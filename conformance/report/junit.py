@@ -38,16 +38,35 @@ def _details(record: dict) -> str:
     for lit in record.get("literals", []):
         if lit.get("passed") is False:
             lines.append(f"literal {lit.get('output')} ({lit.get('rule')}): {lit.get('message', '')}")
-    if record.get("diagnosis"):
-        lines.append(f"diagnosis: {record['diagnosis']}")
+    summary = (record.get("diagnosis") or {}).get("summary")
+    if summary:
+        lines.append(f"diagnosis: {summary}")
     if record.get("traceback"):
         lines.append(record["traceback"])
     return _clean("\n".join(line for line in lines if line))
 
 
+MAX_MESSAGE = 500  # characters of a failure's message attribute
+
+
 def _first_line(text: str) -> str:
+    """The first line, its tail cut to MAX_MESSAGE characters (the head says the most)."""
     line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
-    return _clean(line if len(line) <= 500 else line[:500] + " ...")
+    return _clean(line if len(line) <= MAX_MESSAGE else line[:MAX_MESSAGE - 4] + " ...")
+
+
+DIAGNOSIS_SUFFIX = " — diagnosis: "  # how the checks append the diagnosis to a record's message
+
+
+def failure_message(record: dict) -> str:
+    """The message attribute of a failure: the diagnosis first (it is what a reader needs and
+    it would be lost if a long list of deviations went before it), then where it deviates."""
+    message = record.get("message", "")
+    summary = (record.get("diagnosis") or {}).get("summary")
+    if not summary:
+        return _first_line(message)
+    deviations = message.split(DIAGNOSIS_SUFFIX)[0]
+    return _first_line(f"diagnosis: {summary}; {deviations}")
 
 
 def _verdict(record: dict, strict: bool) -> str:
@@ -71,7 +90,7 @@ def testcase(record: dict, strict: bool = False) -> ET.Element:
     verdict = _verdict(record, strict)
     status = record.get("status")
     if verdict == "failure":
-        child = ET.SubElement(element, "failure", message=_first_line(record.get("message", "")), type=str(status))
+        child = ET.SubElement(element, "failure", message=failure_message(record), type=str(status))
         child.text = _details(record)
     elif verdict == "error":
         child = ET.SubElement(element, "error", message=_first_line(record.get("message", "")) or f"status {status!r}",

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from .results import NOT_RUN, RAN, SEVERITY, STATUS_ORDER, Status, check_of, worst
+from .summary import Group, problem_groups
 
 # ----------------------------------------------------------------------------- numbers
 
@@ -118,6 +119,24 @@ def problems(records: list[dict]) -> list[dict]:
 
 def unexpected_passes(records: list[dict]) -> list[dict]:
     return [r for r in records if r.get("status") == Status.XPASS]
+
+
+def failure_groups(records: list[dict]) -> list[Group]:
+    """Failures, errors and unexpected passes grouped as the console summary groups them (by
+    implementation and diagnosis, errors by exception), largest first: 99 failures that a gate
+    swap explains are one group. Each Group has .sentence, .example and .records."""
+    return problem_groups(problems(records) + unexpected_passes(records))
+
+
+def where(record: dict) -> str:
+    """'toy-memory-tanh [float32] forward'."""
+    return f"{record.get('case')} [{record.get('dtype')}] {check_of(record)}"
+
+
+def diagnosis_sentence(record: dict) -> str:
+    """The record's diagnosis as one sentence ("" without one)."""
+    summary = (record.get("diagnosis") or {}).get("summary")
+    return f"Diagnosis: {summary[0].upper() + summary[1:]}." if summary else ""
 
 
 def expected_failures(records: list[dict]) -> list[dict]:

@@ -33,6 +33,11 @@ class Group:
         """The first forward-check record (the most direct evidence), else the first record."""
         return next((r for r in self.records if check_of(r) == "forward"), self.records[0])
 
+    @property
+    def sentence(self) -> str:
+        """What the group's records have in common, as a sentence (for the reports)."""
+        return problem_sentence(self.example)
+
 
 @dataclass
 class Section:
@@ -86,6 +91,23 @@ def problem_label(record: dict) -> str:
     return f"{check} check failed (no known defect pattern)"
 
 
+def problem_sentence(record: dict) -> str:
+    """problem_label's group said as a sentence: the diagnosis where there is one."""
+    status, check = record.get("status"), check_of(record)
+    if status == Status.XPASS:
+        entry = record.get("expected_failure") or {}
+        return (f"Passed, although the xfail entry {entry.get('pattern', '?')!r} of {entry.get('file', '?')} "
+                "expects a failure: the entry may be stale.")
+    diagnosis = record.get("diagnosis") or {}
+    if status == Status.FAIL and diagnosis.get("patterns"):
+        return f"The {check} check failed; a known defect reproduces it: {' or '.join(diagnosis['patterns'])}."
+    if status == Status.ERROR:
+        name = _exception_name(record.get("message", ""))
+        return f"The adapter raised {name} in the {check} check." if name else \
+            f"The {check} check ended in an error."
+    return f"The {check} check failed; no known defect pattern reproduces it."
+
+
 def reason_label(record: dict) -> str:
     if record.get("status") == Status.XFAIL:
         return (record.get("expected_failure") or {}).get("reason") or record.get("message", "")
@@ -100,6 +122,12 @@ def _groups(records, label) -> list:
     return sorted(groups.values(), key=lambda g: (-g.count, g.impl, g.label))
 
 
+def problem_groups(records) -> list:
+    """Failing, erroring or unexpectedly passing records grouped by implementation and
+    problem_label (the diagnosis where there is one), largest group first."""
+    return _groups(records, problem_label)
+
+
 def summarize(records) -> list:
     """The sections that have records: problems, expected failures, unsupported, skipped."""
     records = list(records)
@@ -107,8 +135,8 @@ def summarize(records) -> list:
     def having(*statuses):
         return [r for r in records if r.get("status") in statuses]
 
-    sections = [Section("failures (by implementation and diagnosis)",
-                        _groups(having(Status.FAIL, Status.ERROR), problem_label), examples=True),
+    sections = [Section("failures (by implementation and diagnosis)", problem_groups(having(Status.FAIL, Status.ERROR)),
+                        examples=True),
                 Section("unexpected passes (xpass: the entry may be stale)", _groups(having(Status.XPASS), problem_label)),
                 Section("expected failures (xfail, by reason)", _groups(having(Status.XFAIL), reason_label)),
                 Section("unsupported (by reason)", _groups(having(Status.UNSUPPORTED), reason_label)),

@@ -38,16 +38,23 @@ def correctness_markdown(records: list[dict], check_order=None) -> str:
            "Passed / applicable results of each check over all cases.", "",
            checks_markdown(records, check_order), ""]
 
-    failures = model.problems(records)
+    groups = model.failure_groups(records)
     out += ["## Failures and errors", ""]
-    if failures:
-        out.append(tabulate([[r["impl"], r["case"], r["dtype"], check_of(r), r["status"], r["message"]]
-                             for r in failures],
-                            headers=["implementation", "case", "dtype", "check", "status", "where and what"],
-                            tablefmt="github"))
+    if groups:
+        out += [f"{sum(g.count for g in groups)} results in {len(groups)} groups, by implementation and diagnosis "
+                "(errors by exception); each group with one example and its results.", ""]
     else:
-        out.append("None.")
-    out.append("")
+        out += ["None.", ""]
+    for number, group in enumerate(groups, 1):
+        example = group.example
+        out += [f"### {number}. {group.impl}: {group.count} result{'s' if group.count != 1 else ''}", "",
+                group.sentence, ""]
+        diagnosis = model.diagnosis_sentence(example)
+        if diagnosis:
+            out += [diagnosis, ""]
+        message = " ".join((example.get("message") or "").split())
+        out += [f"For example `{model.where(example)}`: {message}", "",
+                "Results: " + ", ".join(f"`{model.where(r)}`" for r in group.records), ""]
 
     expected = model.judged_by_expectations(records)
     if expected:  # from an expectations file: known failures, with their reasons

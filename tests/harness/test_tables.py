@@ -35,3 +35,21 @@ def test_a_case_fails_when_any_of_its_checks_fails_and_checks_are_tabled_apart()
     row = next(line for line in by_check if line.startswith("| a"))
     assert "| 2/2 " in row and "| 1/2 " in row
     assert "gradients" in text and "dL/dc0 wrong" in text
+
+
+def test_failures_are_grouped_by_diagnosis_with_their_cases():
+    def failure(case, check="forward"):
+        return {"impl": "mine", "group": "g", "case": case, "dtype": "float32", "check": check, "status": "fail",
+                "message": f"y[t=0]: expected 1, got 2 — diagnosis: reproduced by: gate blocks i and f swapped",
+                "diagnosis": {"patterns": ["gate blocks i and f swapped"],
+                              "summary": "reproduced by: gate blocks i and f swapped"}}
+    records = [failure(f"case-{i:02}") for i in range(99)] + [
+        {"impl": "mine", "group": "g", "case": "other", "dtype": "float32", "check": "strided", "status": "error",
+         "message": "RuntimeError: boom"}]
+    text = correctness_markdown(records)
+    failures = text[text.index("## Failures and errors"):]
+    assert "100 results in 2 groups" in failures
+    assert "### 1. mine: 99 results" in failures and "### 2. mine: 1 result" in failures
+    assert failures.count("a known defect reproduces it: gate blocks i and f swapped") == 1
+    assert "`case-00 [float32] forward`" in failures and "`case-98 [float32] forward`" in failures
+    assert "The adapter raised RuntimeError in the strided check." in failures

@@ -4,6 +4,7 @@ import base64
 import re
 
 from lstm_conformance.report import html as html_report
+from lstm_conformance.report import results
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -48,14 +49,25 @@ def test_coverage_matrix_gives_reasons(generated_report):
     assert "peepholes" in coverage and "nn.LSTM has no peephole connections" in coverage
 
 
-def test_failures_show_location_and_diagnosis(generated_report):
+def test_failures_are_grouped_by_diagnosis_with_one_located_example(generated_report):
     page = generated_report.html
     failures = page[page.index('id=failures'):page.index('id=speed')]
-    assert "textbook-swapped-rows" in failures and "toy-memory-tanh" in failures
-    assert "worst element" in failures and "t=5, b=0, unit=0" in failures
-    record = next(r for r in generated_report.document["records"]
-                  if r["impl"] == "textbook-swapped-rows" and r["status"] == "fail" and r.get("diagnosis"))
-    assert html_report.esc(record["diagnosis"]["summary"]) in failures
+    failing = [r for r in generated_report.document["records"]
+               if r["impl"] == "textbook-swapped-rows" and r["status"] == "fail" and r.get("diagnosis")]
+    assert {r["case"] for r in failing} == {"toy-memory-tanh", "random/t20b4i16h32/bias/given-state"}
+    assert failures.count('class="failure') == 1  # one diagnosis: one group, its cases listed
+    assert "toy-memory-tanh [float32] forward" in failures and "given-state [float32] forward" in failures
+    assert "a known defect reproduces it" in failures and "<table><tr><th>where" not in failures  # a sentence
+    example = failing[0]
+    index = ", ".join(f"{k}={v}" for k, v in example["outputs"][0]["worst"]["index"].items())
+    assert "worst element" in failures and index in failures
+    assert html_report.esc(example["diagnosis"]["summary"][1:]) in failures
+
+
+def test_unsupported_and_skipped_badges_differ():
+    unsupported, skipped = (html_report.badge(s) for s in ("unsupported", "skipped"))
+    assert html_report.STATUS_COLOURS["unsupported"] != html_report.STATUS_COLOURS["skipped"]
+    assert "status-skipped" in skipped and ".status-skipped { border: 1px dashed" in html_report.CSS
 
 
 def test_speed_table_lists_every_implementation(generated_report):
@@ -70,6 +82,9 @@ def test_the_page_is_rendered_from_results_json_alone(generated_report):
     again = html_report.render(generated_report.document)
     assert images(again).keys() == images(generated_report.html).keys()
     assert again.count("class=\"failure") == generated_report.html.count("class=\"failure")
+    stored = html_report.render(results.read(generated_report.folder / "results.json"))  # the stored, brief form
+    assert images(stored).keys() == images(generated_report.html).keys()
+    assert stored.count("class=\"failure") == generated_report.html.count("class=\"failure")
 
 
 def test_messages_are_escaped():

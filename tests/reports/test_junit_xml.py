@@ -40,7 +40,7 @@ def test_suites_counts_and_elements():
     assert cases["a[float32]"].get("classname") == "lstm_conformance.numpy.toy"
     assert cases["a[float32]"].get("time") == "0.500000" and len(cases["a[float32]"]) == 0
     failure = cases["b[float32]"].find("failure")
-    assert failure.get("message") == "y[t=5, b=0, unit=0]: expected 0.96, got 0.64"
+    assert failure.get("message") == "diagnosis: gate blocks i and f swapped; y[t=5, b=0, unit=0]: expected 0.96, got 0.64"
     assert "max_abs=0.32" in failure.text and "gate blocks i and f swapped" in failure.text
     assert "Traceback" in cases["c[float32]"].find("error").text
     assert cases["d[float32]"].find("skipped").get("message") == "unsupported: nn.LSTM has fixed activations"
@@ -48,6 +48,15 @@ def test_suites_counts_and_elements():
     assert len(cases["f[float32]"]) == 0  # xpass is a pass without --strict
     gradients = suites["torch-lstm"].find("testcase")
     assert gradients.get("name") == "a[float32]::gradients"
+
+
+def test_a_long_failure_message_keeps_its_diagnosis():
+    deviations = "; ".join(f"y[t={t}, b=0, unit=0]: expected 0.96, got 0.64 (abs error 0.32)" for t in range(40))
+    summary = "reproduced by: gate blocks i and f swapped"
+    record = rec("b", "fail", message=f"{deviations} — diagnosis: {summary}", diagnosis={"summary": summary})
+    message = parse(junit.to_xml([record])).find("testsuite/testcase/failure").get("message")
+    assert message.startswith(f"diagnosis: {summary}; y[t=0, b=0, unit=0]") and message.endswith(" ...")
+    assert len(message) <= junit.MAX_MESSAGE
 
 
 def test_strict_makes_xpass_a_failure():
