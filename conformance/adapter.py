@@ -25,7 +25,7 @@ from .spec.model import ACTIVATION_ROLES, STANDARD_ACTIVATIONS, Problem
 # Optional features a problem may use (see LSTMConfig.features and Problem.features).
 FEATURES = ("bias", "initial_state", "layers", "bidirectional", "projection", "peepholes",
             "variable_lengths", "batch_first", "unbatched", "cell_clip", "input_forget", "forget_bias",
-            "reverse")
+            "reverse", "direction_activations")
 
 STANDARD_ONLY = {role: frozenset({STANDARD_ACTIVATIONS[role].name}) for role in ACTIVATION_ROLES}
 

@@ -156,7 +156,8 @@ def forward_with(problem: Problem, new_state: Callable, carry: Callable = None, 
             y, cs = np.zeros((T, B, P)), np.zeros((T, B, H))
             for t in (range(T - 1, -1, -1) if config.runs_reverse(d) else range(T)):
                 active = (t < lengths)[:, None]
-                h_new, c_new = new_state(config, p, lstm_step(step_config, p, layer_in[t], h, c, active))
+                h_new, c_new = new_state(config, p, lstm_step(step_config, p, layer_in[t], h, c, active,
+                                                              direction=d))
                 h, c = np.where(active, h_new, h), np.where(active, c_new, c)
                 if carry:
                     h, c = carry(h, c)
@@ -220,6 +221,9 @@ def option_variants(problem: Problem) -> Iterator[tuple[str, Callable[[], dict]]
     if len(nonstandard) > 1:
         yield ("activations ignored (sigmoid, tanh, tanh used)",
                without({"activations": tuple(STANDARD_ACTIVATIONS[r] for r in ACTIVATION_ROLES)}))
+    if config.activations_reverse is not None:
+        yield ("reverse direction's activations ignored (the forward direction's used)",
+               without({"activations_reverse": None}))
     if config.num_layers > 1:
         upper = tuple(f"{kind}_l{k}" for k in range(1, config.num_layers)
                       for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr", "peephole"))

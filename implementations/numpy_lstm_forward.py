@@ -81,10 +81,12 @@ def check_inputs(config, x, params, h0, c0, lengths):
 
 
 def is_standard(config) -> bool:
-    """σ = sigmoid, φ = ψ = tanh, and nothing that needs per-gate work inside the step."""
-    names = tuple(a.name for a in config.activations)
-    plain = all(a.alpha is None and a.beta is None for a in config.activations)
-    return (names == ("sigmoid", "tanh", "tanh") and plain and not config.peepholes
+    """σ = sigmoid, φ = ψ = tanh (in both directions), and nothing that needs per-gate work
+    inside the step."""
+    sets = [config.activations] + ([config.activations_reverse] if config.activations_reverse is not None else [])
+    names_ok = all(tuple(a.name for a in acts) == ("sigmoid", "tanh", "tanh") for acts in sets)
+    plain = all(a.alpha is None and a.beta is None for acts in sets for a in acts)
+    return (names_ok and plain and not config.peepholes
             and config.cell_clip is None and not config.input_forget)
 
 
@@ -177,13 +179,21 @@ def _direction_blocked(xw, w_hh, w_hr, state, mask, outs, steps):
     return h, c.transpose(1, 0, 2).reshape(B, n * r)
 
 
-class Cell:
-    """The configuration's activations and cell clip, as the general loop applies them."""
+def direction_activations(config, d):
+    """Direction d's (σ, φ, ψ): a bidirectional LSTM's reverse direction (d = 1) has its own when
+    the configuration gives activations_reverse (ONNX's six activations)."""
+    if d == 1 and config.activations_reverse is not None:
+        return config.activations_reverse
+    return config.activations
 
-    def __init__(self, config):
+
+class Cell:
+    """The activations of one direction and the cell clip, as the general loop applies them."""
+
+    def __init__(self, config, d=0):
         self.clip_value = config.cell_clip
         self.input_forget = config.input_forget
-        self.functions = [activation(a.name, a.alpha, a.beta) for a in config.activations]
+        self.functions = [activation(a.name, a.alpha, a.beta) for a in direction_activations(config, d)]
 
     def clip(self, z):
         # ONNX clip bounds every activation input, ψ's too
@@ -364,7 +374,7 @@ def run_layers(config, packed, T, layer_in, h_n, c_n, mask, fast):
     loop, each direction's tape (None for the fast loop)."""
     H, P, D, L = config.hidden_size, config.output_size, config.num_directions, config.num_layers
     B = h_n.shape[2]
-    cell = None if fast else Cell(config)
+    cells_by_direction = None if fast else [Cell(config, d) for d in range(D)]
     inputs, tapes = [], []
     for layer in range(L):
         layer_out = np.empty((T, D * P, B), h_n.dtype)
@@ -381,7 +391,8 @@ def run_layers(config, packed, T, layer_in, h_n, c_n, mask, fast):
                 h_n[idx], c_n[idx] = _direction_standard(xw, w_hh, w_hr, state, mask, outs, steps)
                 tapes.append(None)
             else:
-                h_n[idx], c_n[idx], tape = _direction_general(cell, xw, w_hh, w_hr, peep, state, mask, outs, steps)
+                h_n[idx], c_n[idx], tape = _direction_general(cells_by_direction[d], xw, w_hh, w_hr, peep, state, mask,
+                                                              outs, steps)
                 tapes.append(tape)
         inputs.append(layer_in)
         if layer + 1 < L:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .numpy_lstm_forward import (Cell, activation_parameters, caller_layout, check_inputs, feature_major_inputs,
-                                 pack_weights, reverse_direction, run_layers, time_major)
+                                 direction_activations, pack_weights, reverse_direction, run_layers, time_major)
 
 
 def derivative(name, alpha, beta):
@@ -43,11 +43,11 @@ def derivative(name, alpha, beta):
 
 
 class _Slopes:
-    """d activation_k(clip(z)) / dz for the configuration's activations and clip."""
+    """d activation_k(clip(z)) / dz for one direction's activations and the clip."""
 
-    def __init__(self, config):
-        self.cell = Cell(config)
-        self.derivatives = [derivative(a.name, a.alpha, a.beta) for a in config.activations]
+    def __init__(self, config, d=0):
+        self.cell = Cell(config, d)
+        self.derivatives = [derivative(a.name, a.alpha, a.beta) for a in direction_activations(config, d)]
 
     def __call__(self, k, z):
         """Slope of activation k (0: σ, 1: φ, 2: ψ) at z: zero where the clip cuts z off."""
@@ -117,7 +117,7 @@ def lstm_numpy_gradients(config, x, params, h0=None, c0=None, lengths=None, upst
     d_out = upstream_array("y", (T, B, D * P), False).transpose(0, 2, 1)  # (T, D·P, B)
     dh_n = upstream_array("h_n", (L * D, B, P), True)
     dc_n = upstream_array("c_n", (L * D, B, H), True)
-    slope, grads = _Slopes(config), {}
+    slopes, grads = [_Slopes(config, d) for d in range(D)], {}
     dh0, dc0 = np.zeros((L * D, B, P), dtype), np.zeros((L * D, B, H), dtype)
     for layer in reversed(range(L)):
         d_in = np.zeros_like(inputs[layer])
@@ -127,7 +127,7 @@ def lstm_numpy_gradients(config, x, params, h0=None, c0=None, lengths=None, upst
             tape, weights = tapes[idx], packed.layers[idx]
             steps = range(T - 1, -1, -1) if reverse_direction(config, d) else range(T)
             dy = d_out[:, d * P:(d + 1) * P]
-            dz, dh_all, dpeep, dh, dc = _backward_direction(slope, weights, tape, dy, dh_n[idx].T, dc_n[idx].T, mask,
+            dz, dh_all, dpeep, dh, dc = _backward_direction(slopes[d], weights, tape, dy, dh_n[idx].T, dc_n[idx].T, mask,
                                                             steps)
             dh0[idx], dc0[idx] = dh.T, dc.T
             grads["weight_ih" + sfx] = dz @ inputs[layer].T

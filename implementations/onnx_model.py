@@ -66,7 +66,8 @@ TAKES_ALPHA = {"Affine": 1.0, "LeakyRelu": 0.01, "ThresholdedRelu": 1.0, "Scaled
 TAKES_BETA = {"Affine": 0.0, "ScaledTanh": None, "HardSigmoid": 0.5}
 
 FEATURES = frozenset({"bias", "initial_state", "layers", "bidirectional", "peepholes", "variable_lengths",
-                      "batch_first", "unbatched", "cell_clip", "input_forget", "reverse"})
+                      "batch_first", "unbatched", "cell_clip", "input_forget", "reverse",
+                      "direction_activations"})
 REASONS = {
     "projection": "the ONNX LSTM operator has no projection (weight_hr)",
     "forget_bias": "the ONNX LSTM operator has no run-time forget-gate bias",
@@ -92,8 +93,8 @@ def activation_attributes(config) -> dict:
     if config.standard_activations:
         return {}
     names, alphas, betas = [], [], []
-    for _ in range(config.num_directions):
-        for act in config.activations:
+    for direction in range(config.num_directions):  # bidirectional: the forward three, then the reverse three
+        for act in config.direction_activations(direction):
             name = ONNX_ACTIVATIONS[act.name]
             alpha, beta = (1.0, 0.0) if act.name == "identity" else (act.alpha, act.beta)
             names.append(name)

@@ -16,6 +16,7 @@ NN_LSTM_LACKS = {
     "input_forget": "nn.LSTM has no coupled input-forget gate",
     "forget_bias": "nn.LSTM has no run-time forget-gate bias",
     "reverse": "nn.LSTM has no single reverse direction (bidirectional=True always adds a forward one)",
+    "direction_activations": "nn.LSTM has fixed activations, the same in both directions",
 }
 
 

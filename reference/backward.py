@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..spec.model import ACTIVATION_ROLES, LSTMConfig, parameter_shapes, state_shapes
+from ..spec.model import LSTMConfig, parameter_shapes, state_shapes
 from . import activations
 from .forward import (clip, clip_passes, direction_parameters, from_time_major, run_stack, state_from_batched,
                       state_to_batched, to_time_major, validate_problem)
@@ -55,7 +55,7 @@ def lstm_backward(config: LSTMConfig, x, params, h0=None, c0=None, lengths=None,
             dir_grad_in, grad_h0[index], grad_c0[index] = backward_direction(
                 config, direction_parameters(params, layer, direction), direction_parameters(grads, layer, direction),
                 steps[layer][direction], grad_out[:, :, direction * P:(direction + 1) * P],
-                grad_h_n[index], grad_c_n[index], reverse=config.runs_reverse(direction))
+                grad_h_n[index], grad_c_n[index], reverse=config.runs_reverse(direction), direction=direction)
             grad_in += dir_grad_in
         grad_out = grad_in
 
@@ -66,14 +66,14 @@ def lstm_backward(config: LSTMConfig, x, params, h0=None, c0=None, lengths=None,
 
 
 def backward_direction(config: LSTMConfig, p: dict, grads: dict, steps: list, grad_y, grad_h, grad_c,
-                       reverse: bool):
+                       reverse: bool, direction: int = 0):
     """Backward through one layer and direction. `steps` are in the order the forward pass
     computed them; `grads` maps this direction's parameter names (no suffix) to arrays that are
     accumulated in place. grad_y is (T, B, P); grad_h / grad_c are the gradients w.r.t. the
     final state. Returns the gradient w.r.t. the layer's input (T, B, I) and w.r.t. h0, c0."""
     T = len(steps)
     H = config.hidden_size
-    sigma, phi, psi = (config.activation(role) for role in ACTIVATION_ROLES)
+    sigma, phi, psi = config.direction_activations(direction)
 
     def slope(act, z):  # d act(clip(z)) / dz
         return activations.derivative(act, clip(config, z)) * clip_passes(config, z)

@@ -90,11 +90,13 @@ def validate_config(config: LSTMConfig) -> None:
     if len(config.activations) != len(ACTIVATION_ROLES):
         raise ValueError(f"activations must give one activation per role {ACTIVATION_ROLES}, "
                          f"got {config.activations!r}")
-    for role in ACTIVATION_ROLES:
-        try:
-            activations.parameters(config.activation(role))
-        except ValueError as err:
-            raise ValueError(f"{role} activation: {err}") from None
+    for direction in range(config.num_directions):
+        for role in ACTIVATION_ROLES:
+            try:
+                activations.parameters(config.activation(role, direction))
+            except ValueError as err:
+                where = " of the reverse direction" if direction else ""
+                raise ValueError(f"{role} activation{where}: {err}") from None
 
 
 def validate_problem(config: LSTMConfig, x, params, h0=None, c0=None, lengths=None) -> None:
@@ -208,7 +210,8 @@ def run_stack(config: LSTMConfig, x, params, h0, c0, lengths, keep_steps: bool =
             index = layer * D + direction
             y_dir, c_dir, h_last, c_last, dir_steps = run_direction(
                 config, layer_input, direction_parameters(params, layer, direction),
-                h0[index], c0[index], lengths, reverse=config.runs_reverse(direction), keep_steps=keep_steps)
+                h0[index], c0[index], lengths, reverse=config.runs_reverse(direction), keep_steps=keep_steps,
+                direction=direction)
             outputs.append(y_dir)
             cells.append(c_dir)
             h_n.append(h_last)
@@ -219,8 +222,10 @@ def run_stack(config: LSTMConfig, x, params, h0, c0, lengths, keep_steps: bool =
     return layer_input, np.concatenate(cells, axis=2), np.stack(h_n), np.stack(c_n), steps
 
 
-def run_direction(config: LSTMConfig, x, p, h, c, lengths, reverse: bool, keep_steps: bool = False):
-    """One layer, one direction. `p` holds this direction's parameters without the suffix.
+def run_direction(config: LSTMConfig, x, p, h, c, lengths, reverse: bool, keep_steps: bool = False,
+                  direction: int = 0):
+    """One layer, one direction (index `direction`: 1 is the `_reverse` one of a bidirectional
+    LSTM, with its own activations). `p` holds this direction's parameters without the suffix.
     Returns y (T, B, P), the cell states (T, B, H), the final h and c, and the Step records."""
     T, B, _ = x.shape
     y = np.zeros((T, B, config.output_size))
@@ -236,7 +241,7 @@ def run_direction(config: LSTMConfig, x, p, h, c, lengths, reverse: bool, keep_s
     for t in (range(T - 1, -1, -1) if reverse else range(T)):
         # Rows whose sequence has ended keep their state. In reverse, a row starts at its last
         # valid step because nothing changes its state before that.
-        step = lstm_step(config, p, x[t], h, c, active=(t < lengths)[:, None], x_proj=x_proj[t])
+        step = lstm_step(config, p, x[t], h, c, active=(t < lengths)[:, None], x_proj=x_proj[t], direction=direction)
         if every_row_runs:  # the same as the masked update below, without its cost
             h, c, y[t], cells[t] = step.h_new, step.c_new, step.h_new, step.c_new
         else:
@@ -249,11 +254,12 @@ def run_direction(config: LSTMConfig, x, p, h, c, lengths, reverse: bool, keep_s
     return y, cells, h, c, steps
 
 
-def lstm_step(config: LSTMConfig, p: dict, x, h, c, active, x_proj=None) -> Step:
+def lstm_step(config: LSTMConfig, p: dict, x, h, c, active, x_proj=None, direction: int = 0) -> Step:
     """One time step for all rows (the caller applies `active`). `x_proj`, when given, is
-    W_ih x + b_ih + b_hh computed beforehand."""
+    W_ih x + b_ih + b_hh computed beforehand. `direction` picks the activations (SPEC §4:
+    the reverse direction of a bidirectional LSTM may have its own)."""
     H = config.hidden_size
-    sigma, phi, psi = (config.activation(role) for role in ACTIVATION_ROLES)
+    sigma, phi, psi = config.direction_activations(direction)
     if x_proj is None:
         x_proj = x @ p["weight_ih"].T
         if config.bias:

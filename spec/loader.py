@@ -61,9 +61,13 @@ class CaseSpec:
 
 
 def build_config(shape: dict, options: dict) -> LSTMConfig:
-    opts = {k: v for k, v in options.items() if k != "activations"}
+    opts = {k: v for k, v in options.items() if k not in ("activations", "activations_reverse")}
     given = options.get("activations", {})
     acts = tuple(Activation.parse(given[r]) if r in given else STANDARD_ACTIVATIONS[r] for r in ACTIVATION_ROLES)
+    if "activations_reverse" in options:  # a role left out is the forward direction's
+        rev = options["activations_reverse"]
+        opts["activations_reverse"] = tuple(Activation.parse(rev[r]) if r in rev else acts[k]
+                                            for k, r in enumerate(ACTIVATION_ROLES))
     return LSTMConfig(input_size=shape["input_size"], hidden_size=shape["hidden_size"], activations=acts, **opts)
 
 
@@ -244,19 +248,24 @@ def check_case(case: CaseSpec, max_memory: Optional[int] = None) -> None:
     literals, counts."""
     fail = lambda key, msg: SpecError(case.file, case.id, key, msg)  # noqa: E731
     check_direction(case)
+    if "activations_reverse" in case.options and not (
+            case.options.get("bidirectional") or case.options.get("direction") == "bidirectional"):
+        raise fail("options.activations_reverse", "needs two directions (direction: bidirectional); a single "
+                                                  "direction has its activations in `activations`")
     try:
         config = case.config
     except (TypeError, ValueError) as err:
         raise fail("options", str(err)) from None
     check_ranges(case)
     check_memory(case, max_memory)
-    for role in ACTIVATION_ROLES:
-        name = config.activation(role).name
-        if name not in ACTIVATION_NAMES:
-            raise fail(f"options.activations.{role}", f"unknown activation {name!r}; expected one of {', '.join(ACTIVATION_NAMES)}")
-        act = config.activation(role)
-        if act.name == "scaled_tanh" and (act.alpha is None or act.beta is None):
-            raise fail(f"options.activations.{role}", "scaled_tanh needs both alpha and beta")
+    for key, direction in (("activations", 0), ("activations_reverse", 1)):
+        for role in ACTIVATION_ROLES:
+            act = config.activation(role, direction)
+            if act.name not in ACTIVATION_NAMES:
+                raise fail(f"options.{key}.{role}", f"unknown activation {act.name!r}; expected one of "
+                                                     f"{', '.join(ACTIVATION_NAMES)}")
+            if act.name == "scaled_tanh" and (act.alpha is None or act.beta is None):
+                raise fail(f"options.{key}.{role}", "scaled_tanh needs both alpha and beta")
     unknown = set(case.options) - set(CONFIG_OPTION_NAMES)
     if unknown:
         raise fail("options", f"unknown options {sorted(unknown)}")
@@ -341,10 +350,11 @@ def check_ranges(case: CaseSpec) -> None:
     for name in ("cell_clip", "forget_bias"):
         if options.get(name) is not None and not _finite(options[name]):
             raise fail(f"options.{name}", f"must be a finite number, got {options[name]!r}")
-    for role, act in options.get("activations", {}).items():
-        for name in ("alpha", "beta"):
-            if isinstance(act, dict) and name in act and not _finite(act[name]):
-                raise fail(f"options.activations.{role}.{name}", f"must be a finite number, got {act[name]!r}")
+    for key in ("activations", "activations_reverse"):
+        for role, act in options.get(key, {}).items():
+            for name in ("alpha", "beta"):
+                if isinstance(act, dict) and name in act and not _finite(act[name]):
+                    raise fail(f"options.{key}.{role}.{name}", f"must be a finite number, got {act[name]!r}")
     if case.seed > MAX_SEED:
         raise fail("seed", f"{case.seed} is larger than {MAX_SEED}")
     if case.expect_error is None:

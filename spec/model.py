@@ -77,6 +77,9 @@ class LSTMConfig:
     activations: tuple = (STANDARD_ACTIVATIONS["gate"], STANDARD_ACTIVATIONS["cell"], STANDARD_ACTIVATIONS["hidden"])
     # (new fields go last: positional construction keeps working)
     direction: str = "forward"  # "bidirectional" and bidirectional=True are the same (see __post_init__)
+    # the reverse direction's (σ, φ, ψ) of a bidirectional LSTM when they differ from the forward
+    # direction's `activations` (ONNX: the last three of six activations); None: the same
+    activations_reverse: Optional[tuple] = None
 
     def __post_init__(self):
         # `bidirectional` (PyTorch's spelling) and `direction` name one setting: after this,
@@ -88,6 +91,15 @@ class LSTMConfig:
         if self.bidirectional or self.direction == "bidirectional":
             object.__setattr__(self, "bidirectional", True)
             object.__setattr__(self, "direction", "bidirectional")
+        if self.activations_reverse is not None:
+            if tuple(self.activations_reverse) == tuple(self.activations):
+                object.__setattr__(self, "activations_reverse", None)  # one spelling of "the same"
+            elif not self.bidirectional:
+                raise ValueError("activations_reverse needs two directions (direction: bidirectional); a single "
+                                 "direction, forward or reverse, has its activations in `activations`")
+            elif len(self.activations_reverse) != len(ACTIVATION_ROLES):
+                raise ValueError(f"activations_reverse must give one activation per role {ACTIVATION_ROLES}, "
+                                 f"got {self.activations_reverse!r}")
 
     @property
     def num_directions(self) -> int:
@@ -116,12 +128,21 @@ class LSTMConfig:
             return None
         return 0 if self.batch_first else 1
 
-    def activation(self, role: str) -> Activation:
-        return self.activations[ACTIVATION_ROLES.index(role)]
+    def direction_activations(self, direction: int = 0) -> tuple:
+        """(σ, φ, ψ) of direction index `direction` (1: the reverse direction of a
+        bidirectional LSTM, which has its own when activations_reverse is set)."""
+        if direction and self.activations_reverse is not None:
+            return tuple(self.activations_reverse)
+        return tuple(self.activations)
+
+    def activation(self, role: str, direction: int = 0) -> Activation:
+        return self.direction_activations(direction)[ACTIVATION_ROLES.index(role)]
 
     @property
     def standard_activations(self) -> bool:
-        return all(self.activation(r) == STANDARD_ACTIVATIONS[r] for r in ACTIVATION_ROLES)
+        """σ = sigmoid, φ = ψ = tanh without alpha/beta, in every direction."""
+        return all(self.activation(r, d) == STANDARD_ACTIVATIONS[r]
+                   for r in ACTIVATION_ROLES for d in range(self.num_directions))
 
     def features(self) -> set[str]:
         """The optional features this configuration uses (names match Capabilities.features)."""
@@ -135,6 +156,8 @@ class LSTMConfig:
                 used.add(flag)
         if self.direction == "reverse":
             used.add("reverse")
+        if self.activations_reverse is not None:
+            used.add("direction_activations")
         if self.proj_size:
             used.add("projection")
         if self.cell_clip is not None:
@@ -151,6 +174,8 @@ class LSTMConfig:
         elif "bidirectional" in changes and "direction" not in changes:
             changes["direction"] = ("bidirectional" if changes["bidirectional"]
                                     else "reverse" if self.direction == "reverse" else "forward")
+        if "bidirectional" in changes and not changes["bidirectional"] and "activations_reverse" not in changes:
+            changes["activations_reverse"] = None  # one direction has one set of activations
         return replace(self, **changes)
 
 

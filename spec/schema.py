@@ -66,6 +66,13 @@ OPTIONS = {
             "additionalProperties": False,
             "properties": {"gate": ACTIVATION, "cell": ACTIVATION, "hidden": ACTIVATION},
         },
+        # the reverse direction's activations of a bidirectional LSTM; a role left out is the
+        # forward direction's (`activations`)
+        "activations_reverse": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"gate": ACTIVATION, "cell": ACTIVATION, "hidden": ACTIVATION},
+        },
     },
 }
 

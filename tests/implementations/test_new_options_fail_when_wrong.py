@@ -36,6 +36,13 @@ class ReverseComputedForward(Wrong):
         return with_config(problem, direction="forward") if problem.config.direction == "reverse" else problem
 
 
+class ReverseActivationsFromForward(Wrong):
+    name = "numpy-reverse-activations-from-forward"
+
+    def change(self, problem):
+        return with_config(problem, activations_reverse=None)
+
+
 def library(predicate):
     cases = [c for c in load_cases() if c.expect_error is None and predicate(c.config)]
     assert cases, "no library case uses the option"
@@ -44,6 +51,7 @@ def library(predicate):
 
 @pytest.mark.parametrize("wrong, predicate", [
     (ReverseComputedForward(), lambda cfg: cfg.direction == "reverse"),
+    (ReverseActivationsFromForward(), lambda cfg: cfg.activations_reverse is not None),
 ], ids=lambda v: getattr(v, "name", ""))
 def test_new_option_cases_pass_for_numpy_and_fail_for_the_wrong_implementation(wrong, predicate):
     cases = library(predicate)

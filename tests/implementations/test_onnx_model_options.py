@@ -33,3 +33,14 @@ def test_unknown_direction_attribute_is_refused():
     with pytest.raises(ValueError, match="backward"):
         direction_from_onnx("backward")
 
+
+
+def test_per_direction_activations_are_six_with_their_own_alpha_and_beta():
+    attrs = node("bidi-both-directions-own-activations")
+    assert [a.decode() for a in attrs["activations"]] == ["HardSigmoid", "Elu", "Affine",
+                                                          "Sigmoid", "LeakyRelu", "ScaledTanh"]
+    # consumed in order by the activations that take a value (SPEC.md §4)
+    assert attrs["activation_alpha"] == pytest.approx([0.3, 0.5, 0.8, 0.2, 1.5])
+    assert attrs["activation_beta"] == pytest.approx([0.4, 0.1, 0.6])
+    for layer in range(2):
+        assert len(node("bidi-reverse-activations-layers", layer)["activations"]) == 6

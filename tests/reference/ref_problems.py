@@ -90,6 +90,14 @@ SPEC_ONLY_VARIANTS.update({
     "reverse_batch_first_peepholes_clip": Variant(_cfg(direction="reverse", batch_first=True, peepholes=True,
                                                        cell_clip=0.6), param_scale=1.0),
 })
+# per-direction activations (SPEC.md §4): the reverse direction's own σ, φ, ψ
+SPEC_ONLY_VARIANTS.update({
+    "direction_activations_peepholes_lengths": Variant(
+        _cfg(bidirectional=True, peepholes=True, activations=_rotation(3), activations_reverse=_rotation(7)),
+        seq_len=5, batch=4, lengths=[3, 5, 1, 4], param_scale=0.9),
+    "direction_activations_layers_proj": Variant(
+        _cfg(bidirectional=True, num_layers=2, proj_size=2, activations_reverse=_rotation(5)), param_scale=0.9),
+})
 SPEC_ONLY_VARIANTS.update({f"activations_{k}": Variant(_cfg(activations=_rotation(k)), param_scale=0.9)
                            for k in range(12)})
 

@@ -95,3 +95,39 @@ def test_direction_and_bidirectional_name_one_setting():
         LSTMConfig(3, 4, bidirectional=True, direction="reverse")
     with pytest.raises(ValueError, match="direction must be"):
         LSTMConfig(3, 4, direction="backward")
+
+
+def test_direction_activations_are_the_two_single_directions_side_by_side():
+    """A bidirectional layer with per-direction activations is a forward layer with the first
+    three and a reverse layer with the other three, concatenated (SPEC.md §2, §4)."""
+    from lstm_conformance.spec.model import Activation as A
+    fw, rv = (A("hard_sigmoid", 0.3, 0.4), A("elu", 0.5), A("affine", 0.8, 0.1)), \
+        (A("sigmoid"), A("leaky_relu", 0.2), A("scaled_tanh", 1.5, 0.6))
+    rng = np.random.default_rng(4)
+    bidi = LSTMConfig(3, 4, bidirectional=True, peepholes=True, activations=fw, activations_reverse=rv)
+    params = {k: rng.uniform(-1, 1, s) for k, s in parameter_shapes(bidi).items()}
+    x, h0, c0 = rng.uniform(-1, 1, (6, 3, 3)), rng.uniform(-1, 1, (2, 3, 4)), rng.uniform(-1, 1, (2, 3, 4))
+    lengths = np.array([6, 2, 4])
+    both = lstm_forward(bidi, x, params, h0, c0, lengths).as_dict()
+    halves = []
+    for d, (direction, acts) in enumerate((("forward", fw), ("reverse", rv))):
+        cfg = LSTMConfig(3, 4, direction=direction, peepholes=True, activations=acts)
+        own = {k.replace("_reverse", ""): v for k, v in params.items() if k.endswith("_reverse") == bool(d)}
+        halves.append(lstm_forward(cfg, x, own, h0[d:d + 1], c0[d:d + 1], lengths).as_dict())
+    np.testing.assert_array_equal(both["y"], np.concatenate([h["y"] for h in halves], axis=-1))
+    np.testing.assert_array_equal(both["c_n"], np.concatenate([h["c_n"] for h in halves]))
+    shared = lstm_forward(bidi.with_options(activations_reverse=None), x, params, h0, c0, lengths)
+    assert np.abs(shared.y - both["y"]).max() > 1e-2
+
+
+def test_direction_activations_need_two_directions_and_equal_ones_are_no_option():
+    from lstm_conformance.spec.model import STANDARD_ACTIVATIONS, Activation as A
+    std = tuple(STANDARD_ACTIVATIONS[r] for r in ("gate", "cell", "hidden"))
+    assert LSTMConfig(3, 4, bidirectional=True, activations_reverse=std).activations_reverse is None
+    own = (A("relu"),) * 3
+    cfg = LSTMConfig(3, 4, bidirectional=True, activations_reverse=own)
+    assert "direction_activations" in cfg.features() and not cfg.standard_activations
+    assert cfg.activation("cell", 1) == A("relu") and cfg.activation("cell", 0) == A("tanh")
+    assert cfg.with_options(bidirectional=False).activations_reverse is None
+    with pytest.raises(ValueError, match="two directions"):
+        LSTMConfig(3, 4, direction="reverse", activations_reverse=own)

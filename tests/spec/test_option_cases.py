@@ -48,3 +48,24 @@ def test_c_entering_needs_the_forward_direction():
     expect = "    expect: [{output: c_entering, values: [[[0, 0, 0], [0, 0, 0]]]}]\n"
     with pytest.raises(SpecError, match="forward direction"):
         load_text(case_text("{direction: reverse}", expect))
+
+
+def test_activations_reverse_role_left_out_is_the_forward_directions():
+    text = case_text("{bidirectional: true, activations: {cell: relu}, activations_reverse: {hidden: softsign}}")
+    config = load_text(text)[0].config
+    assert [a.name for a in config.direction_activations(0)] == ["sigmoid", "relu", "tanh"]
+    assert [a.name for a in config.direction_activations(1)] == ["sigmoid", "relu", "softsign"]
+
+
+@pytest.mark.parametrize("options, key", [
+    ("{activations_reverse: {cell: relu}}", "options.activations_reverse"),
+    ("{direction: reverse, activations_reverse: {cell: relu}}", "options.activations_reverse"),
+    ("{bidirectional: true, activations_reverse: {cell: swish}}", "options.activations_reverse.cell"),
+    ("{bidirectional: true, activations_reverse: {cell: scaled_tanh}}", "options.activations_reverse.cell"),
+    ("{bidirectional: true, activations_reverse: {cell: {name: elu, alpha: .nan}}}",
+     "options.activations_reverse.cell.alpha"),
+])
+def test_bad_activations_reverse_is_refused_with_its_key(options, key):
+    with pytest.raises(SpecError) as err:
+        load_text(case_text(options))
+    assert err.value.key == key, err.value
