@@ -70,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
                            help="stop after N failed or erroring results (those computed are kept and written)")
         group.add_argument("-x", "--exitfirst", action="store_const", const=1, dest="maxfail",
                            help="stop at the first failed or erroring result (--maxfail 1)")
+        group.add_argument("-j", "--jobs", type=_positive_int, default=1, metavar="N",
+                           help="run the cases in N worker processes (default 1); the results equal a serial "
+                                "run's, and a worker that crashes costs only its case")
 
     def add_bench(p):
         p.add_argument("--set", default="ci", help="benchmark set from spec/benchmarks.yaml (default: ci)")
@@ -157,7 +160,55 @@ def _parser() -> argparse.ArgumentParser:
     p_validate = sub.add_parser("validate", help="check spec case files")
     p_validate.add_argument("files", nargs="+", type=Path, metavar="FILE", help="spec case file (YAML) to check")
     add_memory(p_validate)
+    _add_outside_python_and_fuzz(sub, add_memory)
     return parser
+
+
+def _add_outside_python_and_fuzz(sub, add_memory) -> None:
+    """export and grade (golden data for implementations outside Python), fuzz (property-based search)."""
+    p_export = sub.add_parser("export", help="write golden data for implementations outside Python: inputs, "
+                                             "parameters, expected outputs and gradients (.npy, .npz), tolerances, "
+                                             "manifest.json (docs/ADAPTERS.md)")
+    p_export.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder to write the golden data into")
+    p_export.add_argument("--cases", action="append", metavar="FILE", help="spec case file (repeatable; default: built-in library)")
+    p_export.add_argument("-k", "--filter", action="append", metavar="PATTERN", help="only these cases (as for run)")
+    p_export.add_argument("--dtype", action="append", help="only these dtypes (repeatable)")
+    add_memory(p_export)
+
+    p_grade = sub.add_parser("grade", help="grade outputs written outside Python against golden data from export "
+                                           "(the comparison, diagnosis and tables of run)")
+    p_grade.add_argument("golden", type=Path, metavar="DIR", help="the golden data folder written by export")
+    p_grade.add_argument("outputs", type=Path, metavar="OUTPUTS", help="folder of the implementation's outputs: "
+                         "<key>.y.npy, <key>.h_n.npy, ... (docs/ADAPTERS.md)")
+    p_grade.add_argument("--name", help="the implementation's name in the records (default: the first line of "
+                                        "OUTPUTS/implementation.txt, else 'external')")
+    p_grade.add_argument("-k", "--filter", action="append", metavar="PATTERN", help="only these cases (as for run)")
+    p_grade.add_argument("--dtype", action="append", help="only these dtypes (repeatable)")
+    p_grade.add_argument("--out", type=Path, help="also write results.json and correctness.md into this folder")
+    p_grade.add_argument("--junit", type=Path, metavar="FILE", help="also write JUnit XML to FILE")
+    p_grade.add_argument("--expectations", action="append", type=Path, metavar="FILE",
+                         help="expectations file (repeatable): applied to the graded implementation whatever "
+                              "adapter or implementation it names")
+    p_grade.add_argument("--strict", action="store_true", help="exit status 1 also when an expected failure passes")
+    p_grade.add_argument("--allow-empty", action="store_true", help="exit status 0 even when no case ran")
+    level = p_grade.add_mutually_exclusive_group()
+    level.add_argument("-v", "--verbose", action="store_true", help="also print one line per result")
+    level.add_argument("-q", "--quiet", action="store_true", help="print only the final totals line")
+
+    p_fuzz = sub.add_parser("fuzz", help="property-based search (hypothesis) over the problems an implementation "
+                                         "supports; a failure is shrunk and written as a YAML case to replay")
+    p_fuzz.add_argument("--impl", required=True, metavar="NAME|file.py:Class|module:Class",
+                        help="the implementation to search")
+    p_fuzz.add_argument("--examples", type=_positive_int, default=200, metavar="N",
+                        help="how many problems to try (default 200)")
+    p_fuzz.add_argument("--seed", type=int, default=0, metavar="S", help="the search's seed (default 0): the same "
+                                                                          "seed tries the same problems")
+    p_fuzz.add_argument("--out", type=Path, default=Path("reports/fuzz"), metavar="DIR",
+                        help="where the shrunk failing case is written as YAML (default reports/fuzz)")
+    p_fuzz.add_argument("--dtype", action="append", help="only these dtypes (repeatable; default: those the "
+                                                         "implementation declares, of float32 and float64)")
+    p_fuzz.add_argument("--max-size", type=_positive_int, default=6, metavar="N",
+                        help="largest T, B, I, H tried (default 6)")
 
 
 def _version() -> str:
@@ -230,7 +281,7 @@ def _options(args) -> sessions.RunOptions:
     """The run's options as plain values, read from the command line once."""
     return sessions.RunOptions(expectations=args.expectations or [], no_builtin_expectations=args.no_builtin_expectations,
                                strict=args.strict, isolate=args.isolate, timeout=args.timeout, out=args.out,
-                               junit=args.junit, html=args.html, allow_empty=args.allow_empty)
+                               junit=args.junit, html=args.html, allow_empty=args.allow_empty, jobs=args.jobs)
 
 
 def _session(args, options: sessions.RunOptions) -> sessions.Session:
@@ -458,8 +509,38 @@ def cmd_calibrate(args, interrupts=None) -> int:
     return 0
 
 
+def cmd_export(args, interrupts=None) -> int:
+    from .harness import export
+    manifest = export.export(_cases(args), args.out, args.dtype)
+    print(f"wrote {len(manifest['cases'])} case × dtype folders and {args.out / 'manifest.json'} "
+          f"({len(manifest['not_exported'])} expect_error cases listed as not exported)")
+    return 0
+
+
+def cmd_grade(args, interrupts=None) -> int:
+    from .harness import grade
+    try:
+        outcome = grade.grade(args.golden, args.outputs, args.name, args.filter, args.dtype, args.expectations or (),
+                              args.out, args.junit, on_record=(lambda r: print(_record_line(r))) if args.verbose else None)
+    except grade.GradeError as err:
+        raise UsageError(str(err)) from None
+    _print_summary(args, outcome, outcome.written)
+    return grade.exit_status(outcome, args.strict, args.allow_empty)
+
+
+def cmd_fuzz(args, interrupts=None) -> int:
+    from .harness import fuzz
+    search = fuzz.Search(examples=args.examples, seed=args.seed, dtypes=args.dtype, max_size=args.max_size)
+    result = fuzz.fuzz(_adapters([args.impl])[0], args.impl, search, args.out)
+    print(result.text())
+    return 0 if result.passed else 1
+
+
 COMMANDS = {"list": cmd_list, "run": cmd_run, "bench": cmd_bench, "report": cmd_report, "validate": cmd_validate,
             "compare": cmd_compare, "mutants": cmd_mutants, "calibrate": cmd_calibrate, "merge": cmd_merge}
+
+
+COMMANDS.update(export=cmd_export, grade=cmd_grade, fuzz=cmd_fuzz)
 
 
 def main(argv=None) -> int:

@@ -35,6 +35,7 @@ class RunOptions:
     junit: Optional[Path] = None
     html: Optional[Path] = None
     allow_empty: bool = False  # a run in which nothing ran passes the gate
+    jobs: int = 1  # worker processes for the correctness units (run -j N)
 
 
 def positive_seconds(text: str) -> float:

@@ -17,6 +17,7 @@ from ..checks import ReferenceCache
 from ..report import results, summary
 from ..report.results import FAILED
 from .crash_watch import CrashWatch
+from .parallel import WorkerSetup, run_cases
 from .runner import iter_units, run_unit
 from .session import RunOptions, Session, build_document, write_reports
 
@@ -90,27 +91,42 @@ def journal(out: Optional[Path], watch_crashes: bool, on_open: Optional[Callable
 
 def run_correctness(session: Session, selection: Selection, out: Optional[Path] = None, maxfail: Optional[int] = None,
                     on_record: Optional[Callable[[dict], None]] = None,
-                    on_journal: Optional[Callable[[Path], None]] = None) -> Outcome:
+                    on_journal: Optional[Callable[[Path], None]] = None, jobs: int = 1) -> Outcome:
     """Every unit of the selection, its records judged by the session's expectations and
-    appended to the journal as they come; on Ctrl-C, SIGTERM or --maxfail, those so far."""
-    outcome, cache, failed = Outcome(), ReferenceCache(), 0
-    with journal(out, watch_crashes=not session.isolated, on_open=on_journal) as writer:
+    appended to the journal as they come; on Ctrl-C, SIGTERM or --maxfail, those so far.
+    `jobs` > 1: the cases run in that many worker processes (parallel.py), same records."""
+    outcome, failed = Outcome(), 0
+    by_case: dict = {}  # case index -> its records (parallel runs: put back in serial order)
+
+    def judged(records, case_index=0):
+        nonlocal failed
+        for record in records:
+            record = session.judge(record)
+            by_case.setdefault(case_index, []).append(record)
+            writer.record(record)
+            if on_record:
+                on_record(record)
+            failed += record["status"] in FAILED
+            if maxfail and failed >= maxfail:
+                raise _MaxFailReached
+
+    parallel = jobs > 1 and len(selection.cases) > 1
+    with journal(out, watch_crashes=not (session.isolated or parallel), on_open=on_journal) as writer:
         try:
-            for unit in iter_units(selection.cases, session.adapters, selection.dtypes, selection.checks):
-                writer.running(unit.case.id, unit.dtype, unit.adapter.name)  # named after a crash
-                for record in run_unit(unit, cache):
-                    record = session.judge(record)
-                    outcome.records.append(record)
-                    writer.record(record)
-                    if on_record:
-                        on_record(record)
-                    failed += record["status"] in FAILED
-                    if maxfail and failed >= maxfail:
-                        raise _MaxFailReached
+            if parallel:
+                setup = WorkerSetup(specs=list(session.names), dtypes=selection.dtypes, checks=selection.checks,
+                                    isolate=session.isolated, timeout=session.timeout)
+                run_cases(selection.cases, setup, session.adapters, jobs, lambda index, records: judged(records, index))
+            else:
+                cache = ReferenceCache()
+                for unit in iter_units(selection.cases, session.adapters, selection.dtypes, selection.checks):
+                    writer.running(unit.case.id, unit.dtype, unit.adapter.name)  # named after a crash
+                    judged(run_unit(unit, cache))
         except KeyboardInterrupt:  # keep what was computed; it is written by the caller
             outcome.interrupted = True
         except _MaxFailReached:
             outcome.stopped = f"--maxfail {maxfail}"
+    outcome.records = [record for index in sorted(by_case) for record in by_case[index]]
     return outcome
 
 
@@ -140,7 +156,7 @@ def _write(session: Session, selection: Selection, options: RunOptions, outcome:
 def run(options: RunOptions, selection: Selection, session: Session, maxfail: Optional[int] = None,
         on_record=None, on_journal=None, interrupts=None) -> Outcome:
     """`lstm-conformance run`: the correctness units, then results.json and the tables."""
-    outcome = run_correctness(session, selection, options.out, maxfail, on_record, on_journal)
+    outcome = run_correctness(session, selection, options.out, maxfail, on_record, on_journal, options.jobs)
     settings = {"command": "run", **({"shard": selection.shard} if selection.shard else {})}
     _write(session, selection, options, outcome, settings, options.html, interrupts)
     return outcome
@@ -152,7 +168,7 @@ def report(options: RunOptions, selection: Selection, session: Session, timing: 
     then every report file (the plots are drawn from the records)."""
     from ..bench.timing import run_benchmarks  # here: only the timing commands load pytest
 
-    outcome = run_correctness(session, selection, options.out, maxfail, on_record, on_journal)
+    outcome = run_correctness(session, selection, options.out, maxfail, on_record, on_journal, options.jobs)
     if not outcome.interrupted and not outcome.stopped:  # stopped early (--maxfail): no timing either
         try:
             shapes = list(timing.shapes) + bench.batch_sweep(list(timing.shapes), timing.batch_sizes)
