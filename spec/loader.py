@@ -453,8 +453,9 @@ def _check_data(case: CaseSpec, key: str, spec, shape: tuple, invalid_ok: bool) 
 
 
 def builtin_case_files() -> list[Path]:
-    folder = resources.files("lstm_conformance.spec") / "cases"
-    return sorted(Path(str(p)) for p in folder.iterdir() if str(p).endswith(".yaml"))
+    """The library's case files: cases/*.yaml, then other suites' vectors in cases/external/."""
+    folder = Path(str(resources.files("lstm_conformance.spec") / "cases"))
+    return sorted(folder.glob("*.yaml")) + sorted((folder / "external").glob("*.yaml"))
 
 
 def load_file(path, max_memory: Optional[int] = None) -> list[CaseSpec]:
