@@ -27,6 +27,7 @@ import numpy as np
 
 from .metrics import failing_mask
 from .reference import activations, lstm_forward
+from .reference.layouts.onnx import activations_from_onnx, activations_to_onnx, config_activations
 from .reference.forward import (clip, direction_parameters, from_time_major, lstm_step, state_from_batched,
                                 state_to_batched, to_time_major)
 from .spec.materialize import round_to_dtype
@@ -181,6 +182,25 @@ def _defaults_of(act: Activation) -> Activation:
     return Activation(act.name)
 
 
+def _alpha_read_by_position(config) -> Optional[dict]:
+    """The activations an ONNX reader taking the flat alpha / beta lists by position gets from a
+    model written in the spec's (consumed) reading, as config changes; None when they are the
+    same or unusable (a ScaledTanh left without its values)."""
+    try:
+        attrs = activations_to_onnx(config_activations(config))
+        acts = activations_from_onnx(attrs["activations"], attrs.get("activation_alpha"),
+                                     attrs.get("activation_beta"), reading="positional")
+        changes = {"activations": tuple(acts[:3]),
+                   "activations_reverse": tuple(acts[3:]) if config.bidirectional else None}
+        if any(a.name == "scaled_tanh" and (a.alpha is None or a.beta is None) for a in acts):
+            return None
+    except ValueError:
+        return None
+    if tuple(acts) == tuple(config_activations(config)):
+        return None
+    return changes
+
+
 def option_variants(problem: Problem) -> Iterator[tuple[str, Callable[[], dict]]]:
     """"X ignored": the reference with one option of the case at its default (its parameters
     dropped where it has some), and the known partial forms of an option."""
@@ -221,6 +241,11 @@ def option_variants(problem: Problem) -> Iterator[tuple[str, Callable[[], dict]]
     if len(nonstandard) > 1:
         yield ("activations ignored (sigmoid, tanh, tanh used)",
                without({"activations": tuple(STANDARD_ACTIVATIONS[r] for r in ACTIVATION_ROLES)}))
+    if not config.standard_activations:
+        positional = _alpha_read_by_position(config)
+        if positional is not None:
+            yield ("ONNX activation_alpha / activation_beta read one value per activation by position, not consumed "
+                   "in order (SPEC.md §4)", without(positional))
     if config.activations_reverse is not None:
         yield ("reverse direction's activations ignored (the forward direction's used)",
                without({"activations_reverse": None}))

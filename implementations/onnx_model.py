@@ -47,24 +47,14 @@ from typing import Optional
 import numpy as np
 
 from ..adapter import Capabilities
-from ..reference.layouts.onnx import direction_attribute, to_onnx
+from ..reference.layouts.onnx import (ONNX_ACTIVATIONS, TAKES_ALPHA, TAKES_BETA,  # noqa: F401  (re-exported)
+                                      activations_to_onnx, config_activations, direction_attribute, to_onnx)
 
 OPSET = 17  # LSTM-14 is the current definition at this opset (LSTM-22 only adds types)
 IR_VERSION = 8  # the IR version that goes with opset 17
 
-# Spec activation name -> ONNX activation name (ONNX LSTM spec, "Activation functions").
-ONNX_ACTIVATIONS = {
-    "sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "Relu", "affine": "Affine", "leaky_relu": "LeakyRelu",
-    "thresholded_relu": "ThresholdedRelu", "scaled_tanh": "ScaledTanh", "hard_sigmoid": "HardSigmoid",
-    "elu": "Elu", "softsign": "Softsign", "softplus": "Softplus",
-    "identity": "Affine",  # with alpha 1, beta 0
-}
-# Which ONNX activations consume a value from activation_alpha / activation_beta, and the
-# defaults ONNX gives them ("the same as of corresponding ONNX operators").
-TAKES_ALPHA = {"Affine": 1.0, "LeakyRelu": 0.01, "ThresholdedRelu": 1.0, "ScaledTanh": None,
-               "HardSigmoid": 0.2, "Elu": 1.0}
-TAKES_BETA = {"Affine": 0.0, "ScaledTanh": None, "HardSigmoid": 0.5}
-
+# The activation names and the flat alpha / beta lists are the ONNX converter's
+# (reference/layouts/onnx.py): written in the "consumed" reading of SPEC.md §4.
 FEATURES = frozenset({"bias", "initial_state", "layers", "bidirectional", "peepholes", "variable_lengths",
                       "batch_first", "unbatched", "cell_clip", "input_forget", "reverse",
                       "direction_activations"})
@@ -85,34 +75,13 @@ def capabilities(dtypes=frozenset({"float32"}), devices=frozenset({"cpu"}), reas
 
 
 def activation_attributes(config) -> dict:
-    """activations, activation_alpha, activation_beta for the node, or {} for the defaults.
-
-    alpha and beta are flat lists consumed in order by the activations that take them. A
-    value the problem leaves unset is left out when nothing after it is set, so ONNX's
-    default applies; before a set value it must be written, and ONNX's default is written."""
+    """activations, activation_alpha, activation_beta for the node, or {} for the defaults:
+    the converter's (reference.layouts.onnx.activations_to_onnx), which writes every
+    direction's three activations (six for bidirectional, the forward direction's first) and
+    the flat lists consumed in order by the activations that take a value (SPEC.md §4)."""
     if config.standard_activations:
         return {}
-    names, alphas, betas = [], [], []
-    for direction in range(config.num_directions):  # bidirectional: the forward three, then the reverse three
-        for act in config.direction_activations(direction):
-            name = ONNX_ACTIVATIONS[act.name]
-            alpha, beta = (1.0, 0.0) if act.name == "identity" else (act.alpha, act.beta)
-            names.append(name)
-            if name in TAKES_ALPHA:
-                alphas.append((alpha, TAKES_ALPHA[name], act))
-            if name in TAKES_BETA:
-                betas.append((beta, TAKES_BETA[name], act))
-    attrs = {"activations": names}
-    for key, values in (("activation_alpha", alphas), ("activation_beta", betas)):
-        last_set = max((k for k, (value, _, _) in enumerate(values) if value is not None), default=-1)
-        written = []
-        for value, default, act in values[:last_set + 1]:
-            if value is None and default is None:
-                raise ValueError(f"activation {act} needs an explicit {key[11:]} (ONNX gives it no default)")
-            written.append(float(default if value is None else value))
-        if written:
-            attrs[key] = written
-    return attrs
+    return activations_to_onnx(config_activations(config), reading="consumed")
 
 
 def check_states(problem) -> None:

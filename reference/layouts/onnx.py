@@ -24,7 +24,7 @@ from typing import Mapping
 import numpy as np
 
 from ...spec.model import GATE_ORDER as CANONICAL_GATE_ORDER
-from ...spec.model import PEEPHOLE_ORDER
+from ...spec.model import PEEPHOLE_ORDER, Activation
 from .cells import cell_params, cell_sizes, check_shape, fail, join_gates, reject_extras, require, suffixed
 
 CONVENTION = "ONNX LSTM"
@@ -46,6 +46,95 @@ def direction_from_onnx(value) -> str:
     if value not in ONNX_DIRECTIONS:
         raise fail(CONVENTION, f"direction {value!r} is not one of {', '.join(ONNX_DIRECTIONS)}")
     return value
+
+
+# ----------------------------------------------------------------------------- activations
+# Spec activation name -> ONNX activation name (ONNX LSTM text, "Activation functions").
+ONNX_ACTIVATIONS = {
+    "sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "Relu", "affine": "Affine", "leaky_relu": "LeakyRelu",
+    "thresholded_relu": "ThresholdedRelu", "scaled_tanh": "ScaledTanh", "hard_sigmoid": "HardSigmoid",
+    "elu": "Elu", "softsign": "Softsign", "softplus": "Softplus",
+    "identity": "Affine",  # with alpha 1, beta 0: the same function
+}
+FROM_ONNX_ACTIVATIONS = {onnx: spec for spec, onnx in ONNX_ACTIVATIONS.items() if spec != "identity"}
+# The ONNX activations that take an alpha / a beta, with ONNX's defaults ("the same as of
+# corresponding ONNX operators"; None: the operator has the attribute without a default).
+TAKES_ALPHA = {"Affine": 1.0, "LeakyRelu": 0.01, "ThresholdedRelu": 1.0, "ScaledTanh": None,
+               "HardSigmoid": 0.2, "Elu": 1.0}
+TAKES_BETA = {"Affine": 0.0, "ScaledTanh": None, "HardSigmoid": 0.5}
+# How the flat activation_alpha / activation_beta lists map to the activations (SPEC.md §4):
+# "consumed" (the spec's reading, onnxruntime's): the k-th value belongs to the k-th activation
+# that takes that parameter; "positional" (onnx's reference evaluator for RNN): value k belongs
+# to activation k, and is ignored where that activation takes no such parameter.
+READINGS = ("consumed", "positional")
+
+
+def _check_reading(reading: str) -> None:
+    if reading not in READINGS:
+        raise ValueError(f"reading must be one of {', '.join(READINGS)}, got {reading!r}")
+
+
+def activations_to_onnx(acts, reading: str = "consumed") -> dict:
+    """The node's `activations` and flat `activation_alpha` / `activation_beta` for a sequence
+    of Activation (3 per direction, the forward direction's first), in `reading`.
+
+    A value the spec leaves unset is written as ONNX's default where a later value must be
+    written, and left out at the end (the default then applies, in either reading)."""
+    _check_reading(reading)
+    names, lists = [], {"activation_alpha": [], "activation_beta": []}
+    for act in acts:
+        act = Activation.parse(act)
+        name = ONNX_ACTIVATIONS[act.name]
+        names.append(name)
+        alpha, beta = (1.0, 0.0) if act.name == "identity" else (act.alpha, act.beta)
+        for key, value, takes in (("activation_alpha", alpha, TAKES_ALPHA), ("activation_beta", beta, TAKES_BETA)):
+            if name in takes:
+                if value is None and takes[name] is None:
+                    raise ValueError(f"activation {act} needs an explicit {key[11:]} (ONNX gives {name} no default)")
+                lists[key].append((value, takes[name], act))
+            elif reading == "positional":
+                lists[key].append((None, 0.0, act))  # a place holder: this activation reads no value
+    attrs = {"activations": names}
+    for key, values in lists.items():
+        last_set = max((k for k, (value, _, _) in enumerate(values) if value is not None), default=-1)
+        written = []
+        for value, default, act in values[:last_set + 1]:
+            if value is None and default is None:
+                raise ValueError(f"activation {act} needs an explicit {key[11:]} (ONNX gives it no default)")
+            written.append(float(default if value is None else value))
+        if written:
+            attrs[key] = written
+    return attrs
+
+
+def activations_from_onnx(names, activation_alpha=None, activation_beta=None, reading: str = "consumed") -> list:
+    """The Activation list a node's attributes describe, in `reading` (see READINGS). A value
+    the list does not give is ONNX's default (None where ONNX has none)."""
+    _check_reading(reading)
+    alphas, betas = list(activation_alpha or []), list(activation_beta or [])
+    acts, used = [], {"alpha": 0, "beta": 0}
+    for position, raw in enumerate(names):
+        name = raw.decode() if isinstance(raw, bytes) else str(raw)
+        if name not in FROM_ONNX_ACTIVATIONS:
+            raise fail(CONVENTION, f"unknown activation {name!r}; expected one of {', '.join(FROM_ONNX_ACTIVATIONS)}")
+        params = {}
+        for key, values, takes in (("alpha", alphas, TAKES_ALPHA), ("beta", betas, TAKES_BETA)):
+            if reading == "positional":
+                index = position
+            elif name in takes:
+                index, used[key] = used[key], used[key] + 1
+            else:
+                continue
+            if name in takes:
+                params[key] = float(values[index]) if index < len(values) else takes[name]
+        acts.append(Activation(FROM_ONNX_ACTIVATIONS[name], params.get("alpha"), params.get("beta")))
+    return acts
+
+
+def config_activations(config) -> list:
+    """Every direction's (σ, φ, ψ) of a configuration in ONNX's order: the forward direction's
+    three, then (bidirectional) the reverse direction's."""
+    return [act for d in range(config.num_directions) for act in config.direction_activations(d)]
 
 
 def _reorder_rows(array: np.ndarray, src: tuple, dst: tuple, axis: int = 0) -> np.ndarray:

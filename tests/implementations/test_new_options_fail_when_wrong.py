@@ -43,6 +43,21 @@ class ReverseActivationsFromForward(Wrong):
         return with_config(problem, activations_reverse=None)
 
 
+class AlphaReadByPosition(Wrong):
+    """Writes the flat ONNX lists as the spec reads them (consumed in order) and reads them back
+    one value per activation by position, as onnx's reference evaluator for RNN does."""
+    name = "numpy-onnx-alpha-by-position"
+
+    def change(self, problem):
+        from lstm_conformance.reference.layouts.onnx import (activations_from_onnx, activations_to_onnx,
+                                                             config_activations)
+        attrs = activations_to_onnx(config_activations(problem.config), reading="consumed")
+        acts = activations_from_onnx(attrs["activations"], attrs.get("activation_alpha"),
+                                     attrs.get("activation_beta"), reading="positional")
+        reverse = tuple(acts[3:]) if problem.config.bidirectional else None
+        return with_config(problem, activations=tuple(acts[:3]), activations_reverse=reverse)
+
+
 def library(predicate):
     cases = [c for c in load_cases() if c.expect_error is None and predicate(c.config)]
     assert cases, "no library case uses the option"
@@ -52,10 +67,21 @@ def library(predicate):
 @pytest.mark.parametrize("wrong, predicate", [
     (ReverseComputedForward(), lambda cfg: cfg.direction == "reverse"),
     (ReverseActivationsFromForward(), lambda cfg: cfg.activations_reverse is not None),
+    (AlphaReadByPosition(), None),
 ], ids=lambda v: getattr(v, "name", ""))
 def test_new_option_cases_pass_for_numpy_and_fail_for_the_wrong_implementation(wrong, predicate):
-    cases = library(predicate)
+    cases = library(predicate) if predicate else [c for c in load_cases() if c.group == "onnx-activation-lists"]
     right = statuses("numpy", cases)
     assert set(right.values()) == {"pass"}, right
     got = statuses(wrong, cases)
     assert set(got.values()) == {"fail"}, got
+
+
+@pytest.mark.parametrize("wrong, case, pattern", [
+    (ReverseComputedForward(), "reverse", "direction reverse ignored"),
+    (ReverseActivationsFromForward(), "bidi-reverse-activations", "reverse direction's activations ignored"),
+    (AlphaReadByPosition(), "onnx-alpha-after-parameterless-gate", "by position"),
+], ids=lambda v: v if isinstance(v, str) else "")
+def test_the_diagnosis_names_each_wrong_reading(wrong, case, pattern):
+    records = run([wrong], cases=[c for c in load_cases() if c.id == case], checks=["forward"], dtypes=["float64"])
+    assert records[0]["status"] == "fail" and pattern in records[0]["message"], records[0]["message"]
