@@ -19,6 +19,7 @@ becomes `xpass` (the bug was fixed, or the entry is stale). Other statuses are u
 from __future__ import annotations
 
 import copy
+import dataclasses
 import fnmatch
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,6 +147,11 @@ def builtin(adapter_names: Iterable[str]) -> list[Expectations]:
     folder = resources.files("lstm_conformance.implementations") / "expectations"
     sets = [load(Path(str(p))) for p in sorted(folder.iterdir(), key=str) if str(p).endswith(".yaml")]
     return [s for s in sets if s.adapter in wanted]
+
+
+def for_adapter(expectations: Expectations, adapter: str) -> Expectations:
+    """The same entries, applied to the adapter named `adapter` instead of the one the file names."""
+    return dataclasses.replace(expectations, adapter=adapter)
 
 
 def apply_to_record(record: dict, expectation_sets: Iterable[Expectations]) -> dict:
