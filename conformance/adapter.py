@@ -25,7 +25,7 @@ from .spec.model import ACTIVATION_ROLES, STANDARD_ACTIVATIONS, Problem
 # Optional features a problem may use (see LSTMConfig.features and Problem.features).
 FEATURES = ("bias", "initial_state", "layers", "bidirectional", "projection", "peepholes",
             "variable_lengths", "batch_first", "unbatched", "cell_clip", "input_forget", "forget_bias",
-            "reverse", "direction_activations")
+            "reverse", "direction_activations", "peephole_output_previous")
 
 STANDARD_ONLY = {role: frozenset({STANDARD_ACTIVATIONS[role].name}) for role in ACTIVATION_ROLES}
 
@@ -121,6 +121,11 @@ def with_defaults(adapter):
     if not hasattr(adapter, "description"):
         adapter.description = ""
     return adapter
+
+
+class AbnormalExit(Exception):
+    """The implementation's process crashed or was stopped (isolation's worker died, a case
+    ran past --timeout). An error of the run, never an implementation rejecting its input."""
 
 
 class ContractError(TypeError):

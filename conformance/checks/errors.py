@@ -27,7 +27,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..adapter import ContractError, prepared_callable
+from ..adapter import AbnormalExit, ContractError, prepared_callable
 from ..metrics import failing_mask
 from ..reference import lstm_forward, validate_problem
 from ..spec.loader import CaseSpec, SpecError, check_case
@@ -55,7 +55,7 @@ def attempt(run, problem):
     try:
         result = prepared_callable(run.adapter, problem)()
         outputs = {k: np.array(v, dtype=np.float64) for k, v in run.adapter.to_numpy(result).items()}
-    except ContractError:
+    except (ContractError, AbnormalExit):  # the adapter's fault or a crash: never a rejection
         raise
     except Exception as err:  # raising is the required behaviour
         return None, _short(err)
@@ -182,17 +182,18 @@ class ErrorsCheck(Check):
     def applies(self, case) -> bool:
         return case.expect_error is not None or case.shape["seq_len"] <= DERIVED_ERRORS_MAX_SEQ_LEN
 
-    def invalid_variants(self, run) -> list[tuple[str, object]]:
-        """(what is wrong, derived problem) pairs for a valid case."""
+    def invalid_variants(self, run) -> list[tuple[str, str, object]]:
+        """(kind, what is wrong here, derived problem) for a valid case; the kind is the same
+        in every case, so that one behaviour is one finding over the cases it covers."""
         problem, caps = run.problem, run.capabilities
-        variants = [(T0, derive.with_seq_len(problem, 0)),
-                    (f"x with {problem.config.input_size + 1} features for input_size "
+        variants = [(T0, T0, derive.with_seq_len(problem, 0)),
+                    ("x one feature too wide", f"x with {problem.config.input_size + 1} features for input_size "
                      f"{problem.config.input_size}", derive.with_wider_input(problem))]
         if "initial_state" in caps.features:
-            variants.append(("h0 with one unit too many", derive.with_wider_h0(problem)))
+            variants.append(("h0 one unit too wide", "h0 with one unit too many", derive.with_wider_h0(problem)))
         if caps.mixed_dtypes:
             other = OTHER_DTYPE[run.dtype]
-            variants.append((f"x in {other}, parameters in {run.dtype}",
+            variants.append(("x in another dtype than the parameters", f"x in {other}, parameters in {run.dtype}",
                              derive.with_array_dtypes(problem, {"x": other})))
         return variants
 
@@ -215,9 +216,9 @@ class ErrorsCheck(Check):
             return
         record["valid_twin"] = {"twin": "the case itself", "ran": True}
         results, failed = [], []
-        for what, problem in self.invalid_variants(run):
+        for kind, what, problem in self.invalid_variants(run):
             outputs, reason = attempt(run, problem)
-            entry = {"input": what, "raised": reason is not None, "message": reason or "returned outputs"}
+            entry = {"input": what, "kind": kind, "raised": reason is not None, "message": reason or "returned outputs"}
             if outputs is not None:
                 ok, why = judge_silent_answer(problem, outputs) if what == T0 else (False, MUST_RAISE)
                 entry.update(accepted=ok, message=why)

@@ -39,10 +39,10 @@ import traceback
 import weakref
 from typing import Optional
 
-from ..adapter import result_dtypes
-from .registry import AdapterLoadError, load_adapter
+from ..adapter import AbnormalExit, result_dtypes
 from ..spec.budget import format_size, max_case_memory
 from ..spec.model import Problem
+from .registry import AdapterLoadError, load_adapter
 
 # Loading an adapter may import torch and initialise a GPU: generous, and separate from --timeout.
 START_TIMEOUT = 300.0
@@ -56,11 +56,11 @@ def default_worker_memory() -> int:
     return max_case_memory() + WORKER_BASE_MEMORY
 
 
-class AdapterCrashed(RuntimeError):
+class AdapterCrashed(RuntimeError, AbnormalExit):
     """The worker process running the adapter died during a call."""
 
 
-class CaseTimeout(TimeoutError):
+class CaseTimeout(TimeoutError, AbnormalExit):
     """The case did not finish within --timeout; the worker was stopped."""
 
 

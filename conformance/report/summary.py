@@ -85,10 +85,19 @@ def problem_label(record: dict) -> str:
     patterns = (record.get("diagnosis") or {}).get("patterns") or []
     if status == Status.FAIL and patterns:
         return f"diagnosis: {patterns[0]}"
+    if status == Status.FAIL and accepted_invalid_inputs(record):
+        return "accepts invalid input: " + "; ".join(accepted_invalid_inputs(record))
     if status == Status.ERROR:
         name = _exception_name(record.get("message", ""))
         return f"error: {name}" if name else f"error in the {check} check"
     return f"{check} check failed (no known defect pattern)"
+
+
+def accepted_invalid_inputs(record: dict) -> list[str]:
+    """The kinds of derived invalid input an errors record's implementation returned outputs
+    for (the same kind in every case, so that one behaviour is one finding)."""
+    return [entry.get("kind", entry.get("input", "?")) for entry in record.get("invalid_inputs", [])
+            if not entry.get("raised") and not entry.get("accepted")]
 
 
 def problem_sentence(record: dict) -> str:
