@@ -101,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
                             "`merge` joins the shards' results)")
     add_output(p_run)
     sessions.add_options(p_run)
+    _add_expectations_for(p_run)
     add_memory(p_run)
 
     p_bench = sub.add_parser("bench", help="measure speed (pytest-benchmark)")
@@ -119,6 +120,7 @@ def _parser() -> argparse.ArgumentParser:
     p_report.add_argument("--out", type=Path, required=True, help="output folder")
     add_output(p_report)
     sessions.add_options(p_report, report=True)
+    _add_expectations_for(p_report)
     add_memory(p_report)
 
     p_merge = sub.add_parser("merge", help="one results document and every table from the results.json "
@@ -162,6 +164,19 @@ def _parser() -> argparse.ArgumentParser:
     add_memory(p_validate)
     _add_outside_python_and_fuzz(sub, add_memory)
     return parser
+
+
+def _add_expectations_for(parser) -> None:
+    parser.add_argument("--expectations-for", metavar="ADAPTER",
+                        help="apply every --expectations file to the adapter named ADAPTER, whatever adapter or "
+                             "implementation the file names (e.g. shipped onnxruntime entries for your own "
+                             "onnxruntime adapter: --expectations builtin:onnxruntime --expectations-for my-ort)")
+
+
+def _expectation_files(args) -> list:
+    """--expectations, each as FILE@ADAPTER under --expectations-for (expectations.load reads that)."""
+    files = args.expectations or []
+    return [Path(f"{f}@{args.expectations_for}") for f in files] if args.expectations_for else files
 
 
 def _add_outside_python_and_fuzz(sub, add_memory) -> None:
@@ -279,7 +294,7 @@ def _record_line(record: dict) -> str:
 
 def _options(args) -> sessions.RunOptions:
     """The run's options as plain values, read from the command line once."""
-    return sessions.RunOptions(expectations=args.expectations or [], no_builtin_expectations=args.no_builtin_expectations,
+    return sessions.RunOptions(expectations=_expectation_files(args), no_builtin_expectations=args.no_builtin_expectations,
                                strict=args.strict, isolate=args.isolate, timeout=args.timeout, out=args.out,
                                junit=args.junit, html=args.html, allow_empty=args.allow_empty, jobs=args.jobs)
 

@@ -1,9 +1,11 @@
-"""Expectations files: the known failures of one adapter, as case-id patterns with reasons.
+"""Expectations files: the known failures of one implementation, as case-id patterns with reasons.
 
 Modelled on array-api-tests' xfails file, with a reason required on every entry, because
 "expected to fail" without the evidence is how real defects get buried. Format (YAML):
 
-    adapter: torch-lstm                 # the implementation these entries are about
+    adapter: torch-lstm                 # the adapter these entries apply to (by its name)
+    implementation: torch               # or: the implementation they describe, whatever adapter
+    versions: ">=2.1, <2.14"            # optional: the versions of it they hold for
     xfail:
       - case: "peepholes*"              # glob over case ids; without wildcards: the id itself,
         reason: "spec §4 ...; upstream issue #123"   # or a prefix ending at '/' (matrix variants)
@@ -15,12 +17,24 @@ Modelled on array-api-tests' xfails file, with a reason required on every entry,
 `apply` is a pure function run on the records after the run (the runner knows nothing of
 it): a record that matches an entry and failed or errored becomes `xfail`; one that passed
 becomes `xpass` (the bug was fixed, or the entry is stale). Other statuses are unchanged.
+
+Which adapter a file applies to: `adapter` when given, else the one named like its
+`implementation`. Any other adapter takes it with `--expectations FILE@ADAPTER` (or
+`--expectations FILE --expectations-for ADAPTER`): a user's own onnxruntime adapter then
+reports onnxruntime's known behaviour as xfail, not as new failures. FILE may be
+`builtin:NAME`, the shipped file of implementation (or adapter) NAME. With `versions` (PEP 440
+comparisons joined by commas: `>=1.17`, `==1.32.*`, `>=2.1, <2.14`) and a Python distribution
+named like the implementation installed, a file whose range excludes the installed version is
+not applied, with a note: its entries describe other versions.
 """
 from __future__ import annotations
 
 import copy
 import dataclasses
 import fnmatch
+import re
+import sys
+from importlib import metadata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
@@ -30,6 +44,8 @@ import yaml
 from ..report.results import FAILED, Status, check_of, gate_failing
 
 ENTRY_KEYS = {"case", "reason", "dtype", "check", "message"}
+FILE_KEYS = ("adapter", "implementation", "versions", "xfail", "about")
+BUILTIN_PREFIX = "builtin:"
 
 
 class ExpectationsError(ValueError):
@@ -64,11 +80,13 @@ class Entry:
 
 @dataclass
 class Expectations:
-    """The entries of one file, all about one adapter."""
+    """The entries of one file, all about one adapter (`adapter`: the name they apply to)."""
 
     adapter: str
     file: str
     entries: list = field(default_factory=list)
+    implementation: Optional[str] = None  # the implementation the entries describe, when stated
+    versions: Optional[str] = None  # the versions of it they hold for (a PEP 440 specifier set)
 
     def entry_for(self, record: dict) -> Optional[Entry]:
         if record.get("impl") != self.adapter:
@@ -95,12 +113,22 @@ def _text(value, file, index, key, required) -> Optional[str]:
 def parse(document, file="<string>") -> Expectations:
     if not isinstance(document, dict):
         raise ExpectationsError(file, f"expected a mapping with 'adapter' and 'xfail', got {type(document).__name__}")
-    unknown = set(document) - {"adapter", "xfail", "about"}
+    unknown = set(document) - set(FILE_KEYS)
     if unknown:
-        raise ExpectationsError(file, f"unknown keys {sorted(map(str, unknown))}; expected adapter, xfail, about")
-    adapter = document.get("adapter")
+        raise ExpectationsError(file, f"unknown keys {sorted(map(str, unknown))}; expected {', '.join(FILE_KEYS)}")
+    implementation = _text(document.get("implementation"), file, None, "implementation", False)
+    versions = _text(document.get("versions"), file, None, "versions", False)
+    if versions is not None:
+        if implementation is None:
+            raise ExpectationsError(file, "versions of what? give 'implementation' with 'versions'", key="versions")
+        try:
+            version_matches("0", versions)
+        except ValueError as err:
+            raise ExpectationsError(file, str(err), key="versions") from None
+    adapter = document.get("adapter", implementation)
     if not isinstance(adapter, str) or not adapter.strip():
-        raise ExpectationsError(file, "expected the adapter name these entries are about, e.g. 'adapter: torch-lstm'",
+        raise ExpectationsError(file, "expected the adapter name these entries are about, e.g. 'adapter: torch-lstm', "
+                                      "or the implementation they describe, e.g. 'implementation: onnxruntime'",
                                 key="adapter")
     raw_entries = document.get("xfail") or []
     if not isinstance(raw_entries, list):
@@ -118,11 +146,28 @@ def parse(document, file="<string>") -> Expectations:
                              dtype=_text(raw.get("dtype"), file, index, "dtype", False),
                              check=_text(raw.get("check"), file, index, "check", False),
                              message=_text(raw.get("message"), file, index, "message", False)))
-    return Expectations(adapter=adapter.strip(), file=str(file), entries=entries)
+    return Expectations(adapter=adapter.strip(), file=str(file), entries=entries, implementation=implementation,
+                        versions=versions)
 
 
 def load(path) -> Expectations:
-    path = Path(path)
+    """The expectations of `path`: a file, `builtin:NAME` (a shipped file), either followed by
+    `@ADAPTER` to apply it to that adapter. A file whose `versions` exclude the installed
+    version of its implementation comes back without entries, and a note says so."""
+    text, adapter = str(path), None
+    if "@" in text and not Path(text).exists():
+        text, adapter = text.rsplit("@", 1)
+    expectations = _read(shipped(text[len(BUILTIN_PREFIX):]) if text.startswith(BUILTIN_PREFIX) else Path(text))
+    if adapter:
+        expectations = for_adapter(expectations, adapter)
+    note = version_note(expectations)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+        expectations = dataclasses.replace(expectations, entries=[])
+    return expectations
+
+
+def _read(path: Path) -> Expectations:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
@@ -138,15 +183,92 @@ def load(path) -> Expectations:
     return parse(document, path)
 
 
+def _shipped_files() -> list[Path]:
+    from importlib import resources
+
+    folder = resources.files("lstm_conformance.implementations") / "expectations"
+    return [Path(str(p)) for p in sorted(folder.iterdir(), key=str) if str(p).endswith(".yaml")]
+
+
+def shipped(name: str) -> Path:
+    """The shipped expectations file of implementation (or adapter) `name`."""
+    for path in _shipped_files():
+        expectations = _read(path)
+        if name in (expectations.implementation, expectations.adapter):
+            return path
+    known = sorted(e.implementation or e.adapter for e in map(_read, _shipped_files()))
+    raise ExpectationsError(f"{BUILTIN_PREFIX}{name}", f"no shipped expectations file; known: {', '.join(known)}")
+
+
 def builtin(adapter_names: Iterable[str]) -> list[Expectations]:
     """The shipped expectations (implementations/expectations/*.yaml) of the adapters named:
     known, documented defects of the built-in implementations, each with its evidence."""
-    from importlib import resources
-
     wanted = set(adapter_names)
-    folder = resources.files("lstm_conformance.implementations") / "expectations"
-    sets = [load(Path(str(p))) for p in sorted(folder.iterdir(), key=str) if str(p).endswith(".yaml")]
-    return [s for s in sets if s.adapter in wanted]
+    return [load(p) for p in _shipped_files() if _read(p).adapter in wanted]
+
+
+_CLAUSE = re.compile(r"^\s*(==|!=|>=|<=|>|<|~=)\s*([0-9][0-9A-Za-z.*+!-]*)\s*$")
+
+
+def _release(version: str) -> tuple:
+    """The release numbers of a version: '2.13.0+cpu' -> (2, 13, 0); '1.17rc1' -> (1, 17)."""
+    numbers = []
+    for part in version.split("+")[0].split("."):
+        digits = re.match(r"\d+", part)
+        if not digits:
+            break
+        numbers.append(int(digits.group()))
+        if digits.group() != part:
+            break
+    return tuple(numbers)
+
+
+def _compare(version: tuple, other: tuple) -> int:
+    width = max(len(version), len(other))
+    a, b = version + (0,) * (width - len(version)), other + (0,) * (width - len(other))
+    return (a > b) - (a < b)
+
+
+def version_matches(version: str, specifier: str) -> bool:
+    """Whether `version` satisfies every comma-separated clause of `specifier` (the PEP 440
+    comparisons on release numbers; `==X.Y.*` matches a prefix). ValueError for a bad clause."""
+    ok, release = True, _release(version)
+    for clause in specifier.split(","):
+        match = _CLAUSE.match(clause)
+        if not match:
+            raise ValueError(f"cannot read the version clause {clause.strip()!r}; expected e.g. '>=1.17' or '==1.32.*'")
+        op, text = match.groups()
+        if text.endswith(".*"):
+            prefix = _release(text[:-2])
+            same = release[:len(prefix)] == prefix
+            ok &= same if op == "==" else not same if op == "!=" else _fail(clause)
+            continue
+        other, sign = _release(text), _compare(release, _release(text))
+        ok &= {"==": sign == 0, "!=": sign != 0, ">=": sign >= 0, "<=": sign <= 0, ">": sign > 0, "<": sign < 0,
+               "~=": sign >= 0 and release[:max(len(other) - 1, 1)] == other[:max(len(other) - 1, 1)]}[op]
+    return ok
+
+
+def _fail(clause: str) -> bool:
+    raise ValueError(f"a wildcard works with == and != only, not {clause.strip()!r}")
+
+
+def installed_version(implementation: str) -> Optional[str]:
+    try:
+        return metadata.version(implementation)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def version_note(expectations: Expectations) -> Optional[str]:
+    """Why a file does not apply here (its versions exclude the installed one), or None."""
+    if not expectations.versions:
+        return None
+    installed = installed_version(expectations.implementation)
+    if installed is None or version_matches(installed, expectations.versions):
+        return None
+    return (f"{expectations.file} describes {expectations.implementation} {expectations.versions}; "
+            f"{installed} is installed, so its entries are not applied")
 
 
 def for_adapter(expectations: Expectations, adapter: str) -> Expectations:
