@@ -54,6 +54,33 @@ def openblas_core() -> Optional[str]:
     return None
 
 
+_SET_THREADS_SYMBOLS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
+                        "openblas_set_num_threads64_", "openblas_set_num_threads")
+_GET_THREADS_SYMBOLS = ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
+                        "openblas_get_num_threads64_", "openblas_get_num_threads")
+
+
+def set_openblas_threads(threads: int) -> Optional[int]:
+    """Set the thread count of NumPy's OpenBLAS in this process; returns the count it reports
+    afterwards, or None when NumPy's BLAS is not an OpenBLAS this can reach."""
+    for path in _loaded_openblas():
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        setter = next((getattr(library, s) for s in _SET_THREADS_SYMBOLS if hasattr(library, s)), None)
+        getter = next((getattr(library, s) for s in _GET_THREADS_SYMBOLS if hasattr(library, s)), None)
+        if setter is None:
+            continue
+        setter.argtypes = [ctypes.c_int]
+        setter(int(threads))
+        if getter is not None:
+            getter.restype = ctypes.c_int
+            return int(getter())
+        return int(threads)
+    return None
+
+
 def cpu_flags() -> set[str]:
     """The CPU's feature flags from /proc/cpuinfo (empty where there is none)."""
     return set((cpuinfo_value("flags") or "").split())

@@ -2,13 +2,9 @@
 forward ≈ 2·T·B·4H·(I + H) per layer and direction (DESIGN.md), training ≈ 3× forward."""
 from __future__ import annotations
 
-from typing import Sequence
-
 from ..spec.loader import CaseSpec
-from .shapes import parse_shape
 
 TRAINING_FLOP_FACTOR = 3.0
-GEMM_MAX_ROWS = 2048  # rows of the matrix-multiply-rate GEMM, capped to keep it short
 
 
 def forward_flops(case: CaseSpec) -> float:
@@ -29,21 +25,14 @@ def mode_flops(case: CaseSpec, mode: str) -> float:
     return forward_flops(case) * (TRAINING_FLOP_FACTOR if mode == "training" else 1.0)
 
 
-def gemm_size(shapes: Sequence[str]) -> tuple[int, int, int]:
-    """(M, K, N) of a GEMM comparable to the set: the first layer of the largest shape done as
-    one product, (T·B, I + H) @ (I + H, 4H), rows capped at GEMM_MAX_ROWS."""
-    cases = [parse_shape(s) for s in shapes]
-    largest = max(cases, key=forward_flops)
-    T, B = largest.shape["seq_len"], largest.shape["batch"]
-    cfg = largest.config
-    return min(T * B, GEMM_MAX_ROWS), cfg.input_size + cfg.output_size, 4 * cfg.hidden_size
-
-
-# Square GEMMs large enough to reach a BLAS's plateau; with the comparable one above, the
-# fastest measured rate is the speed tables' physical limit.
+# The matrix-multiply rate is measured on one fixed square GEMM per device, whatever the shapes
+# timed (a shape taken from the set made the rate swing between sets): large enough to reach a
+# BLAS's plateau on one thread, small enough to take well under a second on a 2-core CPU.
 SQUARE_GEMM = {"cpu": 1024, "cuda": 8192}
+QUICK_GEMM = 256  # --quick (smoke tests)
 
 
-def gemm_sizes(shapes: Sequence[str], device: str) -> list[tuple[int, int, int]]:
-    n = SQUARE_GEMM.get(device, 1024)
-    return list(dict.fromkeys([gemm_size(shapes), (n, n, n)]))
+def gemm_shape(device: str, quick: bool = False) -> tuple[int, int, int]:
+    """(M, K, N) of the GEMM that measures the rate of `device`."""
+    n = QUICK_GEMM if quick else SQUARE_GEMM.get(device, 1024)
+    return n, n, n

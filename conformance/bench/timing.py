@@ -1,6 +1,11 @@
 """The timing session: pytest-benchmark over timed_tests.py, in this process, with the adapters
 and shapes handed over by a small plugin object; the machine's own GEMM rate is measured in
-the same session. pytest is imported here only, so the other commands do not load it."""
+the same session, before and after the implementations. pytest is imported here only, so the
+other commands do not load it.
+
+The implementations of one shape × mode × dtype are timed together, round-robin
+(interleave.py), the first time one of them is asked for; each benchmark then hands its own
+rounds to pytest-benchmark, which computes the statistics and writes the JSON as usual."""
 from __future__ import annotations
 
 import contextlib
@@ -9,32 +14,74 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 import torch
 
-from .flops import gemm_sizes
+from ..adapter import prepared_callable
+from ..spec.materialize import materialize
+from .flops import gemm_shape
+from .interleave import NOISE_LIMIT, measure_group, plan_rounds
 from .records import adapter_device, speed_records
 from .sets import BASELINE, MAX_ROUNDS, MODES
 from .shapes import parse_shape
+from .threads import DEFAULT_THREADS, set_threads
 
 
 class _BenchPlugin:
     """Hands the adapters and shapes to timed_tests.py inside the pytest session."""
 
-    def __init__(self, adapters, shapes, dtypes, modes, max_time=1.0, min_rounds=5, max_rounds=MAX_ROUNDS):
+    def __init__(self, adapters, shapes, dtypes, modes, max_time=1.0, min_rounds=5, max_rounds=MAX_ROUNDS,
+                 quick=False, noise_limit=NOISE_LIMIT):
         self.adapters, self.shapes, self.dtypes, self.modes = adapters, list(shapes), list(dtypes), list(modes)
-        # rounds per benchmark: max_time / (one call), at least min_rounds, at most max_rounds
+        # rounds per group: max_time per implementation, at least min_rounds, at most max_rounds
         self.max_time, self.min_rounds, self.max_rounds = max_time, min_rounds, max_rounds
+        self.noise_limit = noise_limit
         self.skipped: dict = {}  # (shape, mode, dtype, impl) -> why it was not timed
+        self.groups: dict = {}  # (shape, mode, dtype) -> {"durations": {impl: [s]}, "noise": Noise}
         self.interrupted = False
         devices = sorted({adapter_device(a) for a in adapters if a.skip_reason() is None} | {"cpu"})
         # (dtype, device, library, M, K, N): NumPy's BLAS too on the CPU, where it has the dtype
-        self.gemms = [(dtype, device, library, *size) for dtype in self.dtypes for device in devices
+        self.gemms = [(dtype, device, library, *gemm_shape(device, quick)) for dtype in self.dtypes
+                      for device in devices
                       for library in (("torch", "numpy") if device == "cpu" and dtype in ("float32", "float64")
-                                      else ("torch",))
-                      for size in gemm_sizes(self.shapes, device)]
+                                      else ("torch",))]
+
+    def group(self, shape: str, mode: str, dtype: str) -> dict:
+        """The round-robin timings of every implementation of one shape, mode and dtype
+        (measured on the first request); why the others were not timed is in self.skipped."""
+        key = (shape, mode, dtype)
+        if key not in self.groups:
+            case = parse_shape(shape)
+            problem = materialize(case, dtype)
+            runs, one_call = {}, {}
+            for adapter in self.adapters:
+                run = self._callable(adapter, problem, case.id, mode, dtype)
+                if run is None:
+                    continue
+                started = time.perf_counter()
+                run()  # a call outside the timing: lazy initialisation, autotuning, compilation, caches
+                one_call[adapter.name] = time.perf_counter() - started
+                runs[adapter.name] = run
+            durations, noise = {}, None
+            if runs:
+                rounds = plan_rounds(one_call, self.max_time, self.min_rounds, self.max_rounds)
+                durations, noise = measure_group(runs, rounds, limit=self.noise_limit)
+            self.groups[key] = {"durations": durations, "noise": noise}
+        return self.groups[key]
+
+    def _callable(self, adapter, problem, shape, mode, dtype):
+        reason = adapter.skip_reason() or adapter.unsupported_reason(problem)
+        run = None
+        if not reason:
+            run = prepared_callable(adapter, problem) if mode == "forward" else adapter.prepare_training(problem)
+            if run is None:  # the base class's prepare_training: not available
+                reason = f"{adapter.name} has no timed forward+backward"
+        if reason:
+            self.skipped[(shape, mode, dtype, adapter.name)] = reason
+        return run
 
     def pytest_keyboard_interrupt(self, excinfo):
         # a real Ctrl-C / SIGTERM; pytest also calls this hook to stop on collection errors
@@ -55,10 +102,10 @@ class _BenchPlugin:
             metafunc.parametrize("gemm_bench", self.gemms, ids=["-".join(map(str, g)) for g in self.gemms])
 
 
-def run_conditions() -> dict:
+def run_conditions(threads: dict | None = None) -> dict:
     """Thread settings and machine load at the start of a run: on a shared CPU they decide
     whether timings mean anything (two threads on two busy cores stall each other)."""
-    info = {"torch_threads": torch.get_num_threads()}
+    info = {**(threads or {}), "torch_threads": torch.get_num_threads()}
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE"):
         if os.environ.get(var):
             info[var] = os.environ[var]
@@ -68,9 +115,10 @@ def run_conditions() -> dict:
 
 
 def run_benchmarks(adapters, shapes, dtype, json_path, quick=False, modes=("forward",),
-                   baseline=BASELINE, max_time=1.0) -> list[dict]:
+                   baseline=BASELINE, max_time=1.0, threads: int | None = DEFAULT_THREADS) -> list[dict]:
     """Time every adapter on every shape, mode and dtype (`dtype`: one name or a list); returns
-    speed records, one per shape × mode × dtype × adapter."""
+    speed records, one per shape × mode × dtype × adapter. `threads`: the thread count of
+    torch, OpenBLAS, MKL and OpenMP for the timings (bench.set_threads; None: leave as is)."""
     dtypes = [dtype] if isinstance(dtype, str) else list(dtype)
     for s in shapes:
         parse_shape(s)  # fail fast on a bad descriptor, before any timing
@@ -81,8 +129,8 @@ def run_benchmarks(adapters, shapes, dtype, json_path, quick=False, modes=("forw
     json_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.unlink(missing_ok=True)  # never read a previous run's numbers
     plugin = _BenchPlugin(adapters, shapes, dtypes, modes, max_time=min(0.2, max_time) if quick else max_time,
-                          min_rounds=3 if quick else 5)
-    conditions = run_conditions()
+                          min_rounds=3 if quick else 5, quick=quick)
+    conditions = run_conditions(set_threads(threads) if threads is not None else None)
     pytest_output = io.StringIO()  # pytest's own lines are shown only when the session fails
     # The test file runs from a folder of its own: pytest would otherwise collect the packages
     # around it and import this package a second time under its folder's name.
@@ -91,6 +139,7 @@ def run_benchmarks(adapters, shapes, dtype, json_path, quick=False, modes=("forw
         shutil.copyfile(Path(__file__).parent / "session" / "timed_tests.py", test_file)
         args = [str(test_file), "-p", "no:cacheprovider", "-qq", "--import-mode=importlib",
                 "--benchmark-quiet",  # our speed table is the speed output, not pytest-benchmark's
+                "--benchmark-save-data",  # every round in the JSON: the ratios' bootstrap intervals need them
                 f"--benchmark-json={json_path}", "--benchmark-sort=name",
                 "--rootdir", folder, "-o", "python_files=timed_tests.py", "-o", "testpaths="]
         with contextlib.redirect_stdout(pytest_output):

@@ -8,13 +8,16 @@ Speed is compared on what both runs measured: the ratio to the timing baseline o
 (`ratio` in the speed records: the time divided by that of the implementation named in
 `baseline`, usually torch-lstm, timed in the same run) when both runs have it; otherwise the
 implementation's own median time, which compares only runs on the same machine, and the
-change says so. Everything else that changed (improvements, new cases, cases skipped here)
+change says so. A speed change is a regression only when its 95% interval (from the bootstrap
+intervals of both runs' ratios) lies wholly beyond the threshold, and never for a row the
+noise guard marked unreliable in either run (a busy machine): those are listed, not gated. Everything else that changed (improvements, new cases, cases skipped here)
 is listed for information and does not fail the gate.
 """
 from __future__ import annotations
 
 import copy
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,20 +87,50 @@ def compare_records(baseline: list[dict], current: list[dict], allow_missing: bo
     return changes
 
 
+def change_interval(before: float, before_ci, after: float, after_ci) -> tuple[float, float, float]:
+    """(change, low, high) of after / before − 1, the interval combining both runs' intervals in
+    log space (independent runs: their half-widths add in quadrature)."""
+    change = math.log(after / before)
+
+    def halves(value, ci):
+        if not ci:
+            return 0.0, 0.0
+        low, high = ci
+        return max(math.log(value / low), 0.0), max(math.log(high / value), 0.0)
+
+    b_down, b_up = halves(before, before_ci)
+    a_down, a_up = halves(after, after_ci)
+    # the change grows when after grows or before shrinks
+    down, up = math.hypot(a_down, b_up), math.hypot(a_up, b_down)
+    return math.exp(change) - 1.0, math.exp(change - down) - 1.0, math.exp(change + up) - 1.0
+
+
 def _measure(old: dict, new: dict):
-    """(before, after, unit, what it is against) of the speed both runs measured, or None."""
+    """(before, after, unit, what it is against, before's 95% interval, after's) of the speed
+    both runs measured, or None. Intervals are None where a run has none (own times, old files)."""
     if old.get("ratio") is not None and new.get("ratio") is not None:
         base = new.get("baseline") or old.get("baseline") or "the timing baseline"
-        return old["ratio"], new["ratio"], "×", f"time relative to {base} timed in the same run"
+        return (old["ratio"], new["ratio"], "×", f"time relative to {base} timed in the same run",
+                old.get("ratio_ci"), new.get("ratio_ci"))
     if old.get("median") is not None and new.get("median") is not None:
         return (old["median"] * 1e3, new["median"] * 1e3, " ms",
-                "own time, no ratio in both runs: holds only when both ran on the same machine")
+                "own time, no ratio in both runs: holds only when both ran on the same machine", None, None)
     return None
+
+
+def _unreliable(old: dict, new: dict) -> str:
+    """Why the noise guard takes the row out of the gate ("" when both runs are reliable)."""
+    parts = [f"{run} run: {'; '.join((entry.get('noise') or {}).get('reasons') or ['noisy'])}"
+             for run, entry in (("baseline", old), ("current", new)) if entry.get("reliable") is False]
+    return "; ".join(parts)
 
 
 def compare_speed(baseline: list[dict], current: list[dict], threshold: float) -> list[Change]:
     """Ratios to each run's timing baseline where both runs have them (so that runs on machines
-    of different speed compare), else the implementations' own times (see the module text)."""
+    of different speed compare), else the implementations' own times (see the module text).
+    A change is a regression only when its whole 95% interval (from both runs' bootstrap
+    intervals) lies beyond the threshold; a row the noise guard marked unreliable in either run
+    is shown, never gated."""
     before = {speed_key(s): s for s in baseline}
     after = {speed_key(s): s for s in current}
     changes = []
@@ -108,14 +141,23 @@ def compare_speed(baseline: list[dict], current: list[dict], threshold: float) -
                 changes.append(Change("changed", "speed", key, before[key].get("status", "ok"), "–",
                                       after[key].get("message") or "not measured in the current run"))
             continue
-        old, new, unit, against = measured
+        old, new, unit, against, old_ci, new_ci = measured
         shown = (f"{old:.3g}{unit}", f"{new:.3g}{unit}")
-        growth = new / old - 1.0
-        if growth > threshold:
+        growth, low, high = change_interval(old, old_ci, new, new_ci)
+        interval = f", 95% interval {low:+.0%} to {high:+.0%}" if old_ci or new_ci else ""
+        unreliable = _unreliable(before[key], after[key])
+        if unreliable:
+            if abs(growth) > threshold:
+                changes.append(Change("changed", "speed", key, *shown,
+                                      f"{growth:+.0%}{interval}: not gated, unreliable ({unreliable})"))
+        elif low > threshold:
             changes.append(Change("regression", "speed", key, *shown,
-                                  f"{growth:+.0%} ({against}; threshold {threshold:.0%})"))
-        elif growth < -threshold:
-            changes.append(Change("improvement", "speed", key, *shown, f"{growth:+.0%} ({against})"))
+                                  f"{growth:+.0%}{interval} ({against}; threshold {threshold:.0%})"))
+        elif high < -threshold:
+            changes.append(Change("improvement", "speed", key, *shown, f"{growth:+.0%}{interval} ({against})"))
+        elif abs(growth) > threshold:
+            changes.append(Change("changed", "speed", key, *shown,
+                                  f"{growth:+.0%}{interval}: within the measurement's noise, not gated ({against})"))
     return changes
 
 

@@ -281,9 +281,11 @@ def speed_section(speed: list[dict], environment: dict) -> str:
     headers = [h.format(baseline=baseline) for h in model.SPEED_HEADERS]
     rows = [[esc(v) for v in row] for row in model.speed_rows(speed)]
     machine = ", ".join(f"{k} {v}" for k, v in model.speed_environment(environment))
-    out.append(f"<p class=note>Median of the timed computation (pytest-benchmark); ratio = median / median of "
-               f"{esc(baseline)} on the same shape in the same run (lower is faster); % of GEMM: the rate over "
-               f"the matrix-multiply rate measured in the same run. {esc(machine)}</p>")
+    out.append(f"<p class=note>Median of the timed computation (pytest-benchmark), the implementations of a shape "
+               f"timed round-robin; ratio = the median over rounds of the time / the time of {esc(baseline)} in the "
+               f"same round (lower is faster), with its bootstrap 95% interval; % of GEMM: the rate over the "
+               f"matrix-multiply rate measured in the same run. Rows marked unreliable (noise guard) are shown, "
+               f"never gated. {esc(machine)}</p>")
     if environment.get("blas_warning"):
         out.append(f"<p class=warning><strong>Warning:</strong> {esc(environment['blas_warning'])}</p>")
     out.append(_table(headers, rows))

@@ -172,8 +172,34 @@ def literal_rows(records: list[dict]) -> list[tuple]:
 
 # ----------------------------------------------------------------------------- speed
 
-SPEED_HEADERS = ("shape", "mode", "dtype", "implementation", "median", "IQR", "rounds", "vs {baseline}",
+SPEED_HEADERS = ("shape", "mode", "dtype", "implementation", "median", "IQR", "rounds", "vs {baseline} [95% CI]",
                  "GFLOP/s", "% of GEMM", "note")
+
+
+def speed_note(s: dict) -> str:
+    """What a reader must know about a row: the noise guard's verdict, and a share of the GEMM
+    rate above 100%."""
+    notes = []
+    if s.get("reliable") is False:
+        reasons = (s.get("noise") or {}).get("reasons") or ["noisy"]
+        notes.append("unreliable, not gated: " + "; ".join(reasons))
+    share = s.get("gemm_share")
+    if share is not None and share > 1.0:
+        gemm = s.get("gemm") or {}
+        notes.append(f"above the GEMM rate: the implementation ran faster than the {gemm.get('m')}×{gemm.get('k')} "
+                     f"@ {gemm.get('k')}×{gemm.get('n')} {gemm.get('library', '')} GEMM measured as the yardstick "
+                     "(a fused kernel, such as oneDNN's RNN, can beat a plain GEMM; or the machine was faster "
+                     "during this row than during the GEMMs)")
+    return "; ".join(notes)
+
+
+def format_ratio(s: dict) -> str:
+    """'1.05× [0.98–1.12]': the ratio and its bootstrap 95% interval; '–' for none."""
+    ratio = s.get("ratio")
+    if ratio is None:
+        return "–"
+    interval = s.get("ratio_ci")
+    return f"{ratio:.2f}×" + (f" [{interval[0]:.2f}–{interval[1]:.2f}]" if interval else "")
 
 
 def speed_rows(speed: list[dict]) -> list[tuple]:
@@ -184,11 +210,12 @@ def speed_rows(speed: list[dict]) -> list[tuple]:
         if s.get("status") != "ok":
             rows.append(head + ("–",) * 6 + (s.get("message", ""),))
             continue
-        ratio, gflops, share = s.get("ratio"), s.get("gflops"), s.get("gemm_share")
+        gflops, share = s.get("gflops"), s.get("gemm_share")
         rows.append(head + (format_seconds(s.get("median")), format_seconds(s.get("iqr")), s.get("rounds", "–"),
-                            "–" if ratio is None else f"{ratio:.2f}×",
+                            format_ratio(s),
                             "–" if gflops is None else f"{gflops:.3g}",
-                            "–" if share is None else f"{100 * share:.1f}%", ""))
+                            "–" if share is None else f"{100 * share:.1f}%" + (" (!)" if share > 1.0 else ""),
+                            speed_note(s)))
     return rows
 
 

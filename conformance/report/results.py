@@ -107,16 +107,21 @@ class SpeedRecord(TypedDict, total=False):
     mean: float
     gflops: float
     ratio: Optional[float]  # median / the timing baseline's median, same run
+    ratio_ci: list  # [low, high]: the ratio's bootstrap 95% interval (paired over interleaved rounds)
+    q1: float
+    q3: float
+    reliable: bool  # False: the noise guard's verdict (shown, never gated by compare)
+    noise: dict  # {"reasons", "attempts", "load_average_1min", "cores", "spread": {impl: IQR/median}, "limit"}
     baseline: str  # the timing baseline's name (torch-lstm unless the set says otherwise)
-    gemm: dict  # the machine's measured GEMM rate for this dtype and device
+    gemm: dict  # the machine's GEMM rate for this dtype and device: best of before and after the timings
     gemm_share: float
     conditions: dict  # threads and load when the run started
 
 
 # Fields that are measurements (they differ between any two runs of the same code).
 RECORD_MEASURED = frozenset({"seconds"})
-SPEED_MEASURED = frozenset({"median", "iqr", "rounds", "min", "mean", "gflops", "ratio", "gemm", "gemm_share",
-                            "conditions"})
+SPEED_MEASURED = frozenset({"median", "iqr", "q1", "q3", "rounds", "min", "mean", "gflops", "ratio", "ratio_ci",
+                            "reliable", "noise", "gemm", "gemm_share", "conditions"})
 
 
 def check_of(record: Any) -> str:

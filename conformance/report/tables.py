@@ -82,9 +82,12 @@ def correctness_markdown(records: list[dict], check_order=None) -> str:
 def speed_markdown(speed: list[dict], environment: dict | None = None, baseline: str | None = None) -> str:
     baseline = baseline or model.speed_baseline(speed)
     out = ["# Speed", "",
-           f"Median and interquartile range of the timed computation (pytest-benchmark); "
-           f"ratio = median / median of `{baseline}` on the same shape, mode and dtype in the same run "
-           f"(lower is faster). GFLOP/s counts 2·T·B·4H·(I + H) per layer and direction for the forward "
+           f"Median and interquartile range of the timed computation (pytest-benchmark); the implementations "
+           f"of a shape, mode and dtype are timed round-robin, round by round, and the ratio is the median over "
+           f"rounds of the time / the time of `{baseline}` in the same round (lower is faster), with its "
+           f"bootstrap 95% interval. A row "
+           f"the noise guard marks unreliable (load above the cores, or IQR above 10% of the median after "
+           f"re-measuring) is shown but never gated by `compare`. GFLOP/s counts 2·T·B·4H·(I + H) per layer and direction for the forward "
            f"pass and 3× that for training (forward+backward); '% of GEMM' is that rate over the "
            f"matrix-multiply rate measured in the same run, dtype and device (the physical limit).", ""]
     if environment:
@@ -96,9 +99,12 @@ def speed_markdown(speed: list[dict], environment: dict | None = None, baseline:
         out += ["Run conditions: " + ", ".join(f"{k} {v}" for k, v in conditions.items()), ""]
     gemms = model.gemm_rates(speed)
     if gemms:
-        out += ["Matrix-multiply rate in this run (fastest library; (M, K) @ (K, N)): " + "; ".join(
-            f"{dtype} {device} {g['gflops']:.1f} GFLOP/s ({g['library']}, {g['m']}×{g['k']} @ {g['k']}×{g['n']})"
-            for (dtype, device), g in sorted(gemms.items())), ""]
+        out += ["Matrix-multiply rate in this run (one fixed shape per device, best of several rounds of the "
+                "fastest library; before / after the timings): " + "; ".join(
+                    f"{dtype} {device} {g['gflops']:.1f} GFLOP/s ({g.get('library')}, {g.get('m')}×{g.get('k')} @ "
+                    f"{g.get('k')}×{g.get('n')}" + (f"; {g['before']:.1f} / {g['after']:.1f}" if "before" in g and
+                                                   "after" in g else "") + ")"
+                    for (dtype, device), g in sorted(gemms.items())), ""]
     headers = [h.format(baseline=baseline) for h in model.SPEED_HEADERS]
     out.append(tabulate([list(row) for row in model.speed_rows(speed)], headers=headers, tablefmt="github"))
     out.append("")

@@ -2,6 +2,8 @@
 rate, reasons for what was not measured; and the Markdown table made from them."""
 import json
 
+import pytest
+
 from lstm_conformance.bench import ReferenceTiming, gemm_rates, ratio_summary, speed_records
 from lstm_conformance.report.tables import speed_markdown
 
@@ -93,3 +95,38 @@ def test_reference_target_is_float64_only_and_says_why():
     assert target.unsupported_reason(materialize(parse_shape("t2b1i2h3"), "float32")) == \
         "the reference computes in float64 only"
     assert target.unsupported_reason(materialize(parse_shape("t2b1i2h3l2bi"), "float64")) is None
+
+
+def test_interleaved_rounds_give_a_paired_ratio_its_interval_and_the_noise_verdict(tmp_path):
+    shape = "t10b2i3h5"
+    base_rounds = [1e-3, 2e-3, 1e-3, 4e-3, 1e-3, 1e-3]  # bursts that hit both implementations alike
+    noise = {"reasons": [], "attempts": 2, "limit": 0.1, "load_average_1min": 0.5, "cores": 2,
+             "spread": {"numpy": 0.02, "torch-lstm": 0.3}}
+    benches = []
+    for impl, factor in (("torch-lstm", 1.0), ("numpy", 1.5)):
+        bench = _bench(1e-3 * factor, kind="lstm", shape=shape, mode="forward", dtype="float32", impl=impl,
+                       noise=noise)
+        bench["stats"]["data"] = [t * factor for t in base_rounds]
+        benches.append(bench)
+    benches += [_bench(1e-3, kind="gemm", when="before", dtype="float32", device="cpu", library="numpy",
+                       m=100, k=100, n=100),
+                _bench(2e-3, kind="gemm", when="after", dtype="float32", device="cpu", library="numpy",
+                       m=100, k=100, n=100)]
+    records = speed_records(_write(tmp_path, benches), [Named("numpy"), Named("torch-lstm")], [shape], ["float32"], {})
+    numpy = next(r for r in records if r["impl"] == "numpy")
+    assert numpy["ratio"] == pytest.approx(1.5) and numpy["ratio_ci"] == pytest.approx([1.5, 1.5])
+    assert numpy["reliable"] is False and numpy["noise"]["reasons"] == ["torch-lstm: IQR 30% of the median (limit 10%)"]
+    assert numpy["gemm"]["gflops"] == pytest.approx(2.0) and numpy["gemm"]["after"] == pytest.approx(1.0)
+
+
+def test_speed_table_notes_unreliable_rows_and_a_share_above_the_gemm_rate():
+    gemm = {"gflops": 40.0, "library": "numpy", "m": 1024, "k": 1024, "n": 1024, "before": 40.0, "after": 38.0}
+    speed = [{"shape": "t10b2i3h5", "mode": "forward", "dtype": "float32", "impl": "torch-lstm", "status": "ok",
+              "median": 1e-3, "iqr": 1e-5, "rounds": 9, "ratio": 1.05, "ratio_ci": [0.98, 1.12], "gflops": 43.1,
+              "gemm": gemm, "gemm_share": 1.078, "reliable": False,
+              "noise": {"reasons": ["load average 3.10 above the 2 cores"]}}]
+    text = speed_markdown(speed)
+    row = next(line for line in text.splitlines() if "| torch-lstm" in line)
+    assert "1.05× [0.98–1.12]" in row and "107.8% (!)" in row and "above the GEMM rate" in row
+    assert "unreliable, not gated: load average 3.10 above the 2 cores" in row
+    assert "1024×1024 @ 1024×1024; 40.0 / 38.0" in text

@@ -1,5 +1,7 @@
 """Benchmark runs end to end (tiny shapes, few rounds; no wall-clock limits asserted), the timed
 forward+backward callables, and the `bench` command."""
+import json
+
 import numpy as np
 import pytest
 
@@ -32,6 +34,16 @@ def test_run_benchmarks_times_modes_dtypes_and_the_gemm_in_one_session(tmp_path)
     for r in measured:
         assert r["rounds"] >= 3 and r["median"] > 0 and r["conditions"]["torch_threads"] >= 1
         assert r["gemm"]["gflops"] > 0 and r["gemm_share"] == pytest.approx(r["gflops"] / r["gemm"]["gflops"])
+        assert r["conditions"]["threads"] == 1 and r["conditions"]["OMP_NUM_THREADS"] == "1"  # --threads default
+        assert r["gemm"]["before"] > 0 and r["gemm"]["after"] > 0  # measured before and after the timings
+        assert isinstance(r["reliable"], bool) and r["noise"]["attempts"] >= 1  # the noise guard's verdict
+    numpy = by[("forward", "float32", "numpy")]
+    assert numpy["ratio_ci"][0] <= numpy["ratio"] <= numpy["ratio_ci"][1]
+    timed = json.loads((tmp_path / "benchmark.json").read_text())["benchmarks"]  # pytest-benchmark's JSON
+    rounds = {b["extra_info"]["impl"]: b["stats"]["rounds"] for b in timed
+              if b["extra_info"].get("kind") == "lstm" and b["extra_info"]["shape"] == "t4b2i3h5"
+              and b["extra_info"]["mode"] == "forward" and b["extra_info"]["dtype"] == "float32"}
+    assert len(set(rounds.values())) == 1  # timed round-robin: every implementation of a group, every round
 
 
 class InterruptedWhileTimed(ForwardOnly):

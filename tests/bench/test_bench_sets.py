@@ -5,7 +5,7 @@ import pytest
 
 from lstm_conformance import bench
 from lstm_conformance.bench import (BenchSet, benchmark_set, expand_product, forward_flops,
-                                    gemm_size, load_sets, mode_flops, parse_shape, plan_run)
+                                    gemm_shape, load_sets, mode_flops, parse_shape, plan_run)
 from lstm_conformance.bench.sets import _parse_set
 
 CPU_ADAPTERS = {"numpy", "torch-cell", "torch-lstm"}
@@ -100,6 +100,6 @@ def test_flops_follow_the_stated_formula():
     assert mode_flops(parse_shape("t10b2i3h5"), "training") == 3 * mode_flops(parse_shape("t10b2i3h5"), "forward")
 
 
-def test_gemm_size_is_the_largest_shapes_first_layer_as_one_product():
-    assert gemm_size(["t10b2i3h5", "t100b16i128h64"]) == (1600, 192, 256)
-    assert gemm_size(["t1000b64i8h8"])[0] == bench.GEMM_MAX_ROWS
+def test_the_gemm_rate_is_measured_on_one_fixed_shape_per_device():
+    assert gemm_shape("cpu") == (1024, 1024, 1024) and gemm_shape("cuda") == (8192, 8192, 8192)
+    assert gemm_shape("cpu", quick=True) == (256, 256, 256)

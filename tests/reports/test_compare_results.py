@@ -76,6 +76,37 @@ def test_xfail_of_a_passing_case_is_a_regression():
     assert compare(BASE, current).exit_status() == 1
 
 
+def with_interval(entry, low, high, **extra):
+    return dict(entry, ratio_ci=[low, high], **extra)
+
+
+def test_a_speed_regression_needs_its_whole_interval_beyond_the_threshold():
+    base = document([], [with_interval(speed("s", "numpy", 2.0), 1.96, 2.04)])
+    slower = document([], [with_interval(speed("s", "numpy", 2.6), 2.55, 2.65)])  # +30 %, tight intervals
+    result = compare(base, slower)
+    assert kinds(result) == {("speed", "s", "regression")} and "95% interval" in result.text()
+    noisy = document([], [with_interval(speed("s", "numpy", 2.3), 1.8, 2.9)])  # +15 %, but could be -10 %
+    result = compare(base, noisy)
+    assert kinds(result) == {("speed", "s", "changed")} and result.exit_status() == 0
+    assert "within the measurement's noise, not gated" in result.text()
+
+
+def test_an_unreliable_row_is_shown_never_gated():
+    base = document([], [with_interval(speed("s", "numpy", 2.0), 1.96, 2.04)])
+    loaded = document([], [with_interval(speed("s", "numpy", 4.0), 3.9, 4.1, reliable=False,
+                                         noise={"reasons": ["load average 3.10 above the 2 cores"]})])
+    result = compare(base, loaded)
+    assert kinds(result) == {("speed", "s", "changed")} and result.exit_status() == 0
+    assert "not gated, unreliable (current run: load average 3.10 above the 2 cores)" in result.text()
+
+
+def test_change_interval_combines_both_runs():
+    from lstm_conformance.report.compare import change_interval
+    change, low, high = change_interval(1.0, [0.95, 1.05], 1.3, [1.235, 1.365])
+    assert change == pytest.approx(0.3) and 0.10 < low < 0.3 < high
+    assert change_interval(1.0, None, 1.2, None) == pytest.approx((0.2, 0.2, 0.2))
+
+
 def test_speed_ratio_growth_past_the_threshold_is_a_regression():
     current = copy.deepcopy(BASE)
     current["speed"][0]["ratio"] = 2.3   # +15 %

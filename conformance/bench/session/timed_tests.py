@@ -1,34 +1,58 @@
 """The benchmark 'tests' that pytest-benchmark times; parametrised by bench._BenchPlugin.
 
-Preparation (layout conversion, device transfer) happens before `benchmark(...)`, untimed;
-the callable returned by prepare() (or prepare_training()) does only the computation,
-synchronising the device. test_gemm_rate measures, in the same session, the matrix-multiply
-rate the speed tables compare the achieved GFLOP/s with.
+test_gemm_rate_before and test_gemm_rate_after measure, before and after the implementations,
+the matrix-multiply rate the speed tables compare the achieved GFLOP/s with: one fixed shape
+per device, the best of several rounds.
 
-Rounds are fixed before timing from one untimed call (pytest-benchmark's pedantic mode):
-its own calibration takes the fastest call it sees, and on a busy machine, where later calls
-are many times slower, that made a run last minutes instead of seconds.
+test_lstm_speed: the implementations of one shape × mode × dtype are timed together,
+round-robin, by the plugin (bench/interleave.py) when the first of them is asked for; each
+test then gives its own rounds to pytest-benchmark through a clock that replays them, so that
+pytest-benchmark's statistics and JSON stay the output. Preparation (layout conversion, device
+transfer) and one call are untimed; the rounds time only the callable of prepare().
 """
 import time
 
 import numpy as np
 import pytest
 
-from lstm_conformance.adapter import prepared_callable
-from lstm_conformance.bench import parse_shape
-from lstm_conformance.spec.materialize import materialize
+
+class ReplayClock:
+    """A timer for pytest-benchmark that replays measured durations: the i-th pair of readings
+    (start, end of round i) differs by the i-th duration."""
+
+    __name__ = "round-robin rounds (lstm_conformance.bench.interleave)"
+
+    def __init__(self, durations):
+        self.durations, self.readings, self.now = list(durations), 0, 0.0
+
+    def __call__(self) -> float:
+        if self.readings % 2:
+            self.now += self.durations[self.readings // 2]
+        else:
+            self.now += 1.0  # between rounds: not part of any duration
+        self.readings += 1
+        return self.now
+
+
+def replay(benchmark, durations) -> None:
+    """Give pytest-benchmark these rounds as if it had timed them."""
+    if not hasattr(benchmark, "_timer"):
+        raise RuntimeError("this pytest-benchmark version has no BenchmarkFixture._timer; "
+                           "lstm-conformance's interleaved timing needs it")
+    benchmark._timer = ReplayClock(durations)
+    benchmark.pedantic(lambda: None, rounds=len(durations), iterations=1, warmup_rounds=0)
 
 
 def _timed(benchmark, run, plugin):
     started = time.perf_counter()
-    run()  # a call outside the timing: lazy initialisation, autotuning, compilation, caches
+    run()  # a call outside the timing: lazy initialisation, caches
     one_call = max(time.perf_counter() - started, 1e-7)
     rounds = max(plugin.min_rounds, min(plugin.max_rounds, int(plugin.max_time / one_call)))
     benchmark.extra_info["rounds_planned"] = rounds
     benchmark.pedantic(run, rounds=rounds, iterations=1, warmup_rounds=0)
 
 
-def test_gemm_rate(benchmark, gemm_bench, lstm_bench_plugin):
+def _gemm(benchmark, gemm_bench, plugin, when):
     import torch
 
     dtype, device, library, m, k, n = gemm_bench
@@ -53,24 +77,26 @@ def test_gemm_rate(benchmark, gemm_bench, lstm_bench_plugin):
             torch.matmul(a_t, b_t, out=out_t)
             sync()
     run()
-    benchmark.extra_info.update(kind="gemm", dtype=dtype, device=device, library=library, m=m, k=k, n=n)
-    _timed(benchmark, run, lstm_bench_plugin)
+    benchmark.extra_info.update(kind="gemm", when=when, dtype=dtype, device=device, library=library, m=m, k=k, n=n)
+    _timed(benchmark, run, plugin)
+
+
+def test_gemm_rate_before(benchmark, gemm_bench, lstm_bench_plugin):
+    _gemm(benchmark, gemm_bench, lstm_bench_plugin, "before")
 
 
 def test_lstm_speed(benchmark, lstm_bench, lstm_bench_plugin):
     shape, mode, dtype, index = lstm_bench
     plugin = lstm_bench_plugin
-    case, adapter = parse_shape(shape), plugin.adapters[index]
-    problem = materialize(case, dtype)
-    reason = adapter.skip_reason() or adapter.unsupported_reason(problem)
-    if reason:
-        plugin.skipped[(case.id, mode, dtype, adapter.name)] = reason
-        pytest.skip(reason)
-    run = prepared_callable(adapter, problem) if mode == "forward" else adapter.prepare_training(problem)
-    if run is None:  # the base class's prepare_training: not available
-        reason = f"{adapter.name} has no timed forward+backward"
-        plugin.skipped[(case.id, mode, dtype, adapter.name)] = reason
-        pytest.skip(reason)
-    run()  # first call outside the timing: lazy initialisation, autotuning, compilation
-    benchmark.extra_info.update(kind="lstm", shape=case.id, mode=mode, dtype=dtype, impl=adapter.name)
-    _timed(benchmark, run, plugin)
+    name = plugin.adapters[index].name
+    group = plugin.group(shape, mode, dtype)
+    if name not in group["durations"]:
+        pytest.skip(plugin.skipped.get((shape, mode, dtype, name), "not timed"))
+    noise = group["noise"]
+    benchmark.extra_info.update(kind="lstm", shape=shape, mode=mode, dtype=dtype, impl=name,
+                                interleaved_with=sorted(group["durations"]), noise=noise.as_dict())
+    replay(benchmark, group["durations"][name])
+
+
+def test_gemm_rate_after(benchmark, gemm_bench, lstm_bench_plugin):
+    _gemm(benchmark, gemm_bench, lstm_bench_plugin, "after")
