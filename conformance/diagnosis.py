@@ -212,6 +212,10 @@ def option_variants(problem: Problem) -> Iterator[tuple[str, Callable[[], dict]]
 
     if config.peepholes:
         yield "peepholes ignored (no peephole terms)", without({"peepholes": False}, drop=("peephole",))
+        other = "new" if config.peephole_output_state == "previous" else "previous"
+        seen = {"new": "the new state c' (ONNX)", "previous": "the state entering the step (WebNN)"}
+        yield (f"output peephole applied to {seen[other]}, spec: {seen[config.peephole_output_state]}",
+               without({"peephole_output_state": other}))
     if config.input_forget:
         yield "input_forget ignored (f from its own gate block, not 1 − i)", without({"input_forget": False})
     if config.forget_bias:

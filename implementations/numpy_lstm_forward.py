@@ -193,6 +193,8 @@ class Cell:
     def __init__(self, config, d=0):
         self.clip_value = config.cell_clip
         self.input_forget = config.input_forget
+        # the output gate's peephole sees the state entering the step (WebNN) instead of c'
+        self.output_peephole_previous = config.peephole_output_state == "previous"
         self.functions = [activation(a.name, a.alpha, a.beta) for a in direction_activations(config, d)]
 
     def clip(self, z):
@@ -235,7 +237,7 @@ def _direction_general(cell, xw, w_hh, w_hr, peep, state, mask, outs, steps):
         i, f, g = gates[:H], gates[H:2 * H], gates[2 * H:3 * H]
         c_new = tape["c_new"][t] = f * c + i * g
         if peep is not None:
-            z[3 * H:] += peep[2] * c_new
+            z[3 * H:] += peep[2] * (c if cell.output_peephole_previous else c_new)
         o = gates[3 * H:] = cell.apply(0, z[3 * H:])
         tape["psi"][t] = cell.apply(2, c_new)
         r = tape["r"][:, cols] = o * tape["psi"][t]

@@ -79,7 +79,8 @@ def _backward_direction(slope, weights, tape, dy, dh, dc, mask, steps):
         dz = dz_all[:, cols]
         dz[3 * H:] = dr * tape["psi"][t] * slope(0, z[3 * H:])
         dc_new = dc_new + dr * o * slope(2, c_new)
-        if peep is not None:
+        o_sees_previous = peep is not None and slope.cell.output_peephole_previous
+        if peep is not None and not o_sees_previous:
             dc_new += peep[2] * dz[3 * H:]
         d_i, d_f = dc_new * g, dc_new * c_prev
         if slope.cell.input_forget:  # f = 1 - i: no gradient reaches the forget rows
@@ -91,8 +92,10 @@ def _backward_direction(slope, weights, tape, dy, dh, dc, mask, steps):
         dc_prev = dc_new * f
         if peep is not None:
             dc_prev += peep[0] * dz[:H] + peep[1] * dz[H:2 * H]
+            if o_sees_previous:
+                dc_prev += peep[2] * dz[3 * H:]
             dpeep += np.stack([(dz[:H] * c_prev).sum(1), (dz[H:2 * H] * c_prev).sum(1),
-                               (dz[3 * H:] * c_new).sum(1)])
+                               (dz[3 * H:] * (c_prev if o_sees_previous else c_new)).sum(1)])
         dh = w_hh.T @ dz + dh_carry
         dc = dc_prev + dc_carry
     return dz_all, dh_all, dpeep, dh, dc

@@ -61,6 +61,8 @@ FEATURES = frozenset({"bias", "initial_state", "layers", "bidirectional", "peeph
 REASONS = {
     "projection": "the ONNX LSTM operator has no projection (weight_hr)",
     "forget_bias": "the ONNX LSTM operator has no run-time forget-gate bias",
+    "peephole_output_previous": "the ONNX LSTM operator applies the output peephole Po to the new state Ct, "
+                                "not to the state entering the step",
 }
 LAYOUT_FALLBACK = ("batch_first as Transpose nodes around a layout = 0 node (the runtime rejects the "
                    "LSTM attribute layout = 1)")

@@ -17,6 +17,7 @@ NN_LSTM_LACKS = {
     "forget_bias": "nn.LSTM has no run-time forget-gate bias",
     "reverse": "nn.LSTM has no single reverse direction (bidirectional=True always adds a forward one)",
     "direction_activations": "nn.LSTM has fixed activations, the same in both directions",
+    "peephole_output_previous": "nn.LSTM has no peephole connections",
 }
 
 

@@ -99,7 +99,8 @@ def backward_direction(config: LSTMConfig, p: dict, grads: dict, steps: list, gr
         dc_new = dc_new + dr * step.o * slope(psi, step.c_new)
         # o = σ(clip(a_o + p_o ⊙ c'))
         da_o = do * slope(sigma, step.a_o)
-        if config.peepholes:
+        o_sees_previous = config.peepholes and config.peephole_output_state == "previous"
+        if config.peepholes and not o_sees_previous:  # a_o += p_o ⊙ c'
             grads["peephole"][2] += np.sum(da_o * step.c_new, axis=0)
             dc_new = dc_new + da_o * p["peephole"][2]
         # c' = f ⊙ c + i ⊙ g
@@ -116,6 +117,9 @@ def backward_direction(config: LSTMConfig, p: dict, grads: dict, steps: list, gr
             grads["peephole"][0] += np.sum(da_i * step.c, axis=0)
             grads["peephole"][1] += np.sum(da_f * step.c, axis=0)
             dc_prev = dc_prev + da_i * p["peephole"][0] + da_f * p["peephole"][1]
+        if o_sees_previous:  # a_o += p_o ⊙ c (the state entering the step)
+            grads["peephole"][2] += np.sum(da_o * step.c, axis=0)
+            dc_prev = dc_prev + da_o * p["peephole"][2]
         # a = W_ih x + W_hh h + b_ih + b_hh
         da = np.concatenate([da_i, da_f, da_g, da_o], axis=1)
         assert da.shape[1] == 4 * H

@@ -275,8 +275,8 @@ def lstm_step(config: LSTMConfig, p: dict, x, h, c, active, x_proj=None, directi
     f = 1.0 - i if config.input_forget else activations.apply(sigma, clip(config, a_f))
     g = activations.apply(phi, clip(config, a_g))
     c_new = f * c + i * g
-    if config.peepholes:
-        a_o = a_o + p["peephole"][2] * c_new
+    if config.peepholes:  # o sees c' (ONNX), or the state entering the step (WebNN): SPEC §2
+        a_o = a_o + p["peephole"][2] * (c if config.peephole_output_state == "previous" else c_new)
     o = activations.apply(sigma, clip(config, a_o))
     psi_c = activations.apply(psi, clip(config, c_new))
     r = o * psi_c

@@ -252,6 +252,9 @@ def check_case(case: CaseSpec, max_memory: Optional[int] = None) -> None:
             case.options.get("bidirectional") or case.options.get("direction") == "bidirectional"):
         raise fail("options.activations_reverse", "needs two directions (direction: bidirectional); a single "
                                                   "direction has its activations in `activations`")
+    if "peephole_output_state" in case.options and not case.options.get("peepholes"):
+        raise fail("options.peephole_output_state", "needs peepholes: true (without peepholes there is no "
+                                                    "output-gate peephole)")
     try:
         config = case.config
     except (TypeError, ValueError) as err:

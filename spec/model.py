@@ -17,6 +17,7 @@ DTYPES = ("float16", "bfloat16", "float32", "float64")
 # `direction` (SPEC.md §2): one direction run forward, one run reverse (ONNX direction="reverse",
 # WebNN "backward", Keras go_backwards), or both (PyTorch's bidirectional=True).
 DIRECTIONS = ("forward", "reverse", "bidirectional")
+PEEPHOLE_OUTPUT_STATES = ("new", "previous")  # the state p_o multiplies: c' (ONNX) or c (WebNN)
 OUTPUTS = ("y", "h_n", "c_n", "c")  # c: per-step cell states of the last layer, when exposed
 # The activations of the spec (ONNX's LSTM list in snake_case, plus identity; SPEC.md §4) and
 # ONNX's defaults for alpha and beta (None: the activation has no such parameter or no default).
@@ -80,6 +81,9 @@ class LSTMConfig:
     # the reverse direction's (σ, φ, ψ) of a bidirectional LSTM when they differ from the forward
     # direction's `activations` (ONNX: the last three of six activations); None: the same
     activations_reverse: Optional[tuple] = None
+    # which state the output gate's peephole sees: "new" c' (ONNX) or "previous", the state
+    # entering the step (WebNN); only with peepholes
+    peephole_output_state: str = "new"
 
     def __post_init__(self):
         # `bidirectional` (PyTorch's spelling) and `direction` name one setting: after this,
@@ -91,6 +95,9 @@ class LSTMConfig:
         if self.bidirectional or self.direction == "bidirectional":
             object.__setattr__(self, "bidirectional", True)
             object.__setattr__(self, "direction", "bidirectional")
+        if self.peephole_output_state not in PEEPHOLE_OUTPUT_STATES:
+            raise ValueError(f"peephole_output_state must be one of {', '.join(PEEPHOLE_OUTPUT_STATES)}, "
+                             f"got {self.peephole_output_state!r}")
         if self.activations_reverse is not None:
             if tuple(self.activations_reverse) == tuple(self.activations):
                 object.__setattr__(self, "activations_reverse", None)  # one spelling of "the same"
@@ -158,6 +165,8 @@ class LSTMConfig:
             used.add("reverse")
         if self.activations_reverse is not None:
             used.add("direction_activations")
+        if self.peepholes and self.peephole_output_state == "previous":
+            used.add("peephole_output_previous")
         if self.proj_size:
             used.add("projection")
         if self.cell_clip is not None:

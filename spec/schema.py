@@ -1,7 +1,7 @@
 """JSON Schema of spec case files (validated with jsonschema before any semantic check)."""
 from __future__ import annotations
 
-from .model import DIRECTIONS, DTYPES, OUTPUTS
+from .model import DIRECTIONS, DTYPES, OUTPUTS, PEEPHOLE_OUTPUT_STATES
 
 _NUMBER = {"type": "number"}
 
@@ -58,6 +58,7 @@ OPTIONS = {
         "batch_first": {"type": "boolean"},
         "unbatched": {"type": "boolean"},
         "peepholes": {"type": "boolean"},
+        "peephole_output_state": {"enum": list(PEEPHOLE_OUTPUT_STATES)},
         "cell_clip": {"type": ["number", "null"], "exclusiveMinimum": 0},
         "input_forget": {"type": "boolean"},
         "forget_bias": _NUMBER,

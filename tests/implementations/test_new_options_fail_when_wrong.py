@@ -58,6 +58,20 @@ class AlphaReadByPosition(Wrong):
         return with_config(problem, activations=tuple(acts[:3]), activations_reverse=reverse)
 
 
+class OutputPeepholeOnNewState(Wrong):
+    name = "numpy-output-peephole-on-new-state"
+
+    def change(self, problem):
+        return with_config(problem, peephole_output_state="new")
+
+
+class OutputPeepholeOnPreviousState(Wrong):
+    name = "numpy-output-peephole-on-previous-state"
+
+    def change(self, problem):
+        return with_config(problem, peephole_output_state="previous")
+
+
 def library(predicate):
     cases = [c for c in load_cases() if c.expect_error is None and predicate(c.config)]
     assert cases, "no library case uses the option"
@@ -68,9 +82,16 @@ def library(predicate):
     (ReverseComputedForward(), lambda cfg: cfg.direction == "reverse"),
     (ReverseActivationsFromForward(), lambda cfg: cfg.activations_reverse is not None),
     (AlphaReadByPosition(), None),
+    (OutputPeepholeOnNewState(), lambda cfg: cfg.peepholes and cfg.peephole_output_state == "previous"),
+    (OutputPeepholeOnPreviousState(), lambda cfg: True),  # the group's ONNX-convention cases, below
 ], ids=lambda v: getattr(v, "name", ""))
 def test_new_option_cases_pass_for_numpy_and_fail_for_the_wrong_implementation(wrong, predicate):
-    cases = library(predicate) if predicate else [c for c in load_cases() if c.group == "onnx-activation-lists"]
+    if predicate is None:
+        cases = [c for c in load_cases() if c.group == "onnx-activation-lists"]
+    elif wrong.name == "numpy-output-peephole-on-previous-state":  # the group's ONNX-convention case
+        cases = [c for c in load_cases() if c.group == "peephole-output-state" and c.config.peephole_output_state == "new"]
+    else:
+        cases = library(predicate)
     right = statuses("numpy", cases)
     assert set(right.values()) == {"pass"}, right
     got = statuses(wrong, cases)
@@ -81,6 +102,7 @@ def test_new_option_cases_pass_for_numpy_and_fail_for_the_wrong_implementation(w
     (ReverseComputedForward(), "reverse", "direction reverse ignored"),
     (ReverseActivationsFromForward(), "bidi-reverse-activations", "reverse direction's activations ignored"),
     (AlphaReadByPosition(), "onnx-alpha-after-parameterless-gate", "by position"),
+    (OutputPeepholeOnNewState(), "peephole-output-previous", "output peephole applied to the new state"),
 ], ids=lambda v: v if isinstance(v, str) else "")
 def test_the_diagnosis_names_each_wrong_reading(wrong, case, pattern):
     records = run([wrong], cases=[c for c in load_cases() if c.id == case], checks=["forward"], dtypes=["float64"])

@@ -98,6 +98,13 @@ SPEC_ONLY_VARIANTS.update({
     "direction_activations_layers_proj": Variant(
         _cfg(bidirectional=True, num_layers=2, proj_size=2, activations_reverse=_rotation(5)), param_scale=0.9),
 })
+# peephole_output_state: previous (SPEC.md §2): o sees the state entering the step (WebNN)
+SPEC_ONLY_VARIANTS.update({
+    "peephole_output_previous": Variant(_cfg(peepholes=True, peephole_output_state="previous"), param_scale=1.0),
+    "peephole_output_previous_bidi_lengths_clip": Variant(
+        _cfg(peepholes=True, peephole_output_state="previous", bidirectional=True, cell_clip=0.7, num_layers=2),
+        seq_len=5, batch=4, lengths=[3, 5, 1, 4], param_scale=1.0),
+})
 SPEC_ONLY_VARIANTS.update({f"activations_{k}": Variant(_cfg(activations=_rotation(k)), param_scale=0.9)
                            for k in range(12)})
 

@@ -69,3 +69,13 @@ def test_bad_activations_reverse_is_refused_with_its_key(options, key):
     with pytest.raises(SpecError) as err:
         load_text(case_text(options))
     assert err.value.key == key, err.value
+
+
+def test_peephole_output_state_needs_peepholes_and_a_known_value():
+    assert load_text(case_text("{peepholes: true, peephole_output_state: previous}"))[0].config.features() >= {
+        "peepholes", "peephole_output_previous"}
+    with pytest.raises(SpecError) as err:
+        load_text(case_text("{peephole_output_state: previous}"))
+    assert err.value.key == "options.peephole_output_state"
+    with pytest.raises(SpecError, match="entering"):
+        load_text(case_text("{peepholes: true, peephole_output_state: entering}"))
