@@ -153,11 +153,12 @@ def unsupported_by(caps: Capabilities, problem: Problem) -> Optional[str]:
     missing = sorted(problem.features() - set(caps.features))
     if missing:
         return "; ".join(reasons.get(m, f"feature {m} not supported") for m in missing)
-    if caps.activations is not None:
-        for role in ACTIVATION_ROLES:
-            act = problem.config.activation(role)
-            if act.name not in caps.activations.get(role, ()) or (act.alpha, act.beta) != (None, None):
-                return reasons.get("activations") or f"{role} activation {act} not supported"
+    if caps.activations is not None:  # every direction's activations (they may differ per direction)
+        for direction in range(problem.config.num_directions):
+            for role in ACTIVATION_ROLES:
+                act = problem.config.activation(role, direction)
+                if act.name not in caps.activations.get(role, ()) or (act.alpha, act.beta) != (None, None):
+                    return reasons.get("activations") or f"{role} activation {act} not supported"
     return None
 
 

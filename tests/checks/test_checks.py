@@ -182,3 +182,17 @@ def test_a_check_that_raises_in_the_adapter_is_an_error_not_a_crash(cases):
     by_check = {r["check"]: r for r in records}
     assert by_check["gradients"]["status"] == "error" and "backward exploded" in by_check["gradients"]["message"]
     assert by_check["forward"]["status"] == "pass"
+
+
+def test_a_reverse_direction_activation_outside_the_declared_set_is_unsupported():
+    from lstm_conformance.adapter import STANDARD_ONLY, Capabilities, unsupported_by
+    from lstm_conformance.spec.loader import load_cases
+    from lstm_conformance.spec.materialize import materialize
+    case = next(c for c in load_cases() if c.config.num_directions == 2
+                and not all(c.config.activation(r, 1) == c.config.activation(r, 0) for r in ("gate", "cell", "hidden"))
+                and c.config.standard_activations is False
+                and all(c.config.activation(r, 0).name in STANDARD_ONLY[r] and c.config.activation(r, 0).alpha is None
+                        for r in ("gate", "cell", "hidden")))
+    caps = Capabilities(dtypes={"float32", "float64"}, features=case.config.features() | {"initial_state", "bias"})
+    reason = unsupported_by(caps, materialize(case, case.dtypes[0]))
+    assert reason is not None and "activation" in reason
