@@ -82,7 +82,7 @@ def literal_case(problem, case_id: str, about: str, group: str, expect=(), tags=
 def write_case_file(path: Path, group: str, about: str, cases: list[dict], header: str = "") -> list[CaseSpec]:
     """Write case mappings as a spec file, then load it back (so it is known to be valid)."""
     text = yaml.safe_dump({"group": group, "about": about, "cases": cases}, sort_keys=False, width=100,
-                          default_flow_style=None)  # innermost lists on one line
+                          default_flow_style=None, allow_unicode=True)  # innermost lists on one line
     comment = "".join(f"# {line}\n".replace("# \n", "#\n") for line in header.splitlines())
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,58 @@
+"""fuzz: hypothesis finds a seeded defect and shrinks it to a tiny problem, written as a YAML
+case that replays the failure; a correct implementation passes a few hundred problems."""
+import pytest
+
+from lstm_conformance.cli import main
+from lstm_conformance.harness import fuzz
+from lstm_conformance.harness.registry import load_adapter
+from lstm_conformance.spec.loader import load_file
+
+MUTANT = "lstm_conformance.mutants.zoo:ForgetPathDropped"  # c' = i ⊙ g: the forget path is missing
+
+
+def test_a_wrong_implementation_is_found_and_shrunk_to_a_tiny_replayable_case(tmp_path, capsys):
+    result = fuzz.fuzz(load_adapter(MUTANT), MUTANT, fuzz.Search(examples=100, seed=0), tmp_path)
+    assert not result.passed and result.failure["status"] == "fail"
+    shape = result.problem
+    assert shape["seq_len"] <= 2 and shape["batch"] == 1 and shape["hidden_size"] <= 2, shape
+    assert "forget path dropped" in result.failure["message"]  # the diagnosis of the shrunk problem
+    case, = load_file(result.case_file)  # a valid spec file, literal inputs and parameters
+    assert case.inputs["x"]["literal"] and all("literal" in p for p in case.parameters.values())
+    assert result.command == f"lstm-conformance run --impl {MUTANT} --cases {result.case_file}"
+    replay = result.command.split()[1:] + ["--check", "forward", "-q"]
+    assert main(replay) == 1  # the written case fails again
+    assert main(["run", "--impl", "numpy", "--cases", str(result.case_file), "-q"]) == 0  # and only the defect fails it
+
+
+def test_a_correct_implementation_passes_a_few_hundred_problems(tmp_path):
+    result = fuzz.fuzz(load_adapter("numpy"), "numpy", fuzz.Search(examples=300, seed=1), tmp_path)
+    assert result.passed and result.examples >= 250, result.text()
+    assert not list(tmp_path.iterdir())
+
+
+def test_the_command_prints_the_replay_and_exits_1(tmp_path, capsys):
+    assert main(["fuzz", "--impl", MUTANT, "--examples", "50", "--out", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "replay it with:" in out and f"--cases {tmp_path}" in out
+
+
+def test_the_strategy_keeps_to_the_capabilities():
+    from hypothesis import given, settings
+
+    adapter = load_adapter("torch-lstm")
+    caps = adapter.capabilities()
+
+    @settings(max_examples=60, deadline=None, database=None)
+    @given(fuzz.fuzz_cases(caps, fuzz.Search()))
+    def check(case):
+        from lstm_conformance.spec.materialize import materialize
+        assert adapter.unsupported_reason(materialize(case, case.dtypes[0])) is None
+
+    check()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [2, 3, 4])
+def test_numpy_passes_thousands_of_problems(tmp_path, seed):
+    result = fuzz.fuzz(load_adapter("numpy"), "numpy", fuzz.Search(examples=1500, seed=seed, max_size=8), tmp_path)
+    assert result.passed, result.text()
