@@ -28,8 +28,8 @@ import numpy as np
 from .metrics import failing_mask
 from .reference import activations, lstm_forward
 from .reference.layouts.onnx import activations_from_onnx, activations_to_onnx, config_activations
-from .reference.forward import (clip, direction_parameters, from_time_major, lstm_step, state_from_batched,
-                                state_to_batched, to_time_major)
+from .reference.forward import (StepHooks, clip, from_time_major, run_stack,
+                                state_from_batched, state_to_batched, to_time_major)
 from .spec.materialize import round_to_dtype
 from .spec.model import (ACTIVATION_ROLES, GATE_ORDER, OUTPUTS, STANDARD_ACTIVATIONS, UPSTREAM_TERMS, Activation,
                          Problem, padding_mask)
@@ -134,42 +134,17 @@ def _cell_output(config, p: dict, step, c_new: np.ndarray) -> np.ndarray:
 
 
 def forward_with(problem: Problem, new_state: Callable, carry: Callable = None, step_config=None) -> dict:
-    """The reference loop with a defect: new_state(config, p, step) -> (h', c') replaces each
-    step's result, carry(h, c) -> (h, c) what is handed to the next step. Built on the
-    reference's own lstm_step (run with `step_config`, default the problem's), so only the
-    defect differs."""
+    """The reference with a defect: new_state(config, p, step) -> (h', c') replaces each step's
+    result, carry(h, c) -> (h, c) what is handed to the next step, and each step computes with
+    `step_config` (default the problem's). It is the reference's own loop (run_stack with
+    StepHooks), so only the defect differs."""
     config = problem.config
-    step_config = step_config or config
-    x = to_time_major(config, problem.x)
-    T, B, _ = x.shape
-    H, P, D, L = config.hidden_size, config.output_size, config.num_directions, config.num_layers
-    h0 = state_to_batched(config, problem.h0)
-    c0 = state_to_batched(config, problem.c0)
-    h0 = np.zeros((L * D, B, P)) if h0 is None else h0
-    c0 = np.zeros((L * D, B, H)) if c0 is None else c0
-    lengths = np.full(B, T) if problem.lengths is None else np.asarray(problem.lengths)
-    layer_in, h_n, c_n = x, [], []
-    for layer in range(L):
-        outs, cells = [], []
-        for d in range(D):
-            p = direction_parameters(problem.params, layer, d)
-            h, c = h0[layer * D + d], c0[layer * D + d]
-            y, cs = np.zeros((T, B, P)), np.zeros((T, B, H))
-            for t in (range(T - 1, -1, -1) if config.runs_reverse(d) else range(T)):
-                active = (t < lengths)[:, None]
-                h_new, c_new = new_state(config, p, lstm_step(step_config, p, layer_in[t], h, c, active,
-                                                              direction=d))
-                h, c = np.where(active, h_new, h), np.where(active, c_new, c)
-                if carry:
-                    h, c = carry(h, c)
-                y[t], cs[t] = np.where(active, h_new, 0.0), np.where(active, c_new, 0.0)
-            outs.append(y)
-            cells.append(cs)
-            h_n.append(h)
-            c_n.append(c)
-        layer_in = np.concatenate(outs, axis=2)
-    return {"y": from_time_major(config, layer_in), "c": from_time_major(config, np.concatenate(cells, axis=2)),
-            "h_n": state_from_batched(config, np.stack(h_n)), "c_n": state_from_batched(config, np.stack(c_n))}
+    hooks = StepHooks(new_state=new_state, carry=carry, step_config=step_config)
+    y, cells, h_n, c_n, _ = run_stack(config, to_time_major(config, problem.x), problem.params,
+                                      state_to_batched(config, problem.h0), state_to_batched(config, problem.c0),
+                                      problem.lengths, hooks=hooks)
+    return {"y": from_time_major(config, y), "c": from_time_major(config, cells),
+            "h_n": state_from_batched(config, h_n), "c_n": state_from_batched(config, c_n)}
 
 
 def _psi_output(config, p: dict, o: np.ndarray, psi_input: np.ndarray) -> np.ndarray:

@@ -29,7 +29,7 @@ unclipped; onnxruntime issue #27224 reports exactly this as a deviation from the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -192,10 +192,21 @@ def lstm_forward(config: LSTMConfig, x, params, h0=None, c0=None, lengths=None) 
                          c_n=state_from_batched(config, c_n), c=from_time_major(config, cells))
 
 
-def run_stack(config: LSTMConfig, x, params, h0, c0, lengths, keep_steps: bool = False):
+@dataclass(frozen=True)
+class StepHooks:
+    """Changes to the loop that model a defective implementation (the diagnosis uses them, so
+    that a defect differs from the reference in that one place and nowhere else)."""
+
+    new_state: Optional[Callable] = None  # (config, p, step) -> (h', c') in place of the step's own
+    carry: Optional[Callable] = None  # (h, c) -> (h, c) handed to the next step
+    step_config: Optional[LSTMConfig] = None  # the configuration each step computes with
+
+
+def run_stack(config: LSTMConfig, x, params, h0, c0, lengths, keep_steps: bool = False,
+              hooks: Optional[StepHooks] = None):
     """All layers and directions on a (T, B, I) input. Returns y (T, B, D·P), the last layer's
     cell states (T, B, D·H), h_n, c_n, and, with keep_steps, steps[layer][direction]: the
-    Step records in the order they were computed."""
+    Step records in the order they were computed. `hooks`: see StepHooks."""
     T, B, _ = x.shape
     H, P, D = config.hidden_size, config.output_size, config.num_directions
     h0 = np.zeros((config.num_layers * D, B, P)) if h0 is None else h0
@@ -211,7 +222,7 @@ def run_stack(config: LSTMConfig, x, params, h0, c0, lengths, keep_steps: bool =
             y_dir, c_dir, h_last, c_last, dir_steps = run_direction(
                 config, layer_input, direction_parameters(params, layer, direction),
                 h0[index], c0[index], lengths, reverse=config.runs_reverse(direction), keep_steps=keep_steps,
-                direction=direction)
+                direction=direction, hooks=hooks)
             outputs.append(y_dir)
             cells.append(c_dir)
             h_n.append(h_last)
@@ -223,7 +234,7 @@ def run_stack(config: LSTMConfig, x, params, h0, c0, lengths, keep_steps: bool =
 
 
 def run_direction(config: LSTMConfig, x, p, h, c, lengths, reverse: bool, keep_steps: bool = False,
-                  direction: int = 0):
+                  direction: int = 0, hooks: Optional[StepHooks] = None):
     """One layer, one direction (index `direction`: 1 is the `_reverse` one of a bidirectional
     LSTM, with its own activations). `p` holds this direction's parameters without the suffix.
     Returns y (T, B, P), the cell states (T, B, H), the final h and c, and the Step records."""
@@ -237,18 +248,25 @@ def run_direction(config: LSTMConfig, x, p, h, c, lengths, reverse: bool, keep_s
     x_proj = (x.reshape(T * B, x.shape[2]) @ p["weight_ih"].T).reshape(T, B, 4 * config.hidden_size)
     if config.bias:
         x_proj += p["bias_ih"] + p["bias_hh"]
-    every_row_runs = bool(np.all(lengths >= T))
+    every_row_runs = bool(np.all(lengths >= T)) and hooks is None
     for t in (range(T - 1, -1, -1) if reverse else range(T)):
         # Rows whose sequence has ended keep their state. In reverse, a row starts at its last
         # valid step because nothing changes its state before that.
-        step = lstm_step(config, p, x[t], h, c, active=(t < lengths)[:, None], x_proj=x_proj[t], direction=direction)
+        active = (t < lengths)[:, None]
+        if hooks is None:
+            step = lstm_step(config, p, x[t], h, c, active, x_proj=x_proj[t], direction=direction)
+            h_new, c_new = step.h_new, step.c_new
+        else:  # a modelled defect: the step computes on its own (x_proj follows step_config)
+            step = lstm_step(hooks.step_config or config, p, x[t], h, c, active, direction=direction)
+            h_new, c_new = hooks.new_state(config, p, step) if hooks.new_state else (step.h_new, step.c_new)
         if every_row_runs:  # the same as the masked update below, without its cost
-            h, c, y[t], cells[t] = step.h_new, step.c_new, step.h_new, step.c_new
+            h, c, y[t], cells[t] = h_new, c_new, h_new, c_new
         else:
-            h = np.where(step.active, step.h_new, h)
-            c = np.where(step.active, step.c_new, c)
-            y[t] = np.where(step.active, step.h_new, 0.0)
-            cells[t] = np.where(step.active, step.c_new, 0.0)
+            h, c = np.where(active, h_new, h), np.where(active, c_new, c)
+            if hooks is not None and hooks.carry:
+                h, c = hooks.carry(h, c)
+            y[t] = np.where(active, h_new, 0.0)
+            cells[t] = np.where(active, c_new, 0.0)
         if keep_steps:
             steps.append(step)
     return y, cells, h, c, steps

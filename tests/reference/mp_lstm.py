@@ -58,7 +58,7 @@ def mp_lstm_forward(config, x, params, h0=None, c0=None, lengths=None) -> dict:
 
 def _forward(config, x, params, h0, c0, lengths):
     H, P = config.hidden_size, config.output_size
-    L, D = config.num_layers, 2 if config.bidirectional else 1
+    L, D = config.num_layers, config.num_directions
     x = np.asarray(x, dtype=np.float64)
     if config.unbatched:
         seqs = [x]  # one row
@@ -80,7 +80,6 @@ def _forward(config, x, params, h0, c0, lengths):
     def bound(z):
         return z if clip is None else min(max(z, -clip), clip)
 
-    sigma, phi, psi = config.activations
     zero = mpmath.mpf(0)  # y and c stay zero at steps past a row's length
     y = np.full((B, T, D * P), zero, dtype=object)
     cells = np.full((B, T, D * H), zero, dtype=object)
@@ -99,8 +98,9 @@ def _forward(config, x, params, h0, c0, lengths):
                 Whr = _mp(params["weight_hr" + sfx]) if config.proj_size else None
                 index = layer * D + d
                 h, c = state(h0, b, index, P), state(c0, b, index, H)
-                # the reverse direction reads the row's valid steps backwards from its last one
-                for t in (range(n - 1, -1, -1) if d else range(n)):
+                sigma, phi, psi = config.direction_activations(d)  # SPEC §4: each direction its own
+                # a reverse direction reads the row's valid steps backwards from its last one
+                for t in (range(n - 1, -1, -1) if config.runs_reverse(d) else range(n)):
                     xt = layer_in[t]
                     pre = []
                     for k in range(4 * H):
@@ -118,8 +118,8 @@ def _forward(config, x, params, h0, c0, lengths):
                         fg = 1 - ig if config.input_forget else mp_activation(sigma, bound(zf))
                         gg = mp_activation(phi, bound(zg))
                         cu = fg * c[u] + ig * gg
-                        if peep is not None:
-                            zo += peep[2, u] * cu
+                        if peep is not None:  # o sees c' (ONNX) or the state entering the step (WebNN)
+                            zo += peep[2, u] * (c[u] if config.peephole_output_state == "previous" else cu)
                         og = mp_activation(sigma, bound(zo))
                         c_new.append(cu)
                         r.append(og * mp_activation(psi, bound(cu)))
