@@ -20,7 +20,8 @@ SCHEMA_VERSION = 2
 SCHEMA_HISTORY = {
     1: "every record with its time and every per-array comparison in full",
     2: "per-record times only in results.jsonl; passing records stored in brief (3 significant digits, "
-       "per-array details for the forward check only); case descriptions once, in 'cases'; one record per line",
+       "per-array details for the forward check only); case groups and descriptions once, in 'cases', not-run "
+       "reasons once, in 'reasons'; one record per line",
 }
 
 
@@ -186,12 +187,16 @@ def build(records: list[dict], environment: dict, speed: list[dict] | None = Non
 # results.json is a CI baseline: it must stay small and change only where results change. So the
 # stored document differs from the one in memory (which the run's own reports and JUnit use):
 # - no per-record time ("seconds"): it differs on every run; results.jsonl keeps it;
-# - a record that passed is stored in brief: floats to 3 significant digits, and per-array
+# - a record that passed is stored in brief: floats to 3 significant digits; per-array
 #   comparisons only for the forward check (output and its max errors, not the worst element);
-#   a record that did not pass keeps everything (the reports show where it deviates);
-# - a case's description ("about") once, in "cases", not in each of its records;
+#   no tolerance or output dtypes; an invalid input's rejection without the adapter's message.
+#   A record that did not pass keeps everything (the reports show where it deviates);
+# - a case's group and description once, in "cases"; the reason of an unsupported or skipped
+#   record once, in "reasons", the record holding its index ("reason": 3);
 # - one record per line, so that a changed result is a changed line.
+# read() (and compare's reader) put the group, description and message back.
 BRIEF_COMPARISON = ("output", "max_abs", "max_rel", "max_ulp", "tolerance_used", "passed")
+BRIEF_DROPS = ("tolerance", "tolerance_note", "output_dtypes")
 STORED_ONLY_IN_JOURNAL = RECORD_MEASURED
 
 
@@ -205,38 +210,58 @@ def _three_digits(value):
     return value
 
 
-def stored_record(record: dict) -> dict:
-    """A record as results.json keeps it (see above)."""
+def stored_record(record: dict, cases: dict | None = None, reasons: dict | None = None) -> dict:
+    """A record as results.json keeps it (see above). `cases`: {case: {"group", "about"}} held
+    apart; `reasons`: {message: index} of the not-run reasons held apart."""
     out = {k: v for k, v in record.items() if k not in STORED_ONLY_IN_JOURNAL and k != "about"}
+    if cases and out.get("case") in cases and cases[out["case"]].get("group") == out.get("group"):
+        del out["group"]
+    if reasons is not None and out.get("status") in NOT_RUN and out.get("message") in reasons:
+        out["reason"] = reasons[out.pop("message")]
     if out.get("status") not in PASSED:
         return out
+    for key in BRIEF_DROPS:
+        out.pop(key, None)
     for key in ("outputs", "gradients"):
         if key in out:
             if check_of(out) == "forward":
                 out[key] = [{k: c[k] for k in BRIEF_COMPARISON if k in c} for c in out[key]]
             else:
                 del out[key]
+    if "invalid_inputs" in out:
+        out["invalid_inputs"] = [{k: v for k, v in item.items() if k != "message"} for item in out["invalid_inputs"]]
     return _three_digits(out)
 
 
 def stored(document: dict) -> dict:
     """The document as results.json keeps it."""
     records = document.get("records", [])
-    cases = dict(sorted({r["case"]: r["about"] for r in records if r.get("about") and "case" in r}.items()))
-    out = {k: v for k, v in document.items() if k not in ("records", "speed", "cases")}
+    cases = dict(document.get("cases") or {})
+    for r in records:
+        if "case" in r and r["case"] not in cases:
+            cases[r["case"]] = {"group": r.get("group", ""), "about": r.get("about", "")}
+    reasons = list(dict.fromkeys(r.get("message", "") for r in records if r.get("status") in NOT_RUN))
+    index = {message: number for number, message in enumerate(reasons)}
+    out = {k: v for k, v in document.items() if k not in ("records", "speed", "cases", "reasons")}
     out["schema_version"] = SCHEMA_VERSION
-    out["cases"] = {**document.get("cases", {}), **cases}
-    out["records"] = [stored_record(r) for r in records]
+    out["cases"] = dict(sorted(cases.items()))
+    out["reasons"] = reasons
+    out["records"] = [stored_record(r, out["cases"], index) for r in records]
     out["speed"] = document.get("speed", [])
     return out
 
 
 def restored(document: dict) -> dict:
-    """A document read from results.json with each record's case description put back."""
-    about = document.get("cases") or {}
+    """A document read from results.json with each record's group, description and not-run
+    reason put back."""
+    cases, reasons = document.get("cases") or {}, document.get("reasons") or []
     for record in document.get("records", []):
-        if "about" not in record and record.get("case") in about:
-            record["about"] = about[record["case"]]
+        case = cases.get(record.get("case")) or {}
+        for key in ("group", "about"):
+            if key not in record and key in case:
+                record[key] = case[key]
+        if "reason" in record and isinstance(record["reason"], int) and record["reason"] < len(reasons):
+            record["message"] = reasons[record.pop("reason")]
     return document
 
 

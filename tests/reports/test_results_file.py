@@ -31,22 +31,25 @@ def test_passing_records_are_stored_in_brief_failing_ones_in_full(tmp_path):
     worst = {"index": {"t": 1}, "expected": 0.123456789, "got": 0.123456, "abs_error": 7.89e-07}
     comparison = {"output": "y", "max_abs": 7.891234e-07, "max_rel": 1e-5, "max_ulp": 12.0, "tolerance_used": 0.01,
                   "passed": True, "shape": [2, 3], "worst": worst}
-    passed = {"case": "a", "about": "text", "check": "forward", "status": "pass", "seconds": 0.5,
-              "max_abs": 7.891234e-07, "outputs": [comparison]}
+    passed = {"case": "a", "group": "g", "about": "text", "check": "forward", "status": "pass", "seconds": 0.5,
+              "max_abs": 7.891234e-07, "outputs": [comparison], "tolerance": {"atol": 1e-5, "rtol": 1e-4}}
     gradients = dict(passed, check="gradients", gradients=[comparison])
     failed = dict(passed, case="b", status="fail", outputs=[dict(comparison, passed=False)])
+    skipped = [dict(passed, case=c, status="skipped", message="no GPU") for c in ("c", "d")]
     path = tmp_path / "results.json"
-    results.write(path, results.build([passed, gradients, failed], {}))
+    results.write(path, results.build([passed, gradients, failed] + skipped, {}))
     stored = json.loads(path.read_text())
-    assert stored["cases"] == {"a": "text", "b": "text"}
-    brief, no_arrays, full = stored["records"]
+    assert stored["cases"]["a"] == {"group": "g", "about": "text"} and stored["reasons"] == ["no GPU"]
+    brief, no_arrays, full, skip, _ = stored["records"]
     assert brief["outputs"] == [{"output": "y", "max_abs": 7.89e-07, "max_rel": 1e-5, "max_ulp": 12.0,
                                  "tolerance_used": 0.01, "passed": True}] and brief["max_abs"] == 7.89e-07
-    assert "gradients" not in no_arrays and no_arrays["check"] == "gradients"
-    assert full["outputs"][0]["worst"] == worst and full["max_abs"] == 7.891234e-07
-    assert not any("seconds" in r or "about" in r for r in stored["records"])
-    assert results.read(path)["records"][2]["about"] == "text"  # put back on reading
-    assert len(path.read_text().splitlines()) > 3  # one record per line: a changed result is a changed line
+    assert "tolerance" not in brief and "gradients" not in no_arrays and no_arrays["check"] == "gradients"
+    assert full["outputs"][0]["worst"] == worst and full["max_abs"] == 7.891234e-07 and full["tolerance"]
+    assert skip["reason"] == 0 and "message" not in skip
+    assert not any(k in r for r in stored["records"] for k in ("seconds", "about", "group"))
+    again = results.read(path)["records"]  # put back on reading
+    assert again[2]["about"] == "text" and again[2]["group"] == "g" and again[3]["message"] == "no GPU"
+    assert len(path.read_text().splitlines()) > 5  # one record per line: a changed result is a changed line
 
 
 def test_an_older_schema_is_refused_with_what_to_do(tmp_path):
@@ -65,7 +68,7 @@ def test_schema_version_environment_and_metrics(generated_report):
     forward = [r for r in document["records"] if r["check"] == "forward" and r["status"] in ("pass", "fail")]
     assert forward
     for record in forward:
-        assert record["tolerance"]["atol"] > 0
+        assert record["status"] == "pass" or record["tolerance"]["atol"] > 0  # a pass is stored in brief
         for output in record["outputs"]:
             assert {"output", "max_abs", "max_rel", "max_ulp", "passed"} <= set(output)
     assert document["settings"]["command"] == "report" and document["settings"]["interrupted"] is False
