@@ -25,6 +25,7 @@ from typing import Callable, Iterator, Optional
 
 import numpy as np
 
+from .defects import named
 from .metrics import failing_mask
 from .reference import activations, lstm_forward
 from .reference.layouts.onnx import activations_from_onnx, activations_to_onnx, config_activations
@@ -104,9 +105,9 @@ def gate_order_name(perm: tuple) -> str:
     moved = [k for k in range(4) if perm[k] != k]
     if len(moved) == 2:
         a, b = moved
-        return f"gate blocks {GATE_ORDER[a]} and {GATE_ORDER[b]} swapped"
+        return named("gate-blocks-swapped", a=GATE_ORDER[a], b=GATE_ORDER[b])
     order = ", ".join(GATE_ORDER[p] for p in perm)
-    return f"gates i, f, g, o computed from blocks {order} (spec: blocks i, f, g, o)"
+    return named("gate-order", order=order)
 
 
 def permute_gates(params: dict, perm: tuple, hidden: int) -> dict:
@@ -186,25 +187,25 @@ def option_variants(problem: Problem) -> Iterator[tuple[str, Callable[[], dict]]
         return lambda: _reference(problem, config=config.with_options(**config_changes), params=params, **changes)
 
     if config.peepholes:
-        yield "peepholes ignored (no peephole terms)", without({"peepholes": False}, drop=("peephole",))
+        yield named("peepholes-ignored"), without({"peepholes": False}, drop=("peephole",))
         other = "new" if config.peephole_output_state == "previous" else "previous"
         seen = {"new": "the new state c' (ONNX)", "previous": "the state entering the step (WebNN)"}
-        yield (f"output peephole applied to {seen[other]}, spec: {seen[config.peephole_output_state]}",
+        yield (named("output-peephole-state", got=seen[other], spec=seen[config.peephole_output_state]),
                without({"peephole_output_state": other}))
     if config.input_forget:
-        yield "input_forget ignored (f from its own gate block, not 1 − i)", without({"input_forget": False})
+        yield named("input-forget-ignored"), without({"input_forget": False})
     if config.forget_bias:
-        yield f"forget_bias ignored (taken as 0, spec: {config.forget_bias:g})", without({"forget_bias": 0.0})
+        yield named("forget-bias-ignored", value=f"{config.forget_bias:g}"), without({"forget_bias": 0.0})
     if config.cell_clip is not None:
         bound = config.cell_clip
-        yield "cell clip ignored (nothing clipped)", without({"cell_clip": None})
-        yield "cell clip applied to the gates only (ψ's input c' not clipped)", lambda: forward_with(
+        yield named("cell-clip-ignored"), without({"cell_clip": None})
+        yield named("cell-clip-gates-only"), lambda: forward_with(
             problem, lambda cfg, p, s: (_psi_output(cfg, p, s.o, s.c_new), s.c_new))
-        yield "cell clip applied to ψ's input only (gate pre-activations not clipped)", lambda: forward_with(
+        yield named("cell-clip-psi-only"), lambda: forward_with(
             problem, lambda cfg, p, s: (_psi_output(cfg, p, s.o, np.clip(s.c_new, -bound, bound)), s.c_new),
             step_config=config.with_options(cell_clip=None))
         if not config.peepholes:  # o would see the clipped state: not what the step computed
-            yield "cell state itself clipped (TF1 cell_clip), not only ψ's input", lambda: forward_with(
+            yield named("cell-clip-on-state"), lambda: forward_with(
                 problem, lambda cfg, p, s: (_psi_output(cfg, p, s.o, np.clip(s.c_new, -bound, bound)),
                                             np.clip(s.c_new, -bound, bound)))
     nonstandard = [r for r in ACTIVATION_ROLES if config.activation(r) != STANDARD_ACTIVATIONS[r]]
@@ -212,37 +213,36 @@ def option_variants(problem: Problem) -> Iterator[tuple[str, Callable[[], dict]]
     for role in nonstandard:
         act, default = config.activation(role), STANDARD_ACTIVATIONS[role]
         acts = tuple(default if r == role else config.activation(r) for r in ACTIVATION_ROLES)
-        yield (f"{role} activation {symbols[role]} = {act} ignored ({default} used)",
+        yield (named("activation-ignored", role=role, symbol=symbols[role], act=act, default=default),
                without({"activations": acts}))
         if (act.alpha is not None or act.beta is not None) and act.name != "scaled_tanh":
             acts = tuple(_defaults_of(act) if r == role else config.activation(r) for r in ACTIVATION_ROLES)
-            yield f"alpha/beta of the {role} activation {act} ignored (defaults used)", without({"activations": acts})
+            yield named("activation-parameters-ignored", role=role, act=act), without({"activations": acts})
     if len(nonstandard) > 1:
-        yield ("activations ignored (sigmoid, tanh, tanh used)",
+        yield (named("activations-ignored"),
                without({"activations": tuple(STANDARD_ACTIVATIONS[r] for r in ACTIVATION_ROLES)}))
     if not config.standard_activations:
         positional = _alpha_read_by_position(config)
         if positional is not None:
-            yield ("ONNX activation_alpha / activation_beta read one value per activation by position, not consumed "
-                   "in order (SPEC.md §4)", without(positional))
+            yield named("onnx-alpha-by-position"), without(positional)
     if config.activations_reverse is not None:
-        yield ("reverse direction's activations ignored (the forward direction's used)",
+        yield (named("reverse-activations-ignored"),
                without({"activations_reverse": None}))
     if config.num_layers > 1:
         upper = tuple(f"{kind}_l{k}" for k in range(1, config.num_layers)
                       for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr", "peephole"))
-        yield "num_layers ignored (only layer 0 computed)", without({"num_layers": 1}, drop=upper)
+        yield named("num-layers-ignored"), without({"num_layers": 1}, drop=upper)
     if config.bidirectional:
         reverse = {k for k in problem.params if k.endswith("_reverse")}
-        yield "bidirectional ignored (forward direction only)", lambda: _reference(
+        yield named("bidirectional-ignored"), lambda: _reference(
             problem, config=config.with_options(bidirectional=False),
             params={k: v for k, v in problem.params.items() if k not in reverse})
     if config.direction == "reverse":
-        yield "direction reverse ignored (computed forward)", without({"direction": "forward"})
+        yield named("reverse-direction-ignored"), without({"direction": "forward"})
     if config.batch_first:
-        yield "batch_first ignored (x read as time-major)", without({"batch_first": False})
+        yield named("batch-first-ignored"), without({"batch_first": False})
     if problem.lengths is not None:
-        yield "lengths ignored (every row runs all T steps)", lambda: _reference(problem, lengths=None)
+        yield named("lengths-ignored"), lambda: _reference(problem, lengths=None)
 
 
 def _flip_time(config, a: np.ndarray) -> np.ndarray:
@@ -264,47 +264,47 @@ def forward_variants(problem: Problem, reference: dict) -> Iterator[tuple[str, C
     if config.bias:
         zero = lambda names: {k: (np.zeros_like(v) if k.startswith(names) else v)  # noqa: E731
                               for k, v in problem.params.items()}
-        yield "biases dropped (bias_ih and bias_hh ignored)", lambda: _reference(problem, params=zero(("bias_",)))
-        yield "hidden bias dropped (bias_hh ignored)", lambda: _reference(problem, params=zero(("bias_hh",)))
-        yield "input bias dropped (bias_ih ignored)", lambda: _reference(problem, params=zero(("bias_ih",)))
+        yield named("biases-dropped"), lambda: _reference(problem, params=zero(("bias_",)))
+        yield named("hidden-bias-dropped"), lambda: _reference(problem, params=zero(("bias_hh",)))
+        yield named("input-bias-dropped"), lambda: _reference(problem, params=zero(("bias_ih",)))
     if problem.h0 is not None or problem.c0 is not None:
-        yield "initial state ignored (h0 and c0 taken as zeros)", lambda: _reference(problem, h0=None, c0=None)
+        yield named("initial-state-ignored"), lambda: _reference(problem, h0=None, c0=None)
     if problem.h0 is not None and problem.c0 is not None:
-        yield "h0 ignored (taken as zeros)", lambda: _reference(problem, h0=None)
-        yield "c0 ignored (taken as zeros)", lambda: _reference(problem, c0=None)
+        yield named("h0-ignored"), lambda: _reference(problem, h0=None)
+        yield named("c0-ignored"), lambda: _reference(problem, c0=None)
         if problem.h0.shape == problem.c0.shape:
-            yield "h0 and c0 swapped", lambda: _reference(problem, h0=problem.c0, c0=problem.h0)
+            yield named("h0-c0-swapped"), lambda: _reference(problem, h0=problem.c0, c0=problem.h0)
     if config.activation("hidden").name != "identity":
         acts = (config.activations[0], config.activations[1], Activation("identity"))
-        yield "no activation on the cell output (h = o ⊙ c)", lambda: _reference(
+        yield named("no-cell-output-activation"), lambda: _reference(
             problem, config=config.with_options(activations=acts))
     if plain:
-        yield "forget path dropped (c' = i ⊙ g)", lambda: forward_with(
+        yield named("forget-path-dropped"), lambda: forward_with(
             problem, lambda cfg, p, s: (_cell_output(cfg, p, s, s.i * s.g), s.i * s.g))
-        yield "cell state clipped to [-1, 1]", lambda: forward_with(
+        yield named("cell-state-clipped"), lambda: forward_with(
             problem, lambda cfg, p, s: (_cell_output(cfg, p, s, np.clip(s.c_new, -1, 1)), np.clip(s.c_new, -1, 1)))
     if problem.batch >= 2 and not config.unbatched:
         share = lambda h, c: (np.repeat(h[-1:], len(h), 0), np.repeat(c[-1:], len(c), 0))  # noqa: E731
-        yield "batch rows share one state (each continues from the last row's)", lambda: forward_with(
+        yield named("batch-rows-share-state"), lambda: forward_with(
             problem, lambda cfg, p, s: (s.h_new, s.c_new), carry=share)
     if problem.lengths is None and T >= 2:
         def reversed_time():
             out = _reference(problem, x=_flip_time(config, problem.x).copy())
             return {k: (_flip_time(config, v) if k in ("y", "c") else v) for k, v in out.items()}
-        yield "time reversed (steps processed from T-1 down to 0)", reversed_time
+        yield named("time-reversed"), reversed_time
 
         def last_step_skipped():
             ax = config.time_axis
             out = _reference(problem, x=np.take(problem.x, np.arange(T - 1), axis=ax))
             pad = lambda a: np.concatenate([a, np.zeros_like(np.take(a, [0], axis=ax))], axis=ax)  # noqa: E731
             return {k: (pad(v) if k in ("y", "c") else v) for k, v in out.items()}
-        yield "last step skipped (T-1 steps computed)", last_step_skipped
+        yield named("last-step-skipped"), last_step_skipped
     if config.output_size == H:
-        yield "h_n and c_n swapped", lambda: dict(reference, h_n=reference["c_n"], c_n=reference["h_n"])
+        yield named("final-state-swapped"), lambda: dict(reference, h_n=reference["c_n"], c_n=reference["h_n"])
     if single and problem.lengths is None and T >= 2:
         tm_y, tm_c = to_time_major(config, reference["y"]), to_time_major(config, reference["c"])
         for k in range(T - 1):
-            yield (f"h_n and c_n taken from step {k} (spec: the last step, {T - 1})",
+            yield (named("final-state-from-step", step=k, last=T - 1),
                    lambda k=k: dict(reference, h_n=state_from_batched(config, tm_y[k][None]),
                                     c_n=state_from_batched(config, tm_c[k][None])))
     if problem.lengths is not None:
@@ -312,7 +312,7 @@ def forward_variants(problem: Problem, reference: dict) -> Iterator[tuple[str, C
             out = _reference(problem, lengths=None)
             mask = padding_mask(problem)[..., None]
             return {k: (np.where(mask, 0.0, v) if k in ("y", "c") else v) for k, v in out.items()}
-        yield "padding processed as data (lengths ignored by the recurrence)", padding_processed
+        yield named("padding-processed"), padding_processed
     if config.bidirectional and config.num_layers == 1 and problem.lengths is None:
         def reverse_misaligned():
             out = dict(reference)
@@ -321,7 +321,7 @@ def forward_variants(problem: Problem, reference: dict) -> Iterator[tuple[str, C
                 tm[:, :, width:] = tm[::-1, :, width:]
                 out[k] = from_time_major(config, tm)
             return out
-        yield "reverse direction's outputs not re-aligned in time", reverse_misaligned
+        yield named("reverse-not-realigned"), reverse_misaligned
 
 
 def _reproduces(variant: dict, got: dict, reference: dict, tol: Tolerance) -> bool:
@@ -359,7 +359,7 @@ def diagnose_forward(problem: Problem, got: dict, reference: dict, tol: Toleranc
     patterns = []
     narrow = computed_in(problem, got, reference)
     if narrow:
-        patterns.append(f"computed in {narrow} (every output value is a {narrow} number)")
+        patterns.append(named("computed-in", dtype=narrow))
     steps = problem.seq_len * problem.config.num_layers * problem.config.num_directions
     tried = steps <= MAX_STEPS_FOR_PATTERNS
     if tried:
@@ -370,7 +370,8 @@ def diagnose_forward(problem: Problem, got: dict, reference: dict, tol: Toleranc
                 continue
             if _reproduces(variant, got, reference, tol):
                 patterns.append(name)
-    return {"where": where, "patterns": patterns, "summary": _summary(where, patterns, tried)}
+    return {"where": where, "patterns": [str(p) for p in patterns], "defects": _ids(patterns),
+            "summary": _summary(where, patterns, tried)}
 
 
 def _summary(where: dict, patterns: list, tried: bool = True) -> str:
@@ -431,7 +432,7 @@ def diagnose_gradients(run, upstream: dict, got_by_label: dict, expected_by_labe
     patterns = []
     for term in ("y", "h_n", "c_n"):
         if _ignores(run, term, upstream, got_by_label, expected_by_label, UPSTREAM_TERMS):
-            patterns.append(f"upstream gradient of {term} ignored")
+            patterns.append(named("upstream-term-ignored", term=term))
     all_names = set(expected_by_label["all"])
     if not patterns and failing_names and len(failing_names) <= len(all_names) // 2:
         # A few arrays wrong, the rest right: name them (and their gate blocks), the defect is local.
@@ -440,8 +441,14 @@ def diagnose_gradients(run, upstream: dict, got_by_label: dict, expected_by_labe
             blocks = sorted({b for k, info in where.items() if k.startswith(name + " ")
                              for b in info.get("gate_blocks", [])}, key=GATE_ORDER.index)
             parts.append(f"{name} (gate blocks {', '.join(blocks)})" if blocks else name)
-        patterns.append("gradient wrong only in: " + ", ".join(parts) + "; every other gradient right")
-    return {"where": where, "patterns": patterns, "summary": _summary(where, patterns)}
+        patterns.append(named("gradient-wrong-only-in", arrays=", ".join(parts)))
+    return {"where": where, "patterns": [str(p) for p in patterns], "defects": _ids(patterns),
+            "summary": _summary(where, patterns)}
+
+
+def _ids(patterns: list) -> list[str]:
+    """The registry ids of the defects named (defects.py)."""
+    return [p.defect_id for p in patterns]
 
 
 def _ignores(run, term: str, upstream: dict, got_by_label: dict, expected_by_label: dict, upstreams: dict) -> bool:

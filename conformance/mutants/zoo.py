@@ -1,8 +1,8 @@
 """The zoo: defective implementations, each one small departure from ControlLSTM.
 
 Every class states its defect (`defect`), and, where the diagnosis should recognise it, the
-pattern name the diagnosis must give (`pattern`) and a library case that shows it
-(`diagnosis_case`). Most of these are bugs found in real LSTM code: the gate order of
+id of that defect in the registry (`defect_id`, defects.py; `defect_fields` fill its text)
+and a library case that shows it (`diagnosis_case`). Most of these are bugs found in real LSTM code: the gate order of
 docs/TEXTBOOK.md §1, the bias gradients of docs/TEXTBOOK.md §3, the dropped c_n gradient, packed sequences
 processed through their padding, a reverse direction not realigned.
 """
@@ -13,13 +13,20 @@ import dataclasses
 import numpy as np
 import torch
 
+from ..defects import named
 from .control import ControlLSTM
 
 
 class Mutant(ControlLSTM):
-    pattern: str | None = None  # what diagnosis.py must name for it (None: not a pattern defect)
-    diagnosis_case: str | None = None  # where the pattern is distinguishable
+    defect_id: str | None = None  # the defect (defects.py) the diagnosis must name (None: none it can)
+    defect_fields: dict = {}  # its fields for the diagnosis case
+    diagnosis_case: str | None = None  # where the defect is distinguishable
     diagnosis_dtype = "float64"
+
+    @classmethod
+    def diagnosis_text(cls) -> str | None:
+        """What the diagnosis must say for this mutant, from the defect registry."""
+        return named(cls.defect_id, **cls.defect_fields) if cls.defect_id else None
 
 
 def _blocks(perm):
@@ -34,7 +41,8 @@ class GateOrderIF(Mutant):
     name = "gate-order-ifgo-as-figo"
     defect = "weights read as blocks f, i, g, o (docs/TEXTBOOK.md §1: PyTorch's first block believed to be f)"
     gate_blocks = _blocks((1, 0, 2, 3))
-    pattern = "gate blocks i and f swapped"
+    defect_id = "gate-blocks-swapped"
+    defect_fields = {"a": "i", "b": "f"}
     diagnosis_case = "gate-blocks-distinguishable"
 
 
@@ -42,14 +50,15 @@ class GateOrderONNX(Mutant):
     name = "gate-order-onnx-iofc"
     defect = "canonical weights read in ONNX's block order i, o, f, c"
     gate_blocks = _blocks((0, 2, 3, 1))
-    pattern = "gates i, f, g, o computed from blocks i, g, o, f"
+    defect_id = "gate-order"
+    defect_fields = {"order": "i, g, o, f"}
     diagnosis_case = "gate-blocks-distinguishable"
 
 
 class BiasesDropped(Mutant):
     name = "bias-dropped"
     defect = "both biases ignored"
-    pattern = "biases dropped"
+    defect_id = "biases-dropped"
     diagnosis_case = "gate-blocks-distinguishable"
 
     def combined_bias(self, bias_ih, bias_hh):
@@ -59,7 +68,7 @@ class BiasesDropped(Mutant):
 class HiddenBiasDropped(Mutant):
     name = "hidden-bias-dropped"
     defect = "bias_hh ignored (only bias_ih added)"
-    pattern = "hidden bias dropped"
+    defect_id = "hidden-bias-dropped"
     diagnosis_case = "gate-blocks-distinguishable"
 
     def combined_bias(self, bias_ih, bias_hh):
@@ -69,7 +78,7 @@ class HiddenBiasDropped(Mutant):
 class InitialStateIgnored(Mutant):
     name = "initial-state-ignored"
     defect = "h0 and c0 ignored: every sequence starts from zeros"
-    pattern = "initial state ignored"
+    defect_id = "initial-state-ignored"
     diagnosis_case = "gate-blocks-distinguishable"
 
     def initial_state(self, h0, c0):
@@ -79,7 +88,7 @@ class InitialStateIgnored(Mutant):
 class NoCellActivation(Mutant):
     name = "no-cell-output-activation"
     defect = "h = o ⊙ c: the tanh on the cell output is missing"
-    pattern = "no activation on the cell output"
+    defect_id = "no-cell-output-activation"
     diagnosis_case = "gate-blocks-distinguishable"
 
     def cell_output(self, c):
@@ -89,7 +98,7 @@ class NoCellActivation(Mutant):
 class CellClipped(Mutant):
     name = "cell-clipped"
     defect = "the cell state is clipped to [-1, 1] after each update"
-    pattern = "cell state clipped to [-1, 1]"
+    defect_id = "cell-state-clipped"
     diagnosis_case = "large-initial-cell"
 
     def cell_update(self, f, c, i, g):
@@ -99,7 +108,7 @@ class CellClipped(Mutant):
 class ForgetPathDropped(Mutant):
     name = "forget-path-dropped"
     defect = "c' = i ⊙ g: the f ⊙ c term is missing"
-    pattern = "forget path dropped"
+    defect_id = "forget-path-dropped"
     diagnosis_case = "gate-blocks-distinguishable"
 
     def cell_update(self, f, c, i, g):
@@ -109,7 +118,8 @@ class ForgetPathDropped(Mutant):
 class Float16Compute(Mutant):
     name = "float16-compute"
     defect = "computes in float16 and casts the outputs back to the input dtype"
-    pattern = "computed in float16"
+    defect_id = "computed-in"
+    defect_fields = {"dtype": "float16"}
     diagnosis_case = "random/t5b3i4h7/bias/given-state"
 
     def compute_dtype(self, dtype):
@@ -119,7 +129,7 @@ class Float16Compute(Mutant):
 class TimeReversed(Mutant):
     name = "time-reversed"
     defect = "the forward direction runs from T-1 down to 0"
-    pattern = "time reversed"
+    defect_id = "time-reversed"
     diagnosis_case = "gate-blocks-distinguishable"
 
     def time_steps(self, seq_len, reverse):
@@ -129,7 +139,7 @@ class TimeReversed(Mutant):
 class StatesSwapped(Mutant):
     name = "h_n-c_n-swapped"
     defect = "returns (c_n, h_n) where (h_n, c_n) belongs"
-    pattern = "h_n and c_n swapped"
+    defect_id = "final-state-swapped"
     diagnosis_case = "gate-blocks-distinguishable"
 
     def finish(self, outputs, problem):
@@ -139,7 +149,8 @@ class StatesSwapped(Mutant):
 class StateFromPenultimateStep(Mutant):
     name = "state-from-wrong-step"
     defect = "h_n and c_n are the states after step T-2 (an off-by-one in the final gather)"
-    pattern = "h_n and c_n taken from step 3"
+    defect_id = "final-state-from-step"
+    defect_fields = {"step": 3, "last": 4}
     diagnosis_case = "gate-blocks-distinguishable"  # T = 5
 
     def final_state(self, h, c, ys, cs):
@@ -149,7 +160,7 @@ class StateFromPenultimateStep(Mutant):
 class LastStepSkipped(Mutant):
     name = "last-step-skipped"
     defect = "the loop runs T-1 steps (range(T - 1)); y at T-1 stays zero"
-    pattern = "last step skipped"
+    defect_id = "last-step-skipped"
     diagnosis_case = "gate-blocks-distinguishable"
 
     def time_steps(self, seq_len, reverse):
@@ -160,7 +171,7 @@ class LastStepSkipped(Mutant):
 class PaddingProcessed(Mutant):
     name = "padding-processed"
     defect = "variable lengths only mask y: the recurrence runs through the padding"
-    pattern = "padding processed as data"
+    defect_id = "padding-processed"
     diagnosis_case = "lengths-with-state"
 
     def respects_lengths(self):
@@ -170,7 +181,7 @@ class PaddingProcessed(Mutant):
 class ReverseMisaligned(Mutant):
     name = "reverse-direction-misaligned"
     defect = "the reverse direction's outputs are stored in processing order, not re-aligned in time"
-    pattern = "reverse direction's outputs not re-aligned"
+    defect_id = "reverse-not-realigned"
     diagnosis_case = "bidirectional"
 
     def output_slot(self, t, seq_len, reverse):
@@ -180,7 +191,7 @@ class ReverseMisaligned(Mutant):
 class RowsShareState(Mutant):
     name = "batch-rows-share-state"
     defect = "one state buffer for the batch: every row continues from the last row's state"
-    pattern = "batch rows share one state"
+    defect_id = "batch-rows-share-state"
     diagnosis_case = "gate-blocks-distinguishable"
 
     def carry(self, h, c):
@@ -287,7 +298,8 @@ class UpcastOutputs(Mutant):
 class CnGradientDropped(Mutant):
     name = "c_n-gradient-dropped"
     defect = "the backward pass ignores the upstream gradient of c_n"
-    pattern = "upstream gradient of c_n ignored"
+    defect_id = "upstream-term-ignored"
+    defect_fields = {"term": "c_n"}
     diagnosis_case = "random/t5b3i4h7/bias/given-state"
 
     def upstream_terms(self, upstream):
@@ -297,7 +309,8 @@ class CnGradientDropped(Mutant):
 class BiasGradientFromForgetGate(Mutant):
     name = "bias-gradient-from-forget-block"
     defect = "the input- and output-gate bias gradients are the forget gate's (docs/TEXTBOOK.md §3)"
-    pattern = "gradient wrong only in: bias_hh_l0 (gate blocks i, o), bias_ih_l0 (gate blocks i, o)"
+    defect_id = "gradient-wrong-only-in"
+    defect_fields = {"arrays": "bias_hh_l0 (gate blocks i, o), bias_ih_l0 (gate blocks i, o)"}
     diagnosis_case = "random/t5b3i4h7/bias/given-state"
 
     def finish_gradients(self, grads, problem):
