@@ -12,11 +12,11 @@ from .records import adapter_device, gemm_rates, ratio_summary, speed_records
 from .reference_timing import BENCH_ONLY, ReferenceTiming, bench_only_adapter
 from .sets import BASELINE, MAX_ROUNDS, MODES, SET_SCHEMA, BenchSet, benchmark_set, expand_product, load_sets, \
     plan_run, shapes_of_set
-from .threads import DEFAULT_THREADS, set_threads
+from .threads import DEFAULT_THREADS, set_threads, using_threads
 from .shapes import SHAPE_PATTERN, batch_sweep, parse_shape, y_shape
 
 __all__ = ["BASELINE", "BENCH_ONLY", "DEFAULT_THREADS", "MAX_ROUNDS", "MODES", "SET_SCHEMA", "SHAPE_PATTERN",
            "SQUARE_GEMM", "TRAINING_FLOP_FACTOR", "BenchSet", "ReferenceTiming", "adapter_device", "batch_sweep",
            "bench_only_adapter", "benchmark_set", "expand_product", "forward_flops", "gemm_rates", "gemm_shape",
            "load_sets", "mode_flops", "parse_shape", "plan_run", "ratio_summary", "set_threads", "shapes_of_set",
-           "speed_records", "y_shape"]
+           "speed_records", "using_threads", "y_shape"]

@@ -60,25 +60,36 @@ _GET_THREADS_SYMBOLS = ("scipy_openblas_get_num_threads64_", "scipy_openblas_get
                         "openblas_get_num_threads64_", "openblas_get_num_threads")
 
 
-def set_openblas_threads(threads: int) -> Optional[int]:
-    """Set the thread count of NumPy's OpenBLAS in this process; returns the count it reports
-    afterwards, or None when NumPy's BLAS is not an OpenBLAS this can reach."""
+def _openblas_function(names):
     for path in _loaded_openblas():
         try:
             library = ctypes.CDLL(path)
         except OSError:
             continue
-        setter = next((getattr(library, s) for s in _SET_THREADS_SYMBOLS if hasattr(library, s)), None)
-        getter = next((getattr(library, s) for s in _GET_THREADS_SYMBOLS if hasattr(library, s)), None)
-        if setter is None:
-            continue
-        setter.argtypes = [ctypes.c_int]
-        setter(int(threads))
-        if getter is not None:
-            getter.restype = ctypes.c_int
-            return int(getter())
-        return int(threads)
+        function = next((getattr(library, s) for s in names if hasattr(library, s)), None)
+        if function is not None:
+            return function
     return None
+
+
+def openblas_threads() -> Optional[int]:
+    """The thread count of NumPy's OpenBLAS in this process (None when it cannot be asked)."""
+    getter = _openblas_function(_GET_THREADS_SYMBOLS)
+    if getter is None:
+        return None
+    getter.restype = ctypes.c_int
+    return int(getter())
+
+
+def set_openblas_threads(threads: int) -> Optional[int]:
+    """Set the thread count of NumPy's OpenBLAS in this process; returns the count it reports
+    afterwards, or None when NumPy's BLAS is not an OpenBLAS this can reach."""
+    setter = _openblas_function(_SET_THREADS_SYMBOLS)
+    if setter is None:
+        return None
+    setter.argtypes = [ctypes.c_int]
+    setter(int(threads))
+    return openblas_threads() or int(threads)
 
 
 def cpu_flags() -> set[str]:

@@ -7,7 +7,10 @@ the environment, so that worker processes (--isolate) start with it; the results
 """
 from __future__ import annotations
 
+import contextlib
 import os
+
+from .blas import openblas_threads, set_openblas_threads
 
 DEFAULT_THREADS = 1
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -22,7 +25,6 @@ def set_threads(threads: int = DEFAULT_THREADS) -> dict:
     import torch
 
     torch.set_num_threads(threads)
-    from .blas import set_openblas_threads
 
     numpy_blas = set_openblas_threads(threads)  # NumPy's OpenBLAS read the variable when it loaded
     settings = {"threads": threads, "torch_threads": torch.get_num_threads()}
@@ -30,3 +32,27 @@ def set_threads(threads: int = DEFAULT_THREADS) -> dict:
     if numpy_blas is not None:
         settings["numpy_blas_threads"] = numpy_blas
     return settings
+
+
+@contextlib.contextmanager
+def using_threads(threads: int | None = DEFAULT_THREADS):
+    """set_threads(threads) for the block, then the previous settings again (a library caller's
+    process keeps its own); yields what was set ({} for threads=None: nothing changed)."""
+    if threads is None:
+        yield {}
+        return
+    import torch
+
+
+    before = torch.get_num_threads(), {v: os.environ.get(v) for v in THREAD_VARIABLES}, openblas_threads()
+    try:
+        yield set_threads(threads)
+    finally:
+        torch.set_num_threads(before[0])
+        for variable, value in before[1].items():
+            if value is None:
+                os.environ.pop(variable, None)
+            else:
+                os.environ[variable] = value
+        if before[2] is not None:
+            set_openblas_threads(before[2])

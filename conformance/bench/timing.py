@@ -27,7 +27,7 @@ from .interleave import NOISE_LIMIT, measure_group, plan_rounds
 from .records import adapter_device, speed_records
 from .sets import BASELINE, MAX_ROUNDS, MODES
 from .shapes import parse_shape
-from .threads import DEFAULT_THREADS, set_threads
+from .threads import DEFAULT_THREADS, using_threads
 
 
 class _BenchPlugin:
@@ -118,7 +118,8 @@ def run_benchmarks(adapters, shapes, dtype, json_path, quick=False, modes=("forw
                    baseline=BASELINE, max_time=1.0, threads: int | None = DEFAULT_THREADS) -> list[dict]:
     """Time every adapter on every shape, mode and dtype (`dtype`: one name or a list); returns
     speed records, one per shape × mode × dtype × adapter. `threads`: the thread count of
-    torch, OpenBLAS, MKL and OpenMP for the timings (bench.set_threads; None: leave as is)."""
+    torch, OpenBLAS, MKL and OpenMP during the timings (bench.using_threads; None: leave as is);
+    the caller's settings are restored afterwards."""
     dtypes = [dtype] if isinstance(dtype, str) else list(dtype)
     for s in shapes:
         parse_shape(s)  # fail fast on a bad descriptor, before any timing
@@ -130,7 +131,12 @@ def run_benchmarks(adapters, shapes, dtype, json_path, quick=False, modes=("forw
     json_path.unlink(missing_ok=True)  # never read a previous run's numbers
     plugin = _BenchPlugin(adapters, shapes, dtypes, modes, max_time=min(0.2, max_time) if quick else max_time,
                           min_rounds=3 if quick else 5, quick=quick)
-    conditions = run_conditions(set_threads(threads) if threads is not None else None)
+    with using_threads(threads) as thread_settings:
+        return _run_session(plugin, json_path, run_conditions(thread_settings), adapters, shapes, dtypes, modes,
+                            baseline)
+
+
+def _run_session(plugin, json_path, conditions, adapters, shapes, dtypes, modes, baseline) -> list[dict]:
     pytest_output = io.StringIO()  # pytest's own lines are shown only when the session fails
     # The test file runs from a folder of its own: pytest would otherwise collect the packages
     # around it and import this package a second time under its folder's name.

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lstm_conformance.bench import confidence, interleave
-from lstm_conformance.bench.threads import THREAD_VARIABLES, set_threads
+from lstm_conformance.bench.threads import THREAD_VARIABLES, set_threads, using_threads
 
 
 class FakeClock:
@@ -102,3 +102,18 @@ def test_threads_are_set_for_torch_openblas_and_child_processes():
         torch.set_num_threads(before)
     with pytest.raises(ValueError, match="--threads 0"):
         set_threads(0)
+
+
+def test_the_callers_thread_settings_come_back_after_the_timings(monkeypatch):
+    import torch
+
+    from lstm_conformance.bench.blas import openblas_threads
+
+    before = torch.get_num_threads()
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
+    blas_before = openblas_threads()
+    with using_threads(1) as settings:
+        assert settings["threads"] == 1 and torch.get_num_threads() == 1 and os.environ["MKL_NUM_THREADS"] == "1"
+    assert torch.get_num_threads() == before and os.environ["OMP_NUM_THREADS"] == "2"
+    assert "MKL_NUM_THREADS" not in os.environ and openblas_threads() == blas_before
