@@ -134,9 +134,13 @@ def where(record: dict) -> str:
 
 
 def diagnosis_sentence(record: dict) -> str:
-    """The record's diagnosis as one sentence ("" without one)."""
-    summary = (record.get("diagnosis") or {}).get("summary")
-    return f"Diagnosis: {summary[0].upper() + summary[1:]}." if summary else ""
+    """The record's diagnosis as one sentence, where it says more than its group's sentence
+    (which names the known defect that reproduces it): "" with a pattern or without a diagnosis."""
+    diagnosis = record.get("diagnosis") or {}
+    summary = diagnosis.get("summary")
+    if not summary or diagnosis.get("patterns"):
+        return ""
+    return f"Diagnosis: {summary[0].upper() + summary[1:]}."
 
 
 def expected_failures(records: list[dict]) -> list[dict]:

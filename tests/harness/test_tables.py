@@ -53,3 +53,12 @@ def test_failures_are_grouped_by_diagnosis_with_their_cases():
     assert failures.count("a known defect reproduces it: gate blocks i and f swapped") == 1
     assert "`case-00 [float32] forward`" in failures and "`case-98 [float32] forward`" in failures
     assert "The adapter raised RuntimeError in the strided check." in failures
+
+
+def test_a_failure_without_a_known_pattern_shows_where_it_deviates():
+    record = {"impl": "mine", "group": "g", "case": "c", "dtype": "float32", "check": "forward", "status": "fail",
+              "message": "y[t=3]: bad", "diagnosis": {"patterns": [], "summary": "no known defect pattern "
+                                                      "reproduces it; deviates in y from step 3 (rows [0], units [1])"}}
+    text = correctness_markdown([record])
+    assert "The forward check failed; no known defect pattern reproduces it." in text
+    assert "Diagnosis: No known defect pattern reproduces it; deviates in y from step 3" in text

@@ -61,7 +61,7 @@ def test_failures_are_grouped_by_diagnosis_with_one_located_example(generated_re
     example = failing[0]
     index = ", ".join(f"{k}={v}" for k, v in example["outputs"][0]["worst"]["index"].items())
     assert "worst element" in failures and index in failures
-    assert html_report.esc(example["diagnosis"]["summary"][1:]) in failures
+    assert html_report.esc(example["diagnosis"]["patterns"][0]) in failures
 
 
 def test_unsupported_and_skipped_badges_differ():
