@@ -13,10 +13,12 @@ import shlex
 import sys
 from pathlib import Path
 
-from . import bench, calibration
+from . import __version__, bench, calibration
+from .bench import blas
+from .checks import CHECKS, select_checks
 from .harness import environment
 from .harness import session as sessions
-from .harness import shards, usecases
+from .harness import export, grade, shards, usecases
 from .harness.interrupts import interruptible
 from .harness.progress import Progress
 from .harness.registry import AdapterLoadError, available_names, load_adapter
@@ -231,7 +233,6 @@ def _version() -> str:
     try:
         return metadata.version("lstm-conformance")
     except metadata.PackageNotFoundError:  # pragma: no cover - run from a source tree without installing
-        from . import __version__
         return __version__
 
 
@@ -362,7 +363,6 @@ def _command_line(argv) -> str:
 
 def _check_names(args):
     """The --check names (None: all checks); a usage error for an unknown one."""
-    from .checks import select_checks
     try:
         return [c.name for c in select_checks(getattr(args, "check", None))] if getattr(args, "check", None) else None
     except ValueError as err:
@@ -371,7 +371,6 @@ def _check_names(args):
 
 def cmd_list(args, interrupts=None) -> int:
     if args.what == "checks":
-        from .checks import CHECKS
         for check in CHECKS.values():
             print(f"{check.name:<20} {check.about}")
         return 0
@@ -422,7 +421,6 @@ def cmd_run(args, interrupts) -> int:
 
 def _warn_blas_kernels() -> None:
     """Say before timing, not only in the table, when NumPy's GEMMs run below the CPU's rate."""
-    from .bench import blas
     warning = blas.current_mismatch()
     if warning:
         print(f"lstm-conformance: warning: {warning}", file=sys.stderr)
@@ -501,7 +499,7 @@ def cmd_validate(args, interrupts=None) -> int:
 
 
 def cmd_mutants(args, interrupts=None) -> int:
-    from . import mutants
+    from . import mutants  # here: the zoo loads torch only for this command
     checks = _check_names(args)
     zoo = mutants.ZOO
     if args.mutant:
@@ -525,7 +523,6 @@ def cmd_calibrate(args, interrupts=None) -> int:
 
 
 def cmd_export(args, interrupts=None) -> int:
-    from .harness import export
     manifest = export.export(_cases(args), args.out, args.dtype)
     print(f"wrote {len(manifest['cases'])} case × dtype folders and {args.out / 'manifest.json'} "
           f"({len(manifest['not_exported'])} expect_error cases listed as not exported)")
@@ -533,7 +530,6 @@ def cmd_export(args, interrupts=None) -> int:
 
 
 def cmd_grade(args, interrupts=None) -> int:
-    from .harness import grade
     try:
         outcome = grade.grade(args.golden, args.outputs, args.name, args.filter, args.dtype, args.expectations or (),
                               args.out, args.junit, on_record=(lambda r: print(_record_line(r))) if args.verbose else None)
@@ -544,7 +540,7 @@ def cmd_grade(args, interrupts=None) -> int:
 
 
 def cmd_fuzz(args, interrupts=None) -> int:
-    from .harness import fuzz
+    from .harness import fuzz  # here: hypothesis loads only for this command
     search = fuzz.Search(examples=args.examples, seed=args.seed, dtypes=args.dtype, max_size=args.max_size)
     result = fuzz.fuzz(_adapters([args.impl])[0], args.impl, search, args.out)
     print(result.text())
