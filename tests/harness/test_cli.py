@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from lstm_conformance.cli import main
+from lstm_conformance.report.results import SCHEMA_VERSION
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "adapters.py"
 
@@ -16,7 +17,7 @@ def test_run_passes_with_exit_0_and_writes_results(tmp_path, capsys):
     assert "     16  torch-lstm: nn.LSTM has fixed activations" in out  # one line per reason, with its count
     assert "total: 44 pass, 16 unsupported" in out
     doc = json.loads((tmp_path / "results.json").read_text())
-    assert doc["schema_version"] == 1 and doc["environment"]["torch"]
+    assert doc["schema_version"] == SCHEMA_VERSION and doc["environment"]["torch"]
     assert {r["status"] for r in doc["records"]} == {"pass", "unsupported"}
     assert "| numpy" in (tmp_path / "correctness.md").read_text()
 
