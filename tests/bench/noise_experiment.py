@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import itertools
 import json
 import time
@@ -80,9 +81,12 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--set", default="ci")
     parser.add_argument("--slow", default="numpy", help="the implementation to slow down")
+    parser.add_argument("--max-time", type=float, help="seconds per implementation and group (default: the set's)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     chosen = benchmark_set(args.set)
+    if args.max_time:
+        chosen = dataclasses.replace(chosen, max_time=args.max_time)
     plain, slowed = [], []
     for number in range(args.runs):
         plain.append(one_run(args.out / f"plain-{number}", chosen))
