@@ -25,7 +25,8 @@ from .spec.model import ACTIVATION_ROLES, STANDARD_ACTIVATIONS, Problem
 # Optional features a problem may use (see LSTMConfig.features and Problem.features).
 FEATURES = ("bias", "initial_state", "layers", "bidirectional", "projection", "peepholes",
             "variable_lengths", "batch_first", "unbatched", "cell_clip", "input_forget", "forget_bias",
-            "reverse", "direction_activations", "peephole_output_previous")
+            "reverse", "direction_activations", "peephole_output_previous", "padding_carry", "state_clip",
+            "proj_clip", "layer_norm")
 
 STANDARD_ONLY = {role: frozenset({STANDARD_ACTIVATIONS[role].name}) for role in ACTIVATION_ROLES}
 

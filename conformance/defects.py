@@ -66,6 +66,12 @@ _DEFECTS = (
     Defect("activations-ignored", "activations ignored (sigmoid, tanh, tanh used)"),
     Defect("onnx-alpha-by-position", "ONNX activation_alpha / activation_beta read one value per activation by "
                                      "position, not consumed in order (SPEC.md §4)"),
+    Defect("padding-carry-ignored", "padding: carry ignored (zeros written past a row's length, spec: the previous "
+                                    "step's output carried, as Keras masking does)"),
+    Defect("state-clip-ignored", "state_clip ignored (the cell state not clipped to [-{value}, {value}])"),
+    Defect("proj-clip-ignored", "proj_clip ignored (the projected output not clipped to [-{value}, {value}])"),
+    Defect("layer-norm-ignored", "layer_norm ignored (gate pre-activations not normalised)"),
+    Defect("layer-norm-coefficients-ignored", "layer norm coefficients ignored (every γ taken as 1)"),
     Defect("reverse-activations-ignored", "reverse direction's activations ignored (the forward direction's used)"),
     Defect("num-layers-ignored", "num_layers ignored (only layer 0 computed)"),
     Defect("bidirectional-ignored", "bidirectional ignored (forward direction only)"),

@@ -225,12 +225,24 @@ def option_variants(problem: Problem) -> Iterator[tuple[str, Callable[[], dict]]
         positional = _alpha_read_by_position(config)
         if positional is not None:
             yield named("onnx-alpha-by-position"), without(positional)
+    if config.padding == "carry" and problem.lengths is not None:
+        yield named("padding-carry-ignored"), without({"padding": "zeros"})
+    if config.state_clip is not None:
+        yield named("state-clip-ignored", value=f"{config.state_clip:g}"), without({"state_clip": None})
+    if config.proj_clip is not None:
+        yield named("proj-clip-ignored", value=f"{config.proj_clip:g}"), without({"proj_clip": None})
+    if config.layer_norm:
+        yield named("layer-norm-ignored"), without({"layer_norm": False}, drop=("layer_norm",))
+        yield named("layer-norm-coefficients-ignored"), lambda: _reference(
+            problem, params={k: (np.ones_like(v) if k.startswith("layer_norm") else v)
+                             for k, v in problem.params.items()})
     if config.activations_reverse is not None:
         yield (named("reverse-activations-ignored"),
                without({"activations_reverse": None}))
     if config.num_layers > 1:
         upper = tuple(f"{kind}_l{k}" for k in range(1, config.num_layers)
-                      for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr", "peephole"))
+                      for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr", "peephole",
+                                   "layer_norm"))
         yield named("num-layers-ignored"), without({"num_layers": 1}, drop=upper)
     if config.bidirectional:
         reverse = {k for k in problem.params if k.endswith("_reverse")}

@@ -87,7 +87,9 @@ def is_standard(config) -> bool:
     names_ok = all(tuple(a.name for a in acts) == ("sigmoid", "tanh", "tanh") for acts in sets)
     plain = all(a.alpha is None and a.beta is None for acts in sets for a in acts)
     return (names_ok and plain and not config.peepholes
-            and config.cell_clip is None and not config.input_forget)
+            and config.cell_clip is None and not config.input_forget
+            and config.padding == "zeros" and config.state_clip is None and config.proj_clip is None
+            and not config.layer_norm)
 
 
 def _gates_and_cell(z, c, c_t, out):
@@ -195,6 +197,9 @@ class Cell:
         self.input_forget = config.input_forget
         # the output gate's peephole sees the state entering the step (WebNN) instead of c'
         self.output_peephole_previous = config.peephole_output_state == "previous"
+        # TF1 cell_clip on the state itself, TF1/TFLite projection clip, Keras-style carried padding
+        self.state_clip, self.proj_clip = config.state_clip, config.proj_clip
+        self.carry = config.padding == "carry"
         self.functions = [activation(a.name, a.alpha, a.beta) for a in direction_activations(config, d)]
 
     def clip(self, z):
@@ -206,8 +211,18 @@ class Cell:
         return self.functions[k](self.clip(z), np.empty_like(z))
 
 
-def _direction_general(cell, xw, w_hh, w_hr, peep, state, mask, outs, steps):
+LN_EPS = 1e-8  # TFLite's MeanStddevNormalization constant
+
+
+def _normalise(z):
+    """Each column of z (units, B) to mean 0 and variance 1 over the units: (z − μ)/√(σ² + 1e-8)."""
+    d = z - z.mean(axis=0)
+    return d / np.sqrt((d * d).mean(axis=0) + LN_EPS)
+
+
+def _direction_general(cell, xw, w_hh, w_hr, peep, state, mask, outs, steps, norm=None):
     """Any activations, peepholes, clip and coupled input-forget; gates in (i, f, g, o) order.
+    `norm`: (γ (4, H, 1), bias (4H, 1)) for the layer-normalised LSTM (TFLite), else None.
 
     Returns the final state and the tape the backward pass needs (numpy_lstm_training.py):
     per step the pre-activations z (before the clip), the gate values, the state the step
@@ -221,7 +236,18 @@ def _direction_general(cell, xw, w_hh, w_hr, peep, state, mask, outs, steps):
     tape = {"z": np.empty((T, 4 * H, B), c.dtype), "gates": np.empty((T, 4 * H, B), c.dtype),
             "h_prev": np.empty((h.shape[0], T * B), c.dtype), "c_prev": np.empty((T, H, B), c.dtype),
             "c_new": np.empty((T, H, B), c.dtype), "psi": np.empty((T, H, B), c.dtype),
-            "r": np.empty((H, T * B), c.dtype)}
+            "r": np.empty((H, T * B), c.dtype), "c_raw": np.empty((T, H, B), c.dtype),
+            "h_raw": np.empty((out_y.shape[1], T * B), c.dtype)}
+    if norm is not None:
+        tape["ln_in"], tape["ln_out"] = np.empty((T, 4 * H, B), c.dtype), np.empty((T, 4 * H, B), c.dtype)
+
+    def normalised(t, k, z):  # block k of z in place: normalise, times γ_k, plus the bias
+        rows = slice(k * H, (k + 1) * H)
+        tape["ln_in"][t][rows] = z[rows]
+        n = tape["ln_out"][t][rows] = _normalise(z[rows])
+        z[rows] = n * norm[0][k] + norm[1][rows]
+
+    last_y, last_c = np.zeros_like(out_y[0]), np.zeros_like(out_c[0])  # carried past a row's length
     for t in steps:
         cols = slice(t * B, (t + 1) * B)
         tape["h_prev"][:, cols], tape["c_prev"][t] = h, c
@@ -231,22 +257,36 @@ def _direction_general(cell, xw, w_hh, w_hr, peep, state, mask, outs, steps):
         if peep is not None:
             z[:H] += peep[0] * c
             z[H:2 * H] += peep[1] * c
+        if norm is not None:
+            for k in range(3):
+                normalised(t, k, z)
         gates[:H] = cell.apply(0, z[:H])
         gates[H:2 * H] = 1.0 - gates[:H] if cell.input_forget else cell.apply(0, z[H:2 * H])
         gates[2 * H:3 * H] = cell.apply(1, z[2 * H:3 * H])
         i, f, g = gates[:H], gates[H:2 * H], gates[2 * H:3 * H]
-        c_new = tape["c_new"][t] = f * c + i * g
+        c_new = tape["c_raw"][t] = f * c + i * g
+        if cell.state_clip is not None:
+            c_new = np.clip(c_new, -cell.state_clip, cell.state_clip)
+        tape["c_new"][t] = c_new
         if peep is not None:
             z[3 * H:] += peep[2] * (c if cell.output_peephole_previous else c_new)
+        if norm is not None:
+            normalised(t, 3, z)
         o = gates[3 * H:] = cell.apply(0, z[3 * H:])
         tape["psi"][t] = cell.apply(2, c_new)
         r = tape["r"][:, cols] = o * tape["psi"][t]
-        h_new = w_hr @ r if w_hr is not None else r
+        h_new = tape["h_raw"][:, cols] = w_hr @ r if w_hr is not None else r
+        if cell.proj_clip is not None:
+            h_new = np.clip(h_new, -cell.proj_clip, cell.proj_clip)
         if mask is None:
             h, c = h_new, c_new
-        else:  # columns past their length carry their state and output zeros
+        else:  # columns past their length carry their state and output zeros (or, carry: the last output)
             h, c = np.where(mask[t], h_new, h), np.where(mask[t], c_new, c)
-            h_new, c_new = h_new * mask[t], c_new * mask[t]
+            if cell.carry:
+                h_new, c_new = np.where(mask[t], h_new, last_y), np.where(mask[t], c_new, last_c)
+                last_y, last_c = h_new, c_new
+            else:
+                h_new, c_new = h_new * mask[t], c_new * mask[t]
         out_y[t], out_c[t] = h_new, c_new
     return h, c, tape
 
@@ -278,6 +318,7 @@ class PackedWeights:
     None for the feature-major layouts."""
     layers: list
     block: Optional[int] = None
+    norms: Optional[list] = None  # layer_norm: (γ (4, H, 1), bias (4H, 1)) per layer and direction
 
 
 def pack_weights(config, params, dtype=np.float32, fast=None, batch=None, block="auto"):
@@ -300,7 +341,7 @@ def pack_weights(config, params, dtype=np.float32, fast=None, batch=None, block=
     if block and (not fast or H % block):
         raise ValueError(f"block width {block}: the batch-major loop needs the standard LSTM and a width that "
                          f"divides hidden_size {H}")
-    layers = []
+    layers, norms = [], ([] if config.layer_norm else None)
     for layer in range(config.num_layers):
         for d in range(config.num_directions):
             sfx = f"_l{layer}" + ("_reverse" if d else "")
@@ -310,6 +351,9 @@ def pack_weights(config, params, dtype=np.float32, fast=None, batch=None, block=
                     if config.bias else np.zeros(4 * H, dtype))
             if config.forget_bias:
                 bias[H:2 * H] += dtype(config.forget_bias)
+            if config.layer_norm:  # the bias goes after the normalisation, not into x's projection
+                norms.append((np.asarray(params["layer_norm" + sfx], dtype)[:, :, None], bias[:, None]))
+                bias = np.zeros(4 * H, dtype)
             if fast:
                 order = np.r_[0:2 * H, 3 * H:4 * H, 2 * H:3 * H]
                 scale = np.r_[np.full(3 * H, 0.5), np.ones(H)].astype(dtype)
@@ -323,7 +367,7 @@ def pack_weights(config, params, dtype=np.float32, fast=None, batch=None, block=
             else:
                 layers.append((np.ascontiguousarray(w_ih), np.ascontiguousarray(w_hh), bias[:, None],
                                None if w_hr is None else np.ascontiguousarray(w_hr), peep))
-    return PackedWeights(layers, block)
+    return PackedWeights(layers, block, norms)
 
 
 def reverse_direction(config, d):
@@ -393,8 +437,9 @@ def run_layers(config, packed, T, layer_in, h_n, c_n, mask, fast):
                 h_n[idx], c_n[idx] = _direction_standard(xw, w_hh, w_hr, state, mask, outs, steps)
                 tapes.append(None)
             else:
+                norm = packed.norms[idx] if packed.norms is not None else None
                 h_n[idx], c_n[idx], tape = _direction_general(cells_by_direction[d], xw, w_hh, w_hr, peep, state, mask,
-                                                              outs, steps)
+                                                              outs, steps, norm)
                 tapes.append(tape)
         inputs.append(layer_in)
         if layer + 1 < L:

@@ -2,7 +2,7 @@
 general forward loop keeps (numpy_lstm_forward.run_layers), independent of the reference.
 
 It covers everything the numpy forward computes: any spec activations, peepholes, cell clip,
-coupled input-forget, forget_bias, layers, bidirectional, projection, lengths, batch_first,
+state_clip, proj_clip, layer_norm, padding carry, coupled input-forget, forget_bias, layers, bidirectional, projection, lengths, batch_first,
 unbatched and initial states. Arrays are feature-major, as in numpy_lstm_forward.py: a direction's
 pre-activation gradients for all steps form one (4H, T·B) array, so the weight gradients are
 one matrix product each, after the time loop.
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .numpy_lstm_forward import (Cell, activation_parameters, caller_layout, check_inputs, feature_major_inputs,
+from .numpy_lstm_forward import (LN_EPS, Cell, activation_parameters, caller_layout, check_inputs, feature_major_inputs,
                                  direction_activations, pack_weights, reverse_direction, run_layers, time_major)
 
 
@@ -56,20 +56,44 @@ class _Slopes:
         return slope if clip is None else slope * (np.abs(z) <= clip)
 
 
-def _backward_direction(slope, weights, tape, dy, dh, dc, mask, steps):
+def _norm_backward(dout, n, z, gamma):
+    """Through out = n ⊙ γ, n = (z − μ)/√(σ² + ε) over the units (axis 0): (d z, d γ per unit)."""
+    dn = dout * gamma
+    s = np.sqrt(z.var(axis=0) + LN_EPS)
+    dz = (dn - dn.mean(axis=0) - n * (dn * n).mean(axis=0)) / s
+    return dz, (dout * n).sum(axis=1)
+
+
+def _backward_direction(slope, weights, tape, dy, dh, dc, mask, steps, norm=None):
     """Backpropagation through one direction. `dy` (T, P, B): the loss gradient w.r.t. this
     direction's outputs; dh, dc: w.r.t. its final state. Returns the pre-activation gradients
     (4H, T·B), the gradients w.r.t. each step's (projected) output h (P, T·B), w.r.t. the
-    peepholes (3, H) and w.r.t. the initial state."""
+    peepholes (3, H) and w.r.t. the initial state. With layer_norm (`norm`) the returned
+    pre-activation gradients are those before the normalisation (what W_ih and W_hh see), and
+    the gradients of the bias (after it) and of γ come back in `extra`."""
     T, H, B = tape["c_prev"].shape
     _, w_hh, _, w_hr, peep = weights
     dz_all = np.zeros((4 * H, T * B), dh.dtype)
     dh_all = np.zeros((dh.shape[0], T * B), dh.dtype)
     dpeep = np.zeros((3, H), dh.dtype)
+    extra = {"bias": np.zeros(4 * H, dh.dtype), "gamma": np.zeros((4, H), dh.dtype)}
+    dy_last = np.zeros_like(dh)  # padding carry: the gradient reaching the last output through padded steps
+
+    def through_norm(t, k, dz):  # block k of dz (w.r.t. the normalised pre-activation), in place
+        rows = slice(k * H, (k + 1) * H)
+        extra["bias"][rows] += dz[rows].sum(axis=1)
+        dz[rows], dgamma = _norm_backward(dz[rows], tape["ln_out"][t][rows], tape["ln_in"][t][rows], norm[0][k])
+        extra["gamma"][k] += dgamma
+
     for t in reversed(steps):
         cols = slice(t * B, (t + 1) * B)
         keep = 1.0 if mask is None else mask[t].astype(dh.dtype)
-        dh_new, dc_new = keep * (dy[t] + dh), keep * dc
+        dy_t = dy[t] + dy_last
+        if slope.cell.carry and mask is not None:
+            dy_last = (1 - keep) * dy_t
+        dh_new, dc_new = keep * (dy_t + dh), keep * dc
+        if slope.cell.proj_clip is not None:
+            dh_new = dh_new * (np.abs(tape["h_raw"][:, cols]) <= slope.cell.proj_clip)
         # a column past its length hands its state gradient straight to the previous step
         dh_carry, dc_carry = (0.0, 0.0) if mask is None else ((1 - keep) * dh, (1 - keep) * dc)
         z, gates, c_prev, c_new = tape["z"][t], tape["gates"][t], tape["c_prev"][t], tape["c_new"][t]
@@ -78,10 +102,14 @@ def _backward_direction(slope, weights, tape, dy, dh, dc, mask, steps):
         dr = w_hr.T @ dh_new if w_hr is not None else dh_new
         dz = dz_all[:, cols]
         dz[3 * H:] = dr * tape["psi"][t] * slope(0, z[3 * H:])
+        if norm is not None:
+            through_norm(t, 3, dz)
         dc_new = dc_new + dr * o * slope(2, c_new)
         o_sees_previous = peep is not None and slope.cell.output_peephole_previous
         if peep is not None and not o_sees_previous:
             dc_new += peep[2] * dz[3 * H:]
+        if slope.cell.state_clip is not None:
+            dc_new = dc_new * (np.abs(tape["c_raw"][t]) <= slope.cell.state_clip)
         d_i, d_f = dc_new * g, dc_new * c_prev
         if slope.cell.input_forget:  # f = 1 - i: no gradient reaches the forget rows
             d_i, dz[H:2 * H] = d_i - d_f, 0.0
@@ -89,6 +117,9 @@ def _backward_direction(slope, weights, tape, dy, dh, dc, mask, steps):
             dz[H:2 * H] = d_f * slope(0, z[H:2 * H])
         dz[:H] = d_i * slope(0, z[:H])
         dz[2 * H:3 * H] = dc_new * i * slope(1, z[2 * H:3 * H])
+        if norm is not None:
+            for k in range(3):
+                through_norm(t, k, dz)
         dc_prev = dc_new * f
         if peep is not None:
             dc_prev += peep[0] * dz[:H] + peep[1] * dz[H:2 * H]
@@ -98,7 +129,7 @@ def _backward_direction(slope, weights, tape, dy, dh, dc, mask, steps):
                                (dz[3 * H:] * (c_prev if o_sees_previous else c_new)).sum(1)])
         dh = w_hh.T @ dz + dh_carry
         dc = dc_prev + dc_carry
-    return dz_all, dh_all, dpeep, dh, dc
+    return dz_all, dh_all, dpeep, dh, dc, extra
 
 
 def lstm_numpy_gradients(config, x, params, h0=None, c0=None, lengths=None, upstream=None, dtype=np.float64):
@@ -130,13 +161,16 @@ def lstm_numpy_gradients(config, x, params, h0=None, c0=None, lengths=None, upst
             tape, weights = tapes[idx], packed.layers[idx]
             steps = range(T - 1, -1, -1) if reverse_direction(config, d) else range(T)
             dy = d_out[:, d * P:(d + 1) * P]
-            dz, dh_all, dpeep, dh, dc = _backward_direction(slopes[d], weights, tape, dy, dh_n[idx].T, dc_n[idx].T, mask,
-                                                            steps)
+            norm = packed.norms[idx] if packed.norms is not None else None
+            dz, dh_all, dpeep, dh, dc, extra = _backward_direction(slopes[d], weights, tape, dy, dh_n[idx].T,
+                                                                   dc_n[idx].T, mask, steps, norm)
             dh0[idx], dc0[idx] = dh.T, dc.T
             grads["weight_ih" + sfx] = dz @ inputs[layer].T
             grads["weight_hh" + sfx] = dz @ tape["h_prev"].T
+            if config.layer_norm:
+                grads["layer_norm" + sfx] = extra["gamma"]
             if config.bias:
-                grads["bias_ih" + sfx] = dz.sum(axis=1)
+                grads["bias_ih" + sfx] = extra["bias"] if config.layer_norm else dz.sum(axis=1)
                 grads["bias_hh" + sfx] = grads["bias_ih" + sfx].copy()
             if config.proj_size:
                 grads["weight_hr" + sfx] = dh_all @ tape["r"].T

@@ -63,6 +63,11 @@ REASONS = {
     "forget_bias": "the ONNX LSTM operator has no run-time forget-gate bias",
     "peephole_output_previous": "the ONNX LSTM operator applies the output peephole Po to the new state Ct, "
                                 "not to the state entering the step",
+    "padding_carry": "the ONNX LSTM operator has no attribute for what Y holds past sequence_lens (a carried "
+                     "last output is not among its options)",
+    "state_clip": "the ONNX LSTM operator's clip bounds activation inputs, not the carried cell state",
+    "proj_clip": "the ONNX LSTM operator has no projection, so no projection clip",
+    "layer_norm": "the ONNX LSTM operator has no layer-normalised gates",
 }
 LAYOUT_FALLBACK = ("batch_first as Transpose nodes around a layout = 0 node (the runtime rejects the "
                    "LSTM attribute layout = 1)")

@@ -25,6 +25,7 @@ class TorchCellAdapter(Adapter):
             "bidirectional": "one nn.LSTMCell runs one direction",
             "projection": "nn.LSTMCell has no proj_size",
             "variable_lengths": "nn.LSTMCell has no packed sequences",
+            "padding_carry": "nn.LSTMCell has no packed sequences, so no padding",
             "reverse": "nn.LSTMCell computes one step; the order of the steps is this adapter's loop, so a reverse "
                        "direction would be the adapter's emulation, not the implementation's feature",
         })

@@ -18,6 +18,11 @@ NN_LSTM_LACKS = {
     "reverse": "nn.LSTM has no single reverse direction (bidirectional=True always adds a forward one)",
     "direction_activations": "nn.LSTM has fixed activations, the same in both directions",
     "peephole_output_previous": "nn.LSTM has no peephole connections",
+    "padding_carry": "nn.LSTM's packed sequences pad y with a constant (pad_packed_sequence's padding_value); "
+                     "it has no carried output past a sequence's length",
+    "state_clip": "nn.LSTM has no clip of the cell state",
+    "proj_clip": "nn.LSTM has no clip of the projected output",
+    "layer_norm": "nn.LSTM has no layer-normalised gates",
 }
 
 

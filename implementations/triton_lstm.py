@@ -33,6 +33,7 @@ SPIN_LIMIT = 1 << 22  # barrier polls before a wait is declared failed (seconds,
 KERNEL_LACKS = {
     "projection": "the triton kernel has no projection (proj_size)",
     "variable_lengths": "the triton kernel has no per-row sequence lengths",
+    "padding_carry": "the triton kernel has no per-row sequence lengths, so no padding",
     "dtype": "the triton kernel stores float32, bfloat16 or float16 (it accumulates in float32; no float64)",
 }
 

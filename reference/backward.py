@@ -14,13 +14,17 @@ undoing the equations of forward.py one by one:
 
 Clipping passes the gradient where the bound leaves its input unchanged and stops it where
 it clips. A row past its length carries its state through unchanged and outputs zero, so
-there the incoming state gradient passes straight to the previous step.
+there the incoming state gradient passes straight to the previous step; with padding: carry
+its output is the previous step's, so y's gradient there passes to that step's output.
+state_clip and proj_clip pass the gradient where they leave their input unchanged; with
+layer_norm the gradient of a block's pre-activation goes through the normalisation (its
+mean and variance over the units) to W_ih x + W_hh h + the peephole term, and to γ.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..spec.model import LSTMConfig, parameter_shapes, state_shapes
+from ..spec.model import LAYER_NORM_EPSILON, LSTMConfig, parameter_shapes, state_shapes
 from . import activations
 from .forward import (clip, clip_passes, direction_parameters, from_time_major, run_stack, state_from_batched,
                       state_to_batched, to_time_major, validate_problem)
@@ -81,12 +85,27 @@ def backward_direction(config: LSTMConfig, p: dict, grads: dict, steps: list, gr
     grad_x = np.zeros((T,) + steps[0].x.shape)
     dh, dc = grad_h.copy(), grad_c.copy()  # gradients w.r.t. the state leaving the current step
     times = range(T - 1, -1, -1) if reverse else range(T)
+    dy_carried = np.zeros_like(dh)  # padding: carry: the gradient w.r.t. the previous step's output
+
+    def ln_backward(k, da):  # a = n ⊙ γ_k + b_k, n = normalise(z): the gradient w.r.t. z
+        n = step.ln_out[:, k * H:(k + 1) * H]
+        z = step.ln_in[:, k * H:(k + 1) * H]
+        grads["layer_norm"][k] += np.sum(da * n, axis=0)
+        dn = da * p["layer_norm"][k]
+        s = np.sqrt(np.var(z, axis=1, keepdims=True) + LAYER_NORM_EPSILON)
+        return (dn - dn.mean(axis=1, keepdims=True) - n * np.mean(dn * n, axis=1, keepdims=True)) / s
+
     for t, step in reversed(list(zip(times, steps))):  # the steps, last computed first
         m = step.active.astype(np.float64)
-        # h_next = m ? h' : h, c_next = m ? c' : c, y_t = m ? h' : 0
-        dh_new = m * (dh + grad_y[t])
+        # h_next = m ? h' : h, c_next = m ? c' : c, y_t = m ? h' : (0, or y of the previous step)
+        dy_t = grad_y[t] + dy_carried
+        if config.padding == "carry":
+            dy_carried = (1.0 - m) * dy_t
+        dh_new = m * (dh + dy_t)
         dc_new = m * dc
         dh_pass, dc_pass = (1.0 - m) * dh, (1.0 - m) * dc
+        if config.proj_clip is not None:  # h' = clip(W_hr r)
+            dh_new = dh_new * (np.abs(step.h_raw) <= config.proj_clip)
 
         # h' = W_hr r
         if config.proj_size:
@@ -99,10 +118,13 @@ def backward_direction(config: LSTMConfig, p: dict, grads: dict, steps: list, gr
         dc_new = dc_new + dr * step.o * slope(psi, step.c_new)
         # o = σ(clip(a_o + p_o ⊙ c'))
         da_o = do * slope(sigma, step.a_o)
+        dz_o = ln_backward(3, da_o) if config.layer_norm else da_o  # w.r.t. a_o before layer norm
         o_sees_previous = config.peepholes and config.peephole_output_state == "previous"
         if config.peepholes and not o_sees_previous:  # a_o += p_o ⊙ c'
-            grads["peephole"][2] += np.sum(da_o * step.c_new, axis=0)
-            dc_new = dc_new + da_o * p["peephole"][2]
+            grads["peephole"][2] += np.sum(dz_o * step.c_new, axis=0)
+            dc_new = dc_new + dz_o * p["peephole"][2]
+        if config.state_clip is not None:  # c' = clip(f ⊙ c + i ⊙ g)
+            dc_new = dc_new * (np.abs(step.c_raw) <= config.state_clip)
         # c' = f ⊙ c + i ⊙ g
         df, di, dg = dc_new * step.c, dc_new * step.g, dc_new * step.i
         dc_prev = dc_new * step.f
@@ -113,6 +135,12 @@ def backward_direction(config: LSTMConfig, p: dict, grads: dict, steps: list, gr
             da_f = df * slope(sigma, step.a_f)
         da_i = di * slope(sigma, step.a_i)
         da_g = dg * slope(phi, step.a_g)
+        # the biases' share (with layer_norm added after the normalisation, so the rest of a
+        # sees the gradient through it)
+        da = np.concatenate([da_i, da_f, da_g, da_o], axis=1)
+        if config.layer_norm:
+            da_i, da_f, da_g = ln_backward(0, da_i), ln_backward(1, da_f), ln_backward(2, da_g)
+            da_o = dz_o
         if config.peepholes:
             grads["peephole"][0] += np.sum(da_i * step.c, axis=0)
             grads["peephole"][1] += np.sum(da_f * step.c, axis=0)
@@ -120,14 +148,14 @@ def backward_direction(config: LSTMConfig, p: dict, grads: dict, steps: list, gr
         if o_sees_previous:  # a_o += p_o ⊙ c (the state entering the step)
             grads["peephole"][2] += np.sum(da_o * step.c, axis=0)
             dc_prev = dc_prev + da_o * p["peephole"][2]
-        # a = W_ih x + W_hh h + b_ih + b_hh
+        if config.bias:
+            grads["bias_ih"] += da.sum(axis=0)
+            grads["bias_hh"] += da.sum(axis=0)
+        # a = W_ih x + W_hh h (+ b_ih + b_hh, or through the layer norm)
         da = np.concatenate([da_i, da_f, da_g, da_o], axis=1)
         assert da.shape[1] == 4 * H
         grads["weight_ih"] += da.T @ step.x
         grads["weight_hh"] += da.T @ step.h
-        if config.bias:
-            grads["bias_ih"] += da.sum(axis=0)
-            grads["bias_hh"] += da.sum(axis=0)
         grad_x[t] = da @ p["weight_ih"]
         dh = da @ p["weight_hh"] + dh_pass
         dc = dc_prev + dc_pass

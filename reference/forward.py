@@ -12,7 +12,9 @@ blocks (order i, f, g, o), c the cell state and h the (projected) hidden state:
     h' = o ⊙ ψ(clip(c'))        then  h' = W_hr h'  with projection
 
 clip is the identity unless cell_clip is set. Rows past their length keep their state and
-output zeros. No torch here, on purpose.
+output zeros (padding: carry: the previous step's output). TF/TFLite options (SPEC §2):
+state_clip clips c' itself after the update, proj_clip clips W_hr r, and layer_norm replaces
+each block's a_k by normalise(a_k − b_k) ⊙ γ_k + b_k. No torch here, on purpose.
 
 Cell clip, decided from ONNX's LSTM text (attribute `clip`, opsets 7-22): "Cell clip
 threshold. Clipping bounds the elements of a tensor in the range of [-threshold, +threshold]
@@ -33,7 +35,8 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from ..spec.model import ACTIVATION_ROLES, LSTMConfig, direction_suffix, input_shape, parameter_shapes, state_shapes
+from ..spec.model import (ACTIVATION_ROLES, LAYER_NORM_EPSILON, LSTMConfig, direction_suffix, input_shape,
+                          parameter_shapes, state_shapes)
 from . import activations
 
 
@@ -69,6 +72,12 @@ class Step:
     r: np.ndarray  # o ⊙ ψ(clip(c')), before the projection
     h_new: np.ndarray  # r, or W_hr r with projection
     active: np.ndarray  # (B, 1) bool: rows whose sequence includes this step
+    c_raw: Optional[np.ndarray] = None  # f ⊙ c + i ⊙ g before state_clip (None: no state_clip)
+    h_raw: Optional[np.ndarray] = None  # W_hr r before proj_clip (None: no proj_clip)
+    # layer_norm: each gate block's input before normalisation (W_ih x + W_hh h + peephole term),
+    # (B, 4H) in blocks i, f, g, o, and the normalised values n (a = n ⊙ γ + b)
+    ln_in: Optional[np.ndarray] = None
+    ln_out: Optional[np.ndarray] = None
 
 
 # ----------------------------------------------------------------------------- validation
@@ -85,6 +94,12 @@ def validate_config(config: LSTMConfig) -> None:
         raise ValueError(f"proj_size {config.proj_size} must be smaller than hidden_size {config.hidden_size}")
     if config.cell_clip is not None and not (np.isfinite(config.cell_clip) and config.cell_clip > 0):
         raise ValueError(f"cell_clip must be a positive finite number or None, got {config.cell_clip!r}")
+    for name in ("state_clip", "proj_clip"):
+        value = getattr(config, name)
+        if value is not None and not (np.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a positive finite number or None, got {value!r}")
+    if config.proj_clip is not None and not config.proj_size:
+        raise ValueError("proj_clip needs a projection (proj_size > 0)")
     if config.batch_first and config.unbatched:
         raise ValueError("batch_first and unbatched exclude each other (an unbatched x is (T, I))")
     if len(config.activations) != len(ACTIVATION_ROLES):
@@ -245,10 +260,15 @@ def run_direction(config: LSTMConfig, x, p, h, c, lengths, reverse: bool, keep_s
     # The input's share of the pre-activations and the biases do not depend on the state: one
     # product for all steps (the same sum as in lstm_step, only evaluated earlier).
     # As a 2-D product: one GEMM rather than T of them.
+    # With layer_norm the biases are added after the normalisation (lstm_step).
     x_proj = (x.reshape(T * B, x.shape[2]) @ p["weight_ih"].T).reshape(T, B, 4 * config.hidden_size)
-    if config.bias:
+    if config.bias and not config.layer_norm:
         x_proj += p["bias_ih"] + p["bias_hh"]
     every_row_runs = bool(np.all(lengths >= T)) and hooks is None
+    # padding: carry (SPEC §7, Keras masking): a step past a row's length outputs the previous
+    # step's output of this direction (zero before any); padding: zeros outputs zero
+    carried_y, carried_c = np.zeros((B, config.output_size)), np.zeros((B, config.hidden_size))
+    carry = config.padding == "carry"
     for t in (range(T - 1, -1, -1) if reverse else range(T)):
         # Rows whose sequence has ended keep their state. In reverse, a row starts at its last
         # valid step because nothing changes its state before that.
@@ -265,8 +285,10 @@ def run_direction(config: LSTMConfig, x, p, h, c, lengths, reverse: bool, keep_s
             h, c = np.where(active, h_new, h), np.where(active, c_new, c)
             if hooks is not None and hooks.carry:
                 h, c = hooks.carry(h, c)
-            y[t] = np.where(active, h_new, 0.0)
-            cells[t] = np.where(active, c_new, 0.0)
+            y[t] = np.where(active, h_new, carried_y if carry else 0.0)
+            cells[t] = np.where(active, c_new, carried_c if carry else 0.0)
+            if carry:
+                carried_y, carried_c = y[t], cells[t]
         if keep_steps:
             steps.append(step)
     return y, cells, h, c, steps
@@ -280,27 +302,58 @@ def lstm_step(config: LSTMConfig, p: dict, x, h, c, active, x_proj=None, directi
     sigma, phi, psi = config.direction_activations(direction)
     if x_proj is None:
         x_proj = x @ p["weight_ih"].T
-        if config.bias:
+        if config.bias and not config.layer_norm:
             x_proj = x_proj + p["bias_ih"] + p["bias_hh"]
     a = x_proj + h @ p["weight_hh"].T
     a_i, a_f, a_g, a_o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
     if config.peepholes:
         a_i = a_i + p["peephole"][0] * c
         a_f = a_f + p["peephole"][1] * c
+    ln_in = ln_out = None
+    if config.layer_norm:  # TFLite: normalise, times the coefficients, then the bias (SPEC §2)
+        ln_in, ln_out = np.empty((a.shape[0], 4 * H)), np.empty((a.shape[0], 4 * H))
+        a_i, a_f, a_g = (_layer_norm(config, p, k, z, ln_in, ln_out) for k, z in enumerate((a_i, a_f, a_g)))
     if config.forget_bias:
         a_f = a_f + config.forget_bias
     i = activations.apply(sigma, clip(config, a_i))
     f = 1.0 - i if config.input_forget else activations.apply(sigma, clip(config, a_f))
     g = activations.apply(phi, clip(config, a_g))
-    c_new = f * c + i * g
+    c_new = c_raw = f * c + i * g
+    if config.state_clip is not None:  # TF1 cell_clip: the state itself (SPEC §2)
+        c_new = np.clip(c_raw, -config.state_clip, config.state_clip)
     if config.peepholes:  # o sees c' (ONNX), or the state entering the step (WebNN): SPEC §2
         a_o = a_o + p["peephole"][2] * (c if config.peephole_output_state == "previous" else c_new)
+    if config.layer_norm:
+        a_o = _layer_norm(config, p, 3, a_o, ln_in, ln_out)
     o = activations.apply(sigma, clip(config, a_o))
     psi_c = activations.apply(psi, clip(config, c_new))
     r = o * psi_c
-    h_new = r @ p["weight_hr"].T if config.proj_size else r
+    h_new = h_raw = r @ p["weight_hr"].T if config.proj_size else r
+    if config.proj_clip is not None:  # TF1 / TFLite proj_clip (SPEC §2)
+        h_new = np.clip(h_raw, -config.proj_clip, config.proj_clip)
     return Step(x=x, h=h, c=c, a_i=a_i, a_f=a_f, a_g=a_g, a_o=a_o, i=i, f=f, g=g, o=o,
-                c_new=c_new, psi=psi_c, r=r, h_new=h_new, active=active)
+                c_new=c_new, psi=psi_c, r=r, h_new=h_new, active=active,
+                c_raw=c_raw if config.state_clip is not None else None,
+                h_raw=h_raw if config.proj_clip is not None else None, ln_in=ln_in, ln_out=ln_out)
+
+
+def normalise(z: np.ndarray) -> np.ndarray:
+    """TFLite's MeanStddevNormalization over the last axis (the H units of one gate block, per
+    batch row): (z − mean) / sqrt(variance + 1e-8), variance the mean squared deviation."""
+    centred = z - z.mean(axis=-1, keepdims=True)
+    return centred / np.sqrt(np.mean(centred ** 2, axis=-1, keepdims=True) + LAYER_NORM_EPSILON)
+
+
+def _layer_norm(config: LSTMConfig, p: dict, k: int, z: np.ndarray, ln_in, ln_out) -> np.ndarray:
+    """Gate block k's pre-activation with layer_norm: normalise(z) ⊙ γ_k + b_k (b_k the block's
+    bias_ih + bias_hh). Records z and normalise(z) in ln_in / ln_out for the backward pass."""
+    H = config.hidden_size
+    n = normalise(z)
+    ln_in[:, k * H:(k + 1) * H], ln_out[:, k * H:(k + 1) * H] = z, n
+    a = n * p["layer_norm"][k]
+    if config.bias:
+        a = a + p["bias_ih"][k * H:(k + 1) * H] + p["bias_hh"][k * H:(k + 1) * H]
+    return a
 
 
 def clip(config: LSTMConfig, z: np.ndarray) -> np.ndarray:

@@ -255,6 +255,14 @@ def check_case(case: CaseSpec, max_memory: Optional[int] = None) -> None:
     if "peephole_output_state" in case.options and not case.options.get("peepholes"):
         raise fail("options.peephole_output_state", "needs peepholes: true (without peepholes there is no "
                                                     "output-gate peephole)")
+    for name in ("state_clip", "proj_clip"):
+        if case.options.get(name) is not None and not _finite(case.options[name]):
+            raise fail(f"options.{name}", f"must be a finite number, got {case.options[name]!r}")
+    if case.options.get("proj_clip") is not None and not case.options.get("proj_size"):
+        raise fail("options.proj_clip", "needs a projection (proj_size > 0): proj_clip bounds the projected "
+                                        "output W_hr r (TF1 / TFLite)")
+    if case.options.get("padding") == "carry" and "lengths" not in case.inputs and case.expect_error is None:
+        raise fail("options.padding", "padding: carry needs inputs.lengths (without lengths there is no padding)")
     try:
         config = case.config
     except (TypeError, ValueError) as err:

@@ -85,6 +85,8 @@ def materialize(case: CaseSpec, dtype: str, max_memory: int | None = None) -> Pr
     params = {}
     for name, shape in parameter_shapes(config).items():
         spec = default_parameter_spec(config.hidden_size)
+        if name.startswith("layer_norm"):  # coefficients γ around 1 (TFLite / Keras start them at 1)
+            spec = {"uniform": [0.5, 1.5]}
         for pattern, given in case.parameters.items():  # the last matching pattern wins
             if fnmatch.fnmatchcase(name, pattern):
                 spec = given

@@ -18,6 +18,11 @@ DTYPES = ("float16", "bfloat16", "float32", "float64")
 # WebNN "backward", Keras go_backwards), or both (PyTorch's bidirectional=True).
 DIRECTIONS = ("forward", "reverse", "bidirectional")
 PEEPHOLE_OUTPUT_STATES = ("new", "previous")  # the state p_o multiplies: c' (ONNX) or c (WebNN)
+# `padding` (SPEC.md §7): what y (and the per-step c) hold at steps past a row's length: zeros
+# (PyTorch's packed sequences) or the previous step's value, zero before any (Keras masking)
+PADDINGS = ("zeros", "carry")
+# TFLite's MeanStddevNormalization: (z - mean) / sqrt(variance + 1e-8) (SPEC.md §2, layer_norm)
+LAYER_NORM_EPSILON = 1e-8
 OUTPUTS = ("y", "h_n", "c_n", "c")  # c: per-step cell states of the last layer, when exposed
 # The activations of the spec (ONNX's LSTM list in snake_case, plus identity; SPEC.md §4) and
 # ONNX's defaults for alpha and beta (None: the activation has no such parameter or no default).
@@ -84,6 +89,18 @@ class LSTMConfig:
     # which state the output gate's peephole sees: "new" c' (ONNX) or "previous", the state
     # entering the step (WebNN); only with peepholes
     peephole_output_state: str = "new"
+    # what y and the per-step c hold past a row's length: "zeros" (PyTorch) or "carry" (Keras
+    # masking: the previous step's output, zero before any)
+    padding: str = "zeros"
+    # TF1 LSTMCell's cell_clip: the cell state itself, c', clipped to [-state_clip, state_clip]
+    # after the update (what is carried, output and seen by ψ and the output peephole)
+    state_clip: Optional[float] = None
+    # TF1 / TFLite proj_clip: the projected output W_hr r clipped to [-proj_clip, proj_clip]
+    # (only with a projection)
+    proj_clip: Optional[float] = None
+    # TFLite's layer-normalised LSTM: each gate block's pre-activation (without bias) normalised
+    # over the units, times its coefficients layer_norm_l{k} (4, H), then the bias added
+    layer_norm: bool = False
 
     def __post_init__(self):
         # `bidirectional` (PyTorch's spelling) and `direction` name one setting: after this,
@@ -98,6 +115,15 @@ class LSTMConfig:
         if self.peephole_output_state not in PEEPHOLE_OUTPUT_STATES:
             raise ValueError(f"peephole_output_state must be one of {', '.join(PEEPHOLE_OUTPUT_STATES)}, "
                              f"got {self.peephole_output_state!r}")
+        if self.padding not in PADDINGS:
+            raise ValueError(f"padding must be one of {', '.join(PADDINGS)}, got {self.padding!r}")
+        for name in ("state_clip", "proj_clip"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool)
+                                          and np.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive finite number or None, got {value!r}")
+        if self.proj_clip is not None and not self.proj_size:
+            raise ValueError("proj_clip needs a projection (proj_size > 0): it clips the projected output")
         if self.activations_reverse is not None:
             if tuple(self.activations_reverse) == tuple(self.activations):
                 object.__setattr__(self, "activations_reverse", None)  # one spelling of "the same"
@@ -173,6 +199,14 @@ class LSTMConfig:
             used.add("cell_clip")
         if self.forget_bias:
             used.add("forget_bias")
+        if self.padding == "carry":
+            used.add("padding_carry")
+        if self.state_clip is not None:
+            used.add("state_clip")
+        if self.proj_clip is not None:
+            used.add("proj_clip")
+        if self.layer_norm:
+            used.add("layer_norm")
         return used
 
     def with_options(self, **changes) -> "LSTMConfig":
@@ -212,6 +246,8 @@ def parameter_shapes(config: LSTMConfig) -> dict[str, tuple[int, ...]]:
                 shapes["weight_hr" + sfx] = (P, H)
             if config.peepholes:
                 shapes["peephole" + sfx] = (3, H)
+            if config.layer_norm:
+                shapes["layer_norm" + sfx] = (4, H)  # rows i, f, g, o
     return shapes
 
 

@@ -1,7 +1,7 @@
 """JSON Schema of spec case files (validated with jsonschema before any semantic check)."""
 from __future__ import annotations
 
-from .model import DIRECTIONS, DTYPES, OUTPUTS, PEEPHOLE_OUTPUT_STATES
+from .model import DIRECTIONS, DTYPES, OUTPUTS, PADDINGS, PEEPHOLE_OUTPUT_STATES
 
 _NUMBER = {"type": "number"}
 
@@ -62,6 +62,12 @@ OPTIONS = {
         "cell_clip": {"type": ["number", "null"], "exclusiveMinimum": 0},
         "input_forget": {"type": "boolean"},
         "forget_bias": _NUMBER,
+        # SPEC.md §7: what y holds past a row's length (Keras masking carries the last output)
+        "padding": {"enum": list(PADDINGS)},
+        # TF/TFLite (SPEC.md §2): TF1 cell_clip on the state, the projection clip, layer norm
+        "state_clip": {"type": ["number", "null"], "exclusiveMinimum": 0},
+        "proj_clip": {"type": ["number", "null"], "exclusiveMinimum": 0},
+        "layer_norm": {"type": "boolean"},
         "activations": {
             "type": "object",
             "additionalProperties": False,

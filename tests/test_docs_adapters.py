@@ -39,7 +39,7 @@ def test_every_documented_config_field_exists_and_every_field_is_documented():
 
 def test_documented_parameter_names_are_the_canonical_ones():
     # every option that adds parameters, two layers and two directions
-    config = LSTMConfig(3, 4, num_layers=2, bidirectional=True, proj_size=2, peepholes=True)
+    config = LSTMConfig(3, 4, num_layers=2, bidirectional=True, proj_size=2, peepholes=True, layer_norm=True)
     real = {re.sub(r"_l\d+(_reverse)?$", "", name) for name in parameter_shapes(config)}
     documented = {name for name in re.findall(r"^\| `(\w+)_l\{k\}`", DOC.read_text(), re.M)}
     assert documented == real

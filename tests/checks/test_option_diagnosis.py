@@ -75,6 +75,12 @@ OPTIONS = [
     ("no-state-bidirectional", IgnoresOption({"bidirectional": False}, [lambda k: k.endswith("_reverse")]),
      "bidirectional ignored"),
     ("no-state-batch-first", IgnoresOption({"batch_first": False}), "batch_first ignored"),
+    # issue 15, options 5 and 6
+    ("padding-carry", IgnoresOption({"padding": "zeros"}), "padding: carry ignored"),
+    ("state-clip-binds", IgnoresOption({"state_clip": None}), "state_clip ignored"),
+    ("proj-clip-binds", IgnoresOption({"proj_clip": None}), "proj_clip ignored"),
+    ("layer-norm", IgnoresOption({"layer_norm": False}, [lambda k: k.startswith("layer_norm")]),
+     "layer_norm ignored"),
 ]
 
 

@@ -80,6 +80,14 @@ def _forward(config, x, params, h0, c0, lengths):
     def bound(z):
         return z if clip is None else min(max(z, -clip), clip)
 
+    def limit(z, value):  # TF's clip_by_value(z, -value, value); value None: no clip
+        return z if value is None else min(max(z, -mpmath.mpf(value)), mpmath.mpf(value))
+
+    def normalised(zs):  # TFLite's MeanStddevNormalization of one gate block over its H units
+        mean = mpmath.fsum(zs) / len(zs)
+        var = mpmath.fsum((z - mean) ** 2 for z in zs) / len(zs)
+        return [(z - mean) / mpmath.sqrt(var + mpmath.mpf(1e-8)) for z in zs]
+
     zero = mpmath.mpf(0)  # y and c stay zero at steps past a row's length
     y = np.full((B, T, D * P), zero, dtype=object)
     cells = np.full((B, T, D * H), zero, dtype=object)
@@ -96,6 +104,7 @@ def _forward(config, x, params, h0, c0, lengths):
                 bias = (_mp(params["bias_ih" + sfx]) + _mp(params["bias_hh" + sfx])) if config.bias else None
                 peep = _mp(params["peephole" + sfx]) if config.peepholes else None
                 Whr = _mp(params["weight_hr" + sfx]) if config.proj_size else None
+                gamma = _mp(params["layer_norm" + sfx]) if config.layer_norm else None
                 index = layer * D + d
                 h, c = state(h0, b, index, P), state(c0, b, index, H)
                 sigma, phi, psi = config.direction_activations(d)  # SPEC §4: each direction its own
@@ -106,25 +115,39 @@ def _forward(config, x, params, h0, c0, lengths):
                     for k in range(4 * H):
                         acc = mpmath.fsum(W[k, j] * xt[j] for j in range(len(xt)))
                         acc += mpmath.fsum(R[k, j] * h[j] for j in range(P))
-                        pre.append(acc + bias[k] if bias is not None else acc)
+                        # layer_norm (TFLite): the bias is added after the normalisation
+                        pre.append(acc + bias[k] if (bias is not None and gamma is None) else acc)
+                    if peep is not None:
+                        for u in range(H):
+                            pre[u] += peep[0, u] * c[u]
+                            pre[H + u] += peep[1, u] * c[u]
+
+                    def norm_block(k, zs):  # normalise(zs) ⊙ γ_k + b_k
+                        out = normalised(zs)
+                        return [out[u] * gamma[k, u] + (bias[k * H + u] if bias is not None else 0)
+                                for u in range(H)]
+                    if gamma is not None:
+                        for k in range(3):
+                            pre[k * H:(k + 1) * H] = norm_block(k, pre[k * H:(k + 1) * H])
                     c_new, r = [], []
                     for u in range(H):
-                        zi, zf, zg, zo = pre[u], pre[H + u], pre[2 * H + u], pre[3 * H + u]
-                        if peep is not None:
-                            zi += peep[0, u] * c[u]
-                            zf += peep[1, u] * c[u]
+                        zi, zf, zg = pre[u], pre[H + u], pre[2 * H + u]
                         zf += mpmath.mpf(config.forget_bias)
                         ig = mp_activation(sigma, bound(zi))
                         fg = 1 - ig if config.input_forget else mp_activation(sigma, bound(zf))
                         gg = mp_activation(phi, bound(zg))
-                        cu = fg * c[u] + ig * gg
-                        if peep is not None:  # o sees c' (ONNX) or the state entering the step (WebNN)
-                            zo += peep[2, u] * (c[u] if config.peephole_output_state == "previous" else cu)
-                        og = mp_activation(sigma, bound(zo))
-                        c_new.append(cu)
-                        r.append(og * mp_activation(psi, bound(cu)))
+                        c_new.append(limit(fg * c[u] + ig * gg, config.state_clip))  # TF1 cell_clip
+                    zo = list(pre[3 * H:])
+                    if peep is not None:  # o sees c' (ONNX) or the state entering the step (WebNN)
+                        for u in range(H):
+                            zo[u] += peep[2, u] * (c[u] if config.peephole_output_state == "previous" else c_new[u])
+                    if gamma is not None:
+                        zo = norm_block(3, zo)
+                    for u in range(H):
+                        r.append(mp_activation(sigma, bound(zo[u])) * mp_activation(psi, bound(c_new[u])))
                     if Whr is not None:
-                        h = [mpmath.fsum(Whr[q, u] * r[u] for u in range(H)) for q in range(P)]
+                        h = [limit(mpmath.fsum(Whr[q, u] * r[u] for u in range(H)), config.proj_clip)
+                             for q in range(P)]
                     else:
                         h = r
                     c = c_new
@@ -135,6 +158,12 @@ def _forward(config, x, params, h0, c0, lengths):
             layer_in = layer_out
         for t in range(n):
             y[b, t] = layer_in[t]
+        if config.padding == "carry":  # Keras: a masked step repeats the previous output (zero before any)
+            for t in range(n, T):
+                for d in range(D):
+                    if not config.runs_reverse(d):  # a reverse direction meets the padding first: zeros
+                        y[b, t, d * P:(d + 1) * P] = y[b, n - 1, d * P:(d + 1) * P]
+                        cells[b, t, d * H:(d + 1) * H] = cells[b, n - 1, d * H:(d + 1) * H]
     if config.unbatched:
         return {"y": y[0], "h_n": h_n[:, 0], "c_n": c_n[:, 0], "c": cells[0]}
     if config.batch_first:

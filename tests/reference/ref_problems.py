@@ -105,6 +105,35 @@ SPEC_ONLY_VARIANTS.update({
         _cfg(peepholes=True, peephole_output_state="previous", bidirectional=True, cell_clip=0.7, num_layers=2),
         seq_len=5, batch=4, lengths=[3, 5, 1, 4], param_scale=1.0),
 })
+# padding: carry (SPEC.md §7, Keras masking): past a row's length y holds the previous output
+SPEC_ONLY_VARIANTS.update({
+    "padding_carry": Variant(_cfg(padding="carry"), seq_len=7, batch=6, lengths=UNSORTED_LENGTHS),
+    "padding_carry_bidi_layers_proj_batch_first": Variant(
+        _cfg(padding="carry", bidirectional=True, num_layers=2, proj_size=2, batch_first=True), seq_len=5, batch=4,
+        lengths=[3, 5, 1, 4]),
+    "padding_carry_reverse_unbatched": Variant(_cfg(padding="carry", direction="reverse", unbatched=True),
+                                               seq_len=5, lengths=[3]),
+})
+# TF/TFLite (SPEC.md §2): state_clip (TF1 cell_clip on the state), proj_clip, layer_norm (TFLite)
+SPEC_ONLY_VARIANTS.update({
+    "state_clip": Variant(_cfg(state_clip=0.4), param_scale=1.2),
+    "state_clip_peepholes_bidi_lengths": Variant(_cfg(state_clip=0.5, peepholes=True, bidirectional=True),
+                                                 seq_len=5, batch=4, lengths=[3, 5, 1, 4], param_scale=1.0),
+    "proj_clip": Variant(_cfg(proj_size=2, proj_clip=0.15), param_scale=1.2),
+    "proj_clip_state_clip_layers": Variant(_cfg(proj_size=2, proj_clip=0.2, state_clip=0.6, num_layers=2),
+                                           param_scale=1.2),
+    "layer_norm": Variant(_cfg(layer_norm=True), param_scale=1.0),
+    "layer_norm_no_bias": Variant(_cfg(layer_norm=True, bias=False), param_scale=1.0),
+    "layer_norm_peepholes_proj_bidi_lengths": Variant(
+        _cfg(layer_norm=True, peepholes=True, proj_size=2, bidirectional=True, forget_bias=0.5),
+        seq_len=5, batch=4, lengths=[3, 5, 1, 4], param_scale=1.0),
+    "layer_norm_input_forget_clip_output_previous": Variant(
+        _cfg(layer_norm=True, peepholes=True, input_forget=True, cell_clip=0.8, peephole_output_state="previous",
+             num_layers=2), param_scale=1.0),
+    "tf_everything_carry": Variant(
+        _cfg(layer_norm=True, state_clip=0.5, proj_size=2, proj_clip=0.3, padding="carry", peepholes=True,
+             bidirectional=True), seq_len=5, batch=4, lengths=[3, 5, 1, 4], param_scale=1.0),
+})
 SPEC_ONLY_VARIANTS.update({f"activations_{k}": Variant(_cfg(activations=_rotation(k)), param_scale=0.9)
                            for k in range(12)})
 
