@@ -18,7 +18,7 @@ from .bench import blas
 from .checks import CHECKS, select_checks
 from .harness import environment
 from .harness import session as sessions
-from .harness import export, grade, shards, usecases
+from .harness import export, grade, repro, shards, usecases
 from .harness.interrupts import interruptible
 from .harness.progress import Progress
 from .harness.registry import AdapterLoadError, available_names, load_adapter
@@ -80,6 +80,9 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--set", default="ci", help="benchmark set from spec/benchmarks.yaml (default: ci)")
         p.add_argument("--shapes", action="append", metavar="DESC", help="shape descriptors such as t100b32i256h256 (replace --set)")
         p.add_argument("--quick", action="store_true", help="fewer rounds (for smoke tests)")
+        p.add_argument("--threads", type=_positive_int, default=bench.DEFAULT_THREADS, metavar="N",
+                       help="threads per library while timing: torch, OpenBLAS, MKL and OpenMP alike (default "
+                            f"{bench.DEFAULT_THREADS}; recorded with the results)")
 
     def add_memory(p):
         p.add_argument("--max-case-memory", type=_size, metavar="SIZE",
@@ -152,6 +155,18 @@ def _parser() -> argparse.ArgumentParser:
     p_mutants.add_argument("--quick", action="store_true",
                            help="only the small case subset on which every mutant is killed (mutants.QUICK_CASES)")
     add_memory(p_mutants)
+
+    p_repro = sub.add_parser("repro", help="write a self-contained bundle that reproduces one case on one "
+                                           "implementation: the case with literal inputs, the expected outputs, "
+                                           "the tolerances, the verdict and the command that replays it")
+    p_repro.add_argument("case", metavar="CASE", help="the case id (exactly, as `list cases` prints it)")
+    p_repro.add_argument("--impl", required=True, metavar="NAME|file.py:Class|module:Class",
+                         help="the implementation whose verdict the bundle records")
+    p_repro.add_argument("--dtype", required=True, help="the dtype of the case to reproduce")
+    p_repro.add_argument("--out", type=Path, required=True, help="folder for the bundle")
+    p_repro.add_argument("--cases", action="append", metavar="FILE",
+                         help="spec case file holding CASE (repeatable; default: built-in library)")
+    p_repro.add_argument("--check", action="append", metavar="NAME", help="only these checks (default: all)")
 
     p_calibrate = sub.add_parser("calibrate", help="the error distribution of correct implementations over the "
                                                     "library: the measurement behind the tolerances (SPEC.md §14)")
@@ -437,7 +452,7 @@ def cmd_bench(args, interrupts=None) -> int:
     from .bench.timing import run_benchmarks  # here: only the timing commands load pytest
 
     speed = run_benchmarks(adapters, plan.shapes, plan.dtypes, args.out / "benchmark.json", quick=args.quick,
-                                 modes=plan.modes, baseline=plan.baseline, max_time=plan.max_time)
+                           modes=plan.modes, baseline=plan.baseline, max_time=plan.max_time, threads=args.threads)
     env = environment.collect()
     text = tables.speed_markdown(speed, env, baseline=plan.baseline)
     results.atomic_write_text(args.out / "speed.md", text)
@@ -449,7 +464,8 @@ def cmd_report(args, interrupts) -> int:
     shapes, dtype = _shapes(args)
     _warn_blas_kernels()
     options = _options(args)
-    timing = usecases.Timing(shapes=shapes, dtype=dtype, quick=args.quick, batch_sizes=args.batch_sizes)
+    timing = usecases.Timing(shapes=shapes, dtype=dtype, quick=args.quick, batch_sizes=args.batch_sizes,
+                             threads=args.threads)
     with _session(args, options) as session:
         selection = _selection(args)
         with _progress(args, selection, session) as progress:
@@ -516,6 +532,20 @@ def cmd_mutants(args, interrupts=None) -> int:
     return 0 if mutants.good(result) else 1
 
 
+def cmd_repro(args, interrupts=None) -> int:
+    case = next((c for c in load_cases(args.cases) if c.id == args.case), None)
+    if case is None:
+        raise UsageError(f"CASE {args.case}: no such case (see `lstm-conformance list cases`)")
+    try:
+        bundle = repro.write_bundle(case, args.impl, args.dtype, args.out, checks=_check_names(args))
+    except (ValueError, AdapterLoadError) as err:
+        raise UsageError(str(err)) from None
+    for record in bundle.records:
+        print(_record_line(record))
+    print(f"wrote {bundle.folder}; replay with: {bundle.command}")
+    return 0
+
+
 def cmd_calibrate(args, interrupts=None) -> int:
     adapters = _adapters(args.impl or calibration.CORRECT_IMPLEMENTATIONS)
     print(calibration.markdown(calibration.calibrate(_cases(args), adapters)))
@@ -548,7 +578,8 @@ def cmd_fuzz(args, interrupts=None) -> int:
 
 
 COMMANDS = {"list": cmd_list, "run": cmd_run, "bench": cmd_bench, "report": cmd_report, "validate": cmd_validate,
-            "compare": cmd_compare, "mutants": cmd_mutants, "calibrate": cmd_calibrate, "merge": cmd_merge}
+            "compare": cmd_compare, "mutants": cmd_mutants, "calibrate": cmd_calibrate, "merge": cmd_merge,
+            "repro": cmd_repro}
 
 
 COMMANDS.update(export=cmd_export, grade=cmd_grade, fuzz=cmd_fuzz)

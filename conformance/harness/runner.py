@@ -16,7 +16,7 @@ Record format (a dict, typed as report.results.Record; results.json stores a lis
                        adapter's capabilities, message says why; skipped: environment)
   message              why it failed / errored / is unsupported ("" on a plain pass);
                        a failure ends with " — diagnosis: ..." when a diagnosis was made
-  seconds              wall time of this record
+  seconds              wall time of this record (kept in results.jsonl, not in results.json)
   max_abs, max_rel, max_ulp, tolerance_used
                        worst errors over the compared arrays (None when nothing was compared);
                        tolerance_used = max |error| / (atol + rtol·|expected|), 1.0 = the edge

@@ -178,13 +178,11 @@ class Session:
         self.close()
 
 
-def build_document(records, speed, settings, coverage=None, plot_data=None) -> dict:
+def build_document(records, speed, settings, coverage=None) -> dict:
     document = results.build(records, environment.collect(), speed, settings)
     document["checks"] = list(CHECKS)  # the catalogue's order: the tables' column order
     if coverage is not None:
         document["coverage"] = coverage
-    if plot_data:
-        document["plots"] = plot_data
     return document
 
 

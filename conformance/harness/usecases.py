@@ -43,6 +43,7 @@ class Timing:
     quick: bool = False
     batch_sizes: tuple = (1, 4, 16)  # the extra shapes for the time-against-batch plot
     json_path: Optional[Path] = None  # pytest-benchmark's JSON (default OUT/benchmark.json)
+    threads: int = bench.DEFAULT_THREADS  # per library (torch, OpenBLAS, MKL, OpenMP) while timing
 
 
 @dataclass
@@ -140,7 +141,7 @@ def _signalled(interrupts) -> bool:
 
 
 def _write(session: Session, selection: Selection, options: RunOptions, outcome: Outcome, settings: dict,
-           html: Optional[Path], interrupts, plot_data=None) -> None:
+           html: Optional[Path], interrupts) -> None:
     complete = not (selection.filtered or outcome.interrupted or outcome.stopped or _signalled(interrupts))
     session.report_unused_expectations(outcome.records, complete, library=selection.library)
     settings = {"interrupted": outcome.interrupted, "stopped_early": outcome.stopped or None, **settings,
@@ -148,7 +149,7 @@ def _write(session: Session, selection: Selection, options: RunOptions, outcome:
     if outcome.benchmark_error:
         settings["benchmark_error"] = outcome.benchmark_error
     with _deferred(interrupts):
-        document = build_document(outcome.records, outcome.speed, settings, session.coverage, plot_data)
+        document = build_document(outcome.records, outcome.speed, settings, session.coverage)
         outcome.written = write_reports(document, options.out, options.junit, html, session.strict,
                                         allow_empty=options.allow_empty)
 
@@ -174,7 +175,7 @@ def report(options: RunOptions, selection: Selection, session: Session, timing: 
             shapes = list(timing.shapes) + bench.batch_sweep(list(timing.shapes), timing.batch_sizes)
             json_path = timing.json_path or options.out / "benchmark.json"
             outcome.speed = run_benchmarks(session.benchmark_adapters(), shapes, timing.dtype, json_path,
-                                           quick=timing.quick)
+                                           quick=timing.quick, threads=timing.threads)
         except KeyboardInterrupt:
             outcome.interrupted = True
         except RuntimeError as err:  # the benchmark session failed

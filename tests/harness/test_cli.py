@@ -177,3 +177,17 @@ def test_calibrate_is_a_subcommand_printing_the_error_distribution(capsys):
     out = capsys.readouterr().out
     assert out.startswith("| check") and "tolerance used" in out
     assert "| forward " in out and "numpy toy-memory-tanh" in out
+
+
+def test_repro_writes_a_bundle_that_replays_to_the_same_verdict(tmp_path, capsys):
+    from pathlib import Path
+    swapped = Path(__file__).resolve().parents[1] / "fixtures" / "adapters.py"
+    impl = f"{swapped}:TextbookSwappedRows"
+    assert main(["repro", "toy-memory-tanh", "--impl", impl, "--dtype", "float64", "--out", str(tmp_path),
+                 "--check", "forward"]) == 0
+    out = capsys.readouterr().out
+    assert "FAIL" in out and "replay with: lstm-conformance run --cases" in out
+    assert main(["run", "--cases", str(tmp_path / "case.yaml"), "--impl", impl, "--dtype", "float64",
+                 "--check", "forward", "-q"]) == 1  # the same failure
+    assert main(["repro", "no-such-case", "--impl", impl, "--dtype", "float64", "--out", str(tmp_path)]) == 2
+    assert "no such case" in capsys.readouterr().err
