@@ -304,7 +304,8 @@ def _record_line(record: dict) -> str:
     if check_of(record) != "forward":
         line += f" {record['check']}"
     if record["status"] != Status.PASS and record["message"]:
-        line += f"\n            {record['message']}"
+        message = record["message"]  # a multi-line native error: its meaningful line, once
+        line += "\n            " + (summary.condensed(message, limit=400) if "\n" in message else message)
     return line
 
 

@@ -54,9 +54,17 @@ __all__ = ["ReferenceCache", "Unit", "exit_status", "iter_units", "run_case", "r
            "run_unit"]
 
 
+MAX_MESSAGE = 20_000  # characters of an error kept in the record (a native trace can run to megabytes)
+
+
 def _short_error(err: BaseException) -> str:
+    """The error's text for the record: whole, or, past MAX_MESSAGE, its head and its tail
+    (a native error's meaningful line is usually the last); reports show report.summary.condensed."""
     text = f"{type(err).__name__}: {err}".strip()
-    return text if len(text) < 2000 else text[:2000] + " ..."
+    if len(text) <= MAX_MESSAGE:
+        return text
+    half = MAX_MESSAGE // 2
+    return f"{text[:half]}\n... [{len(text) - MAX_MESSAGE} characters cut] ...\n{text[-half:]}"
 
 
 def _checks(checks) -> list:

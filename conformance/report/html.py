@@ -223,8 +223,12 @@ def failure_group(group) -> str:
     diagnosis = model.diagnosis_sentence(example)
     if diagnosis:
         parts.append(f"<p class=diagnosis>{esc(diagnosis)}</p>")
+    message = example.get("message", "")
+    short = model.condensed(message, limit=600)
     parts.append(f"<p class=note>For example {esc(model.where(example))}:</p>"
-                 f'<div class="message">{esc(example.get("message", ""))}</div>')
+                 f'<div class="message">{esc(short)}</div>')
+    if short != " ".join(message.split()):  # a long or multi-line message: the whole of it, folded
+        parts.append(f'<details><summary>full message</summary><div class="message">{esc(message)}</div></details>')
     locations = _location_rows(example)
     if locations:
         parts.append(_table(["output", "worst element", "expected", "got", "abs error", "max rel", "max ULP",

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from .results import NOT_RUN, RAN, SEVERITY, STATUS_ORDER, Status, check_of, worst
-from .summary import Group, problem_groups
+from .summary import Group, condensed, problem_groups  # noqa: F401  (condensed: for the renderers)
 
 # ----------------------------------------------------------------------------- numbers
 

@@ -158,10 +158,31 @@ def where(record: dict) -> str:
     return f"{record.get('case')} [{record.get('dtype')}] {record.get('check', 'forward')}"
 
 
-def _short(text: str) -> str:
-    text = " ".join((text or "").split())
-    first = re.split(r"(?<=\)); ", text)[0]  # the first located deviation
-    return first if len(first) <= MAX_EXAMPLE else first[:MAX_EXAMPLE - 3] + "..."
+# A line of a native stack trace (C++, Rust, Java, Python), not the message itself.
+_FRAME = re.compile(r"^(at\s|#\d+\s|\d+:\s|File \"|Traceback|stack backtrace|note: |frame #|\.\.\.|[-=]{3,}|"
+                    r"Exception raised from |\[.*\] \S+\.(cc|cpp|rs|h):\d+)")
+FULL_TEXT_NOTE = " (full text in results.json)"
+
+
+def condensed(message: str, limit: int = MAX_EXAMPLE) -> str:
+    """One line for a message. The suite's own messages give their first located deviation; a
+    multi-line native error (chained C++ exceptions, a Rust backtrace, where the meaningful line
+    is the last) gives its last line that is not a stack frame, after the exception's type, and
+    says where the full text is."""
+    lines = [line.strip() for line in (message or "").splitlines() if line.strip()]
+    if len(lines) <= 1:
+        text = " ".join((message or "").split())
+        first = re.split(r"(?<=\)); ", text)[0]  # the first located deviation
+        return first if len(first) <= limit else first[:limit - 3] + "..."
+    meaningful = [line for line in lines if not _FRAME.match(line)] or lines
+    line, kind = meaningful[-1], _exception_name(lines[0])
+    if kind and not line.startswith(kind):
+        line = f"{kind}: {line}"
+    room = limit - len(FULL_TEXT_NOTE)
+    return (line if len(line) <= room else line[:room - 3] + "...") + FULL_TEXT_NOTE
+
+
+_short = condensed
 
 
 def render(records) -> list[str]:

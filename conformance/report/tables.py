@@ -52,7 +52,7 @@ def correctness_markdown(records: list[dict], check_order=None) -> str:
         diagnosis = model.diagnosis_sentence(example)
         if diagnosis:
             out += [diagnosis, ""]
-        message = " ".join((example.get("message") or "").split())
+        message = model.condensed(example.get("message") or "", limit=600)
         out += [f"For example `{model.where(example)}`: {message}", "",
                 "Results: " + ", ".join(f"`{model.where(r)}`" for r in group.records), ""]
 
