@@ -4,6 +4,8 @@ One module per convention, each with `to_X` / `from_X` and a docstring stating t
 relies on and where they come from:
   keras     Keras LSTM: kernel, recurrent_kernel, one summed bias; gates i, f, c, o
   onnx      ONNX LSTM node: W, R, B = [Wb, Rb], P; gates i, o, f, c; peepholes i, o, f
+  tflite    TFLite LSTM op: per-gate tensors, gate biases, peepholes, projection, layer-norm
+            coefficients (input, forget, cell, output)
   flax      Flax linen LSTMCell / OptimizedLSTMCell: Dense ii..io (no bias), hi..ho (bias)
   textbook  the per-gate and vectorised layouts of docs/TEXTBOOK.md §2, §4, §5
 Single-cell conventions work on one layer and direction (`cell_params`, `suffixed`).
@@ -13,12 +15,13 @@ from .cells import LayoutError, all_cells, cell_params, suffixed
 from .flax import from_flax, to_flax
 from .keras import from_keras, to_keras
 from .onnx import from_onnx, to_onnx
+from .tflite import from_tflite, to_tflite
 from .textbook import (from_per_gate_column, from_per_gate_right, from_vectorised, to_per_gate_column,
                        to_per_gate_right, to_vectorised)
 
 __all__ = [
     "LayoutError", "all_cells", "cell_params", "suffixed",
-    "to_keras", "from_keras", "to_onnx", "from_onnx", "to_flax", "from_flax",
+    "to_keras", "from_keras", "to_onnx", "from_onnx", "to_flax", "from_flax", "to_tflite", "from_tflite",
     "to_per_gate_right", "from_per_gate_right", "to_per_gate_column", "from_per_gate_column",
     "to_vectorised", "from_vectorised",
 ]

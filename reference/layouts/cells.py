@@ -2,7 +2,7 @@
 
 A *cell* is one layer and one direction of the canonical (PyTorch) parameters with the
 `_l{k}[_reverse]` suffix removed: `weight_ih` (4H, I), `weight_hh` (4H, P or H), and when
-present `bias_ih`, `bias_hh` (4H), `weight_hr` (P, H), `peephole` (3, H). Converters of
+present `bias_ih`, `bias_hh` (4H), `weight_hr` (P, H), `peephole` (3, H), `layer_norm` (4, H). Converters of
 single-cell conventions (Keras, Flax, the textbook layouts) take and return cells;
 `cell_params` and `suffixed` move between a cell and the full parameter dictionary.
 """
@@ -14,7 +14,7 @@ import numpy as np
 
 from ...spec.model import GATE_ORDER, LSTMConfig, direction_suffix
 
-CELL_KEYS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr", "peephole")
+CELL_KEYS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr", "peephole", "layer_norm")
 
 
 class LayoutError(ValueError):
@@ -81,13 +81,17 @@ def cell_sizes(cell: Mapping[str, np.ndarray], convention: str) -> tuple[int, in
         raise LayoutError(f"canonical cell for {convention}: give both bias_ih and bias_hh or neither")
     if "peephole" in cell:
         check_shape(cell["peephole"], (3, hidden), f"canonical cell for {convention}", "peephole", "rows i, f, o")
+    if "layer_norm" in cell:
+        check_shape(cell["layer_norm"], (4, hidden), f"canonical cell for {convention}", "layer_norm",
+                    "rows i, f, g, o")
     return w_ih.shape[1], hidden
 
 
 def reject_extras(cell: Mapping[str, np.ndarray], convention: str, allowed: tuple = ()) -> None:
     """Conventions without projection or peepholes cannot hold those parameters: refuse them
     rather than drop them silently."""
-    what = {"weight_hr": "a projection (weight_hr)", "peephole": "peephole weights"}
+    what = {"weight_hr": "a projection (weight_hr)", "peephole": "peephole weights",
+            "layer_norm": "layer-norm coefficients (layer_norm)"}
     for key, text in what.items():
         if key in cell and key not in allowed:
             raise LayoutError(f"{convention} has no place for {text}; this cell cannot be converted")
