@@ -15,10 +15,11 @@ from .forward import ForwardCheck
 from .gradients import GradientsCheck
 from .padding import PaddingInvarianceCheck
 from .strided import StridedCheck
+from .training import TrainingParityCheck
 
 CHECKS = {check.name: check for check in (
     ForwardCheck(), ErrorsCheck(), GradientsCheck(), StateChainingCheck(), BatchIndependenceCheck(),
-    PaddingInvarianceCheck(), DeterminismCheck(), StridedCheck(), DtypesCheck())}
+    PaddingInvarianceCheck(), DeterminismCheck(), StridedCheck(), DtypesCheck(), TrainingParityCheck())}
 
 CHECK_NAMES = tuple(CHECKS)
 

@@ -20,3 +20,8 @@ HALF_PRECISION_MAX_SEQ_LEN = 50
 
 # determinism: repeated gradient runs (the forward outputs are compared at every length)
 DETERMINISM_GRADIENTS_MAX_SEQ_LEN = 50
+
+# training-parity: the one case it runs on (the textbook's N(0, 0.01²) initialisation). It
+# trains a model for 300 SGD steps twice, seconds rather than milliseconds per implementation
+# and dtype (checks/training.py states the measurement), so it is not run on every case.
+TRAINING_PARITY_CASE = "textbook-small-init"

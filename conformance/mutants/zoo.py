@@ -325,8 +325,17 @@ class BiasGradientFromForgetGate(Mutant):
         return out
 
 
+class StateDetached(Mutant):
+    name = "state-detached"
+    defect = ("the state carried to the next step is detached (truncated BPTT with a window of one step): "
+              "no gradient flows through h or c across steps; the forward pass is exact")
+
+    def carry(self, h, c):
+        return h.detach(), c.detach()
+
+
 ZOO = (GateOrderIF, GateOrderONNX, BiasesDropped, HiddenBiasDropped, InitialStateIgnored, NoCellActivation,
        CellClipped, ForgetPathDropped, Float16Compute, TimeReversed, StatesSwapped, StateFromPenultimateStep,
        LastStepSkipped, PaddingProcessed, ReverseMisaligned, RowsShareState, OneElementOff, NoisyRuns,
        OverflowingSigmoid, StridesIgnored, AcceptsEmptySequence, CastsMixedDtypes, TruncatesState, UpcastOutputs,
-       CnGradientDropped, BiasGradientFromForgetGate)
+       CnGradientDropped, BiasGradientFromForgetGate, StateDetached)
