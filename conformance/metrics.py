@@ -47,7 +47,9 @@ def compare_output(name: str, expected: np.ndarray, got: np.ndarray, tol: Tolera
 def _compare(record, name, expected, got, tol, dtype, config, axes) -> dict:
     diff = np.abs(got - expected)
     diff = np.where(np.isfinite(got), diff, np.inf)  # NaN or Inf where a number was expected
-    allowed = tol.atol + tol.rtol * np.abs(expected)
+    same = _same_special(expected, got)  # NaN where NaN is expected: agreement
+    diff = np.where(same, 0.0, diff)
+    allowed = np.where(same, 1.0, tol.atol + tol.rtol * np.abs(expected))
     significant = np.abs(expected) >= tol.atol  # relative error is meaningless near zero
     rel = np.where(significant, diff / np.where(significant, np.abs(expected), 1.0), 0.0)
     record.update(
@@ -87,7 +89,14 @@ def failing_mask(expected: np.ndarray, got: np.ndarray, tol: Tolerance) -> np.nd
     got = np.asarray(got, dtype=np.float64)
     with np.errstate(invalid="ignore", over="ignore"):
         diff = np.where(np.isfinite(got), np.abs(got - expected), np.inf)
-        return ~(diff <= tol.atol + tol.rtol * np.abs(expected))
+        same = _same_special(expected, got)
+        return ~(same | (diff <= tol.atol + tol.rtol * np.abs(expected)))
+
+
+def _same_special(expected: np.ndarray, got: np.ndarray) -> np.ndarray:
+    """Both NaN, or the same infinity, in an element: agreement, not an error (two runs of one
+    implementation that both give NaN there agree; "expected nan, got nan" is no failure)."""
+    return (np.isnan(expected) & np.isnan(got)) | (np.isinf(expected) & (expected == got))
 
 
 def worst_of(comparisons: list[dict]) -> dict:

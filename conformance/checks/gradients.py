@@ -95,10 +95,14 @@ class GradientsCheck(Check):
         record["tolerance"] = tolerance_for(run.dtype, "gradients").as_dict()
         record["tolerance_note"] = "atol × max(1, max |expected|) per gradient array"
         record["gradients"] = comparisons
-        failing = [c for c in comparisons if not c["passed"]]
-        finish(record, [], missing + [f"upstream {c['upstream']}: {c['message']}" for c in failing[:6]])
-        if len(failing) > 6:
-            record["message"] += f"; and {len(failing) - 6} more failing gradient arrays"
+        # worst array first, and one of them only: the record's "gradients" lists every array
+        failing = sorted((c for c in comparisons if not c["passed"]),
+                         key=lambda c: -(c.get("tolerance_used") or float("inf")))
+        finish(record, [], missing + [f"upstream {c['upstream']}: {c['message']}" for c in failing[:1]])
+        if len(failing) > 1:
+            others = sorted({c["output"].removeprefix("grad ") for c in failing[1:]})
+            shown = ", ".join(others[:6]) + (", ..." if len(others) > 6 else "")
+            record["message"] += f"; and {len(failing) - 1} more failing gradient arrays ({shown})"
         record.update(worst_of(comparisons))
         if record["status"] == "fail" and run.diagnose:
             record["diagnosis"] = diagnose_gradients(run, upstream, got_by_label, expected_by_label, comparisons)
