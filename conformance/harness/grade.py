@@ -52,6 +52,7 @@ LIVE_ONLY = {
     "determinism": "calls the implementation twice on the same inputs",
     "strided": "hands the implementation strided views of the same inputs",
     "dtypes": "runs the case again in other dtypes and inspects the returned dtypes",
+    "training-parity": "trains a model for 300 steps, calling the implementation twice per step",
 }
 
 
