@@ -419,7 +419,7 @@ def wpt_vectors(root: Path, origin: str) -> tuple[list[Vector], list[str]]:
             notes = []
             if peepholes is not None:
                 notes.append("Its peephole weights are zero, so WebNN's output peephole on the state entering "
-                             "the step (issue 15) cannot differ from the spec's here.")
+                             "the step (SPEC §2, peephole_output_state: previous) cannot differ from the spec's here.")
             if cell:
                 notes.append("lstmCell is one step: T = 1, h_n = y = the new hidden state, c_n = the new cell state.")
             about = (f"WPT WebNN {op} test {test['name']!r} (webnn/conformance_tests/{file}; {origin}; "

@@ -1,6 +1,5 @@
 """`pytest --lstm-impl ...` runs the spec cases as tests, in any directory, through the same
 engine as the CLI."""
-import json
 import shlex
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import lstm_conformance.harness.expectations  # noqa: F401
 import lstm_conformance.harness.runner  # noqa: F401
 import lstm_conformance.harness.session  # noqa: F401
 from lstm_conformance.cli import main as cli_main
+from lstm_conformance.report import results
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "adapters.py"
@@ -77,11 +77,11 @@ def test_a_failing_node_id_can_be_run_again(pytester):
 
 
 def test_plugin_collects_only_the_spec_cases_unless_paths_are_given(pytester):
-    pytester.makepyfile(test_own="def test_own(): pass")
-    only_cases = pytester.runpytest("--lstm-impl", "numpy", "-k", "toy-memory-tanh or own")
-    only_cases.assert_outcomes(passed=2)
-    assert "test_own" not in only_cases.stdout.str()
-    own = pytester.runpytest("--lstm-impl", "numpy", "test_own.py")
+    pytester.makepyfile(test_own_xyz="def test_own_xyz(): pass")
+    only_cases = pytester.runpytest("--lstm-impl", "numpy", "-k", "toy-memory-tanh or own_xyz")
+    only_cases.assert_outcomes(passed=2)  # the case in two dtypes; the project's own test not collected
+    assert "test_own_xyz" not in only_cases.stdout.str()
+    own = pytester.runpytest("--lstm-impl", "numpy", "test_own_xyz.py")
     own.assert_outcomes(passed=1)
 
 
@@ -132,7 +132,7 @@ def test_plugin_and_cli_give_the_same_records(pytester, tmp_path):
     impls = ["numpy", "torch-cell", "torch-lstm", f"{FIXTURES}:TextbookSwappedRows", f"{FIXTURES}:RaisingAdapter"]
     assert cli_main(["run", *(w for i in impls for w in ("--impl", i)), "-k", "toy", "-k", "lengths-all-full",
                      "--out", str(tmp_path)]) == 1
-    cli = json.loads((tmp_path / "results.json").read_text())["records"]
+    cli = results.read(tmp_path / "results.json")["records"]  # with the stored-apart reasons put back
     plugin = _plugin_records(pytester, [w for i in impls for w in ("--lstm-impl", i)] +
                              ["-k", "toy or lengths-all-full"])
 
