@@ -11,7 +11,9 @@ import tempfile  # noqa: E402
 
 os.environ["LSTM_CONFORMANCE_CACHE"] = tempfile.mkdtemp(prefix="lstm-conformance-cache-")
 
-import pytest
+import copy  # noqa: E402
+
+import pytest  # noqa: E402
 
 pytest_plugins = ["pytester"]
 
@@ -21,3 +23,46 @@ def library():
     """The built-in spec case library, loaded once."""
     from lstm_conformance.spec.loader import load_cases
     return load_cases()
+
+
+class LibraryRuns:
+    """The records of every check of the whole library on an implementation (run_suite, with
+    diagnosis), computed at most once per implementation and session: the library × adapter
+    matrix of the correct implementations is the most expensive thing the tests run, and
+    test_builtin_adapters and test_tolerances judge the same records. Computed on first request,
+    so that under pytest-xdist (session fixtures are per worker) a worker computes only the
+    implementations its own tests ask for. Each call returns a deep copy: no test sees
+    another's changes."""
+
+    def __init__(self, library):
+        from lstm_conformance.checks import ReferenceCache
+        self._library, self._cache, self._records = library, ReferenceCache(), {}
+
+    def __call__(self, *impls: str) -> list[dict]:
+        """The records of these implementations (names or file.py:Class), in that order."""
+        from lstm_conformance.harness.registry import load_adapter
+        from lstm_conformance.harness.runner import run_suite
+        records = []
+        for impl in impls:
+            if impl not in self._records:
+                self._records[impl] = run_suite(self._library, [load_adapter(impl)], cache=self._cache)
+            records += self._records[impl]
+        return copy.deepcopy(records)
+
+
+@pytest.fixture(scope="session")
+def library_runs(library) -> LibraryRuns:
+    """`library_runs("numpy")`: every check of the library on numpy (see LibraryRuns)."""
+    return LibraryRuns(library)
+
+
+def pytest_collection_finish(session):
+    """Start the README's pip resolutions (tests/test_install.py: tens of seconds of network and
+    pip) in a background thread as soon as the test is selected, so that they overlap the rest
+    of the run. pytest-xdist workers do not: the worker that gets the test starts them."""
+    config = session.config
+    if config.option.collectonly or hasattr(config, "workerinput"):
+        return
+    for item in session.items:
+        if item.name == "test_every_readme_install_resolves_against_the_public_index":
+            config.stash[item.module.RESOLUTIONS] = item.module.Resolutions()

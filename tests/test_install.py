@@ -2,12 +2,18 @@
 
 pip runs with --isolated (this machine's pip configuration, local wheel folders and extra
 indexes are ignored) and --dry-run --ignore-installed (nothing is installed, nothing already
-installed counts). The commands run concurrently: each resolution takes tens of seconds.
+installed counts). The commands run concurrently: each resolution takes tens of seconds of
+network and pip (40–100 s wall, 20–25 s CPU each on a 2-core machine). So that they do not add
+that to the suite's time, tests/conftest.py starts them in a background thread as soon as
+collection is done (when this test is selected, in a run without pytest-xdist workers); the
+test waits for them. Without that start (a worker of `pytest -n N`) the test starts them itself.
 """
+import atexit
 import re
 import shlex
 import subprocess
 import sys
+import threading
 import urllib.request
 from pathlib import Path
 
@@ -15,6 +21,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLIC_INDEX = "https://pypi.org/simple"
+RESOLUTIONS = pytest.StashKey()  # the Resolutions started at session start (tests/conftest.py)
 
 
 def readme_pip_installs() -> list[list[str]]:
@@ -44,19 +51,68 @@ def _index_reachable() -> bool:
         return False
 
 
-def test_every_readme_install_resolves_against_the_public_index(tmp_path):
-    if not _index_reachable():
+class Resolutions:
+    """The README's installs resolved by pip, concurrently, in a background thread: `wait()`
+    gives (index reachable, failures); `stop()` ends pip processes still running."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._processes: list[subprocess.Popen] = []
+        self._stopped = False
+        self.reachable, self.failures, self.error = None, [], None
+        self._thread = threading.Thread(target=self._run, name="readme-pip-resolutions", daemon=True)
+        self._thread.start()
+        atexit.register(self.stop)  # a session that ends before the test (-x, Ctrl-C) leaves no pip behind
+
+    def _run(self):
+        try:
+            self.reachable = _index_reachable()
+            if self.reachable:
+                self._resolve()
+        except BaseException as err:  # noqa: BLE001 - reported by wait(), in the test
+            self.error = err
+
+    def _resolve(self):
+        runs = []
+        for args in readme_pip_installs():
+            command = [sys.executable, "-m", "pip", "install", "--isolated", "--dry-run", "--ignore-installed",
+                       "--index-url", PUBLIC_INDEX, "--disable-pip-version-check", "-q", *args]
+            with self._lock:
+                if self._stopped:
+                    return
+                process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                           text=True)
+                self._processes.append(process)
+            runs.append((args, process))
+        for args, process in runs:
+            output, _ = process.communicate(timeout=900)
+            if process.returncode != 0:
+                lines = [l for l in output.splitlines() if "ERROR" in l or "conflict" in l or "depends" in l]
+                self.failures.append(f"pip install {shlex.join(args)}:\n  "
+                                     + "\n  ".join(lines[:8] or output.splitlines()[-8:]))
+
+    def wait(self, timeout: float = 1000) -> tuple[bool, list[str]]:
+        self._thread.join(timeout)
+        assert not self._thread.is_alive(), f"pip still resolving after {timeout} s"
+        if self.error is not None:
+            raise self.error
+        return self.reachable, self.failures
+
+    def stop(self):
+        with self._lock:
+            self._stopped = True
+            for process in self._processes:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+
+
+def test_every_readme_install_resolves_against_the_public_index(request):
+    resolutions = request.config.stash.get(RESOLUTIONS, None) or Resolutions()
+    try:
+        reachable, failures = resolutions.wait()
+    finally:
+        resolutions.stop()
+    if not reachable:
         pytest.skip(f"the public index ({PUBLIC_INDEX}) is unreachable from this machine")
-    runs = []
-    for args in readme_pip_installs():
-        command = [sys.executable, "-m", "pip", "install", "--isolated", "--dry-run", "--ignore-installed",
-                   "--index-url", PUBLIC_INDEX, "--disable-pip-version-check", "-q", *args]
-        runs.append((args, subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                            text=True)))
-    failures = []
-    for args, process in runs:
-        output, _ = process.communicate(timeout=900)
-        if process.returncode != 0:
-            lines = [l for l in output.splitlines() if "ERROR" in l or "conflict" in l or "depends" in l]
-            failures.append(f"pip install {shlex.join(args)}:\n  " + "\n  ".join(lines[:8] or output.splitlines()[-8:]))
     assert not failures, "README install commands that do not resolve on the public index:\n" + "\n".join(failures)

@@ -13,9 +13,12 @@ from lstm_conformance.tolerances import MIN_MARGIN, TOLERANCES
 EXAMPLE = str(Path(__file__).resolve().parents[2] / "examples" / "vectorised_lstm.py") + ":VectorisedLSTM"
 
 
-def test_correct_implementations_keep_the_stated_margin_on_the_library(library):
-    adapters = [load_adapter(n) for n in calibration.CORRECT_IMPLEMENTATIONS + (EXAMPLE,)]
-    summary = calibration.measure(library, adapters)
+def test_correct_implementations_keep_the_stated_margin_on_the_library(library_runs):
+    # calibration.measure(library, adapters) on the records test_builtin_adapters judges too
+    # (every check, computed once a session: see conftest.py); the same summary.
+    runs = library_runs(*calibration.CORRECT_IMPLEMENTATIONS, EXAMPLE)
+    records = [r for r in runs if r["check"] in calibration.MEASURED_CHECKS]
+    summary = calibration.summarize(calibration.error_samples(records))
     assert {(c, d) for c in ("forward", "gradients", "state-chaining", "batch-independence", "strided")
             for d in ("float32", "float64")} <= set(summary)
     assert {("dtypes", "float16"), ("dtypes", "bfloat16"), ("padding-invariance", "float32")} <= set(summary)
@@ -23,9 +26,23 @@ def test_correct_implementations_keep_the_stated_margin_on_the_library(library):
     assert not thin, f"tolerance margins below {MIN_MARGIN}×:\n{calibration.markdown(summary)}"
 
 
-def test_half_precision_gradients_keep_the_stated_margin(library):
+# Where the half-precision gradient measurement below finds its largest errors (the three
+# largest per dtype, torch-lstm and torch-cell, PyTorch 2.13 on CPU): the default run measures
+# these; the whole measurement is `slow`.
+HALF_PRECISION_WORST = ("toy-memory-tanh", "saturated-gates", "onnx-test-lstm-with-initial-bias",  # float16
+                        "size-grid/t11/b5/h3", "saturated-gates-extreme", "onnx-test-lstm-batchwise")  # bfloat16
+
+
+@pytest.mark.parametrize("everything", [
+    False,
+    pytest.param(True, marks=pytest.mark.slow),  # ~150 cases, 2 × 2 gradients runs each: PyTorch measured
+], ids=["worst-cases", "every-case"])
+def test_half_precision_gradients_keep_the_stated_margin(library, everything):
     adapters = [load_adapter("torch-lstm"), load_adapter("torch-cell")]
     cases = calibration.half_precision_cases(library, 50)
+    if not everything:
+        cases = [c for c in cases if c.id in HALF_PRECISION_WORST]
+        assert {c.id for c in cases} == set(HALF_PRECISION_WORST)
     summary = calibration.measure(cases, adapters, checks=("gradients",))
     assert set(summary) == {("gradients", "float16"), ("gradients", "bfloat16")}
     for key, entry in summary.items():

@@ -13,10 +13,10 @@ KNOWN_FINDINGS = [expectations.load(p) for p in sorted((Path(__file__).resolve()
 
 
 @pytest.mark.parametrize("impl", ["numpy", "torch-cell", "torch-lstm", EXAMPLE])
-def test_adapter_passes_every_applicable_case(impl, library):
-    adapter = load_adapter(impl)
-    # every check; real upstream defects the checks find are known findings (xfail, with evidence)
-    records = expectations.apply(run_suite(library, [adapter]), KNOWN_FINDINGS)
+def test_adapter_passes_every_applicable_case(impl, library_runs):
+    # every check (run_suite on the whole library, shared with test_tolerances: see conftest.py);
+    # real upstream defects the checks find are known findings (xfail, with evidence)
+    records = expectations.apply(library_runs(impl), KNOWN_FINDINGS)
     bad = [f"{r['case']} [{r['dtype']}]: {r['status']}: {r['message']}" for r in records if r["status"] in ("fail", "error")]
     assert not bad, "\n".join(bad)
     assert sum(r["status"] == "pass" for r in records) >= 30
