@@ -114,6 +114,18 @@ def run_conditions(threads: dict | None = None) -> dict:
     return info
 
 
+@contextlib.contextmanager
+def _outside_xdist():
+    """pytest-benchmark turns itself off in an xdist worker (it reads PYTEST_XDIST_WORKER): the
+    timing session is a process's own, even inside a `pytest -n` run, so hide the variable."""
+    worker = os.environ.pop("PYTEST_XDIST_WORKER", None)
+    try:
+        yield
+    finally:
+        if worker is not None:
+            os.environ["PYTEST_XDIST_WORKER"] = worker
+
+
 def run_benchmarks(adapters, shapes, dtype, json_path, quick=False, modes=("forward",),
                    baseline=BASELINE, max_time=1.0, threads: int | None = DEFAULT_THREADS) -> list[dict]:
     """Time every adapter on every shape, mode and dtype (`dtype`: one name or a list); returns
@@ -143,12 +155,14 @@ def _run_session(plugin, json_path, conditions, adapters, shapes, dtypes, modes,
     with tempfile.TemporaryDirectory(prefix="lstm-conformance-bench-") as folder:
         test_file = Path(folder) / "timed_tests.py"
         shutil.copyfile(Path(__file__).parent / "session" / "timed_tests.py", test_file)
-        args = [str(test_file), "-p", "no:cacheprovider", "-qq", "--import-mode=importlib",
+        # no xdist in the timing session, even inside a test run with -n: pytest-benchmark
+        # disables itself where xdist is active
+        args = [str(test_file), "-p", "no:cacheprovider", "-p", "no:xdist", "-qq", "--import-mode=importlib",
                 "--benchmark-quiet",  # our speed table is the speed output, not pytest-benchmark's
                 "--benchmark-save-data",  # every round in the JSON: the ratios' bootstrap intervals need them
                 f"--benchmark-json={json_path}", "--benchmark-sort=name",
                 "--rootdir", folder, "-o", "python_files=timed_tests.py", "-o", "testpaths="]
-        with contextlib.redirect_stdout(pytest_output):
+        with contextlib.redirect_stdout(pytest_output), _outside_xdist():
             code = pytest.main(args, plugins=[plugin])
     if plugin.interrupted:  # pytest caught Ctrl-C / SIGTERM: pass it on as such
         raise KeyboardInterrupt
