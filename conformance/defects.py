@@ -39,7 +39,10 @@ _DEFECTS = (
     Defect("h0-ignored", "h0 ignored (taken as zeros)"),
     Defect("c0-ignored", "c0 ignored (taken as zeros)"),
     Defect("h0-c0-swapped", "h0 and c0 swapped"),
+    Defect("gate-blocks-swapped-in", "gate blocks {a} and {b} swapped in {arrays} only"),
     # the cell
+    Defect("gate-forced-to-one", "{gate} gate forced to 1 ({formula})"),
+    Defect("activation-computed-as", "{role} activation {symbol} computed as {other} (spec: {act})"),
     Defect("no-cell-output-activation", "no activation on the cell output (h = o ⊙ c)"),
     Defect("forget-path-dropped", "forget path dropped (c' = i ⊙ g)"),
     Defect("cell-state-clipped", "cell state clipped to [-1, 1]"),

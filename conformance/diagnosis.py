@@ -32,8 +32,8 @@ from .reference.layouts.onnx import activations_from_onnx, activations_to_onnx, 
 from .reference.forward import (StepHooks, clip, from_time_major, run_stack,
                                 state_from_batched, state_to_batched, to_time_major)
 from .spec.materialize import round_to_dtype
-from .spec.model import (ACTIVATION_ROLES, GATE_ORDER, OUTPUTS, STANDARD_ACTIVATIONS, UPSTREAM_TERMS, Activation,
-                         Problem, padding_mask)
+from .spec.model import (ACTIVATION_NAMES, ACTIVATION_ROLES, GATE_ORDER, OUTPUTS, STANDARD_ACTIVATIONS, UPSTREAM_TERMS,
+                         Activation, Problem, padding_mask)
 from .tolerances import Tolerance, gradient_tolerance
 
 MATCH_FACTOR = 4.0  # a pattern reproduces the outputs within this multiple of the tolerance
@@ -110,11 +110,15 @@ def gate_order_name(perm: tuple) -> str:
     return named("gate-order", order=order)
 
 
-def permute_gates(params: dict, perm: tuple, hidden: int) -> dict:
-    """Parameters whose gate k block is the canonical block perm[k] (4H-row arrays only)."""
+GATED_ARRAYS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")  # the arrays with four gate blocks
+
+
+def permute_gates(params: dict, perm: tuple, hidden: int, arrays: tuple = GATED_ARRAYS) -> dict:
+    """Parameters whose gate k block is the canonical block perm[k] (in the 4H-row arrays whose
+    names start with one of `arrays`)."""
     out = {}
     for name, value in params.items():
-        if name.startswith(("weight_ih", "weight_hh", "bias_ih", "bias_hh")):
+        if name.startswith(arrays):
             blocks = value.reshape((4, hidden) + value.shape[1:])
             value = blocks[list(perm)].reshape(value.shape)
         out[name] = value
@@ -257,6 +261,43 @@ def option_variants(problem: Problem) -> Iterator[tuple[str, Callable[[], dict]]
         yield named("lengths-ignored"), lambda: _reference(problem, lengths=None)
 
 
+def defect_models(problem: Problem) -> Iterator[tuple[str, Callable[[], dict]]]:
+    """Defects searched systematically rather than listed one by one: a gate-block swap
+    confined to one kind of array (weight_ih, weight_hh, the biases), each gate forced to 1,
+    and each activation role computed with each other activation of the spec."""
+    config, H = problem.config, problem.config.hidden_size
+    kinds = {"weight_ih": ("weight_ih",), "weight_hh": ("weight_hh",), "the biases": ("bias_ih", "bias_hh")}
+    for a, b in itertools.combinations(range(4), 2):
+        perm = tuple(b if k == a else a if k == b else k for k in range(4))
+        for label, arrays in kinds.items():
+            if any(name.startswith(arrays) for name in problem.params):
+                yield (named("gate-blocks-swapped-in", a=GATE_ORDER[a], b=GATE_ORDER[b], arrays=label),
+                       lambda perm=perm, arrays=arrays: _reference(
+                           problem, params=permute_gates(problem.params, perm, H, arrays)))
+    if not config.peepholes and not config.input_forget and config.cell_clip is None:
+        def forced(c_of):
+            return lambda: forward_with(problem, lambda cfg, p, s: (_cell_output(cfg, p, s, c_of(s)), c_of(s)))
+        yield named("gate-forced-to-one", gate="forget", formula="c' = c + i ⊙ g"), forced(lambda s: s.c + s.i * s.g)
+        yield named("gate-forced-to-one", gate="input", formula="c' = f ⊙ c + g"), forced(lambda s: s.f * s.c + s.g)
+        yield named("gate-forced-to-one", gate="output", formula="h' = ψ(c')"), lambda: forward_with(
+            problem, lambda cfg, p, s: (_psi_output(cfg, p, np.ones_like(s.o), s.c_new), s.c_new))
+    symbols = {"gate": "σ", "cell": "φ", "hidden": "ψ"}
+    for role in ACTIVATION_ROLES:
+        act = config.activation(role)
+        # scaled_tanh has no defaults to compute with; affine's defaults (1, 0) make it identity
+        covered = {act.name, "scaled_tanh", "affine"}
+        if act != STANDARD_ACTIVATIONS[role]:
+            covered.add(STANDARD_ACTIVATIONS[role].name)  # "… ignored (the standard used)" names that one
+        if role == "hidden":
+            covered.add("identity")  # "no activation on the cell output" names that one
+        for other in ACTIVATION_NAMES:
+            if other in covered:
+                continue
+            acts = tuple(Activation(other) if r == role else config.activation(r) for r in ACTIVATION_ROLES)
+            yield (named("activation-computed-as", role=role, symbol=symbols[role], other=other, act=act),
+                   lambda acts=acts: _reference(problem, config=config.with_options(activations=acts)))
+
+
 def _flip_time(config, a: np.ndarray) -> np.ndarray:
     return np.flip(a, axis=config.time_axis)
 
@@ -269,6 +310,7 @@ def forward_variants(problem: Problem, reference: dict) -> Iterator[tuple[str, C
     single = config.num_layers == 1 and not config.bidirectional
     plain = not config.peepholes  # the state hooks recompute h' from o, which a peephole on c' changes
     yield from option_variants(problem)
+    yield from defect_models(problem)
     for perm in itertools.permutations(range(4)):
         if perm != (0, 1, 2, 3):
             yield gate_order_name(perm), lambda perm=perm: _reference(
@@ -336,6 +378,14 @@ def forward_variants(problem: Problem, reference: dict) -> Iterator[tuple[str, C
         yield named("reverse-not-realigned"), reverse_misaligned
 
 
+def _most_general(patterns: list) -> list:
+    """Where a gate-block swap in every array reproduces the outputs, the same swap confined to
+    one kind of array (which the case cannot tell apart from it) is not named too."""
+    if not any(p.defect_id == "gate-blocks-swapped" for p in patterns):
+        return patterns
+    return [p for p in patterns if p.defect_id != "gate-blocks-swapped-in"]
+
+
 def _reproduces(variant: dict, got: dict, reference: dict, tol: Tolerance) -> bool:
     """The variant explains `got`: it matches on every output both have, and differs from
     the reference somewhere (else it explains nothing on this problem)."""
@@ -384,6 +434,7 @@ def diagnose_forward(problem: Problem, got: dict, reference: dict, tol: Toleranc
                 continue
             if _reproduces(variant, got, reference, tol):
                 patterns.append(name)
+        patterns = _most_general(patterns)
     return {"where": where, "patterns": [str(p) for p in patterns], "defects": _ids(patterns),
             "summary": _summary(where, patterns, tried)}
 

@@ -115,6 +115,17 @@ class ForgetPathDropped(Mutant):
         return i * g
 
 
+class ForgetGateOne(Mutant):
+    name = "forget-gate-one"
+    defect = "c' = c + i ⊙ g: the forget gate is never applied (as if f = 1)"
+    defect_id = "gate-forced-to-one"
+    defect_fields = {"gate": "forget", "formula": "c' = c + i ⊙ g"}
+    diagnosis_case = "gate-blocks-distinguishable"
+
+    def cell_update(self, f, c, i, g):
+        return c + i * g
+
+
 class Float16Compute(Mutant):
     name = "float16-compute"
     defect = "computes in float16 and casts the outputs back to the input dtype"
@@ -335,7 +346,7 @@ class StateDetached(Mutant):
 
 
 ZOO = (GateOrderIF, GateOrderONNX, BiasesDropped, HiddenBiasDropped, InitialStateIgnored, NoCellActivation,
-       CellClipped, ForgetPathDropped, Float16Compute, TimeReversed, StatesSwapped, StateFromPenultimateStep,
-       LastStepSkipped, PaddingProcessed, ReverseMisaligned, RowsShareState, OneElementOff, NoisyRuns,
+       CellClipped, ForgetPathDropped, ForgetGateOne, Float16Compute, TimeReversed, StatesSwapped,
+       StateFromPenultimateStep, LastStepSkipped, PaddingProcessed, ReverseMisaligned, RowsShareState, OneElementOff, NoisyRuns,
        OverflowingSigmoid, StridesIgnored, AcceptsEmptySequence, CastsMixedDtypes, TruncatesState, UpcastOutputs,
        CnGradientDropped, BiasGradientFromForgetGate, StateDetached)
