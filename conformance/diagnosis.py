@@ -310,7 +310,6 @@ def forward_variants(problem: Problem, reference: dict) -> Iterator[tuple[str, C
     single = config.num_layers == 1 and not config.bidirectional
     plain = not config.peepholes  # the state hooks recompute h' from o, which a peephole on c' changes
     yield from option_variants(problem)
-    yield from defect_models(problem)
     for perm in itertools.permutations(range(4)):
         if perm != (0, 1, 2, 3):
             yield gate_order_name(perm), lambda perm=perm: _reference(
@@ -376,6 +375,7 @@ def forward_variants(problem: Problem, reference: dict) -> Iterator[tuple[str, C
                 out[k] = from_time_major(config, tm)
             return out
         yield named("reverse-not-realigned"), reverse_misaligned
+    yield from defect_models(problem)  # last: the listed patterns come first when several match
 
 
 def _most_general(patterns: list) -> list:
