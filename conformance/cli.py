@@ -401,28 +401,19 @@ def cmd_list(args, interrupts=None) -> int:
     return 0
 
 
-def _empty_status(args, records) -> int:
-    """1 when no case ran (unless --allow-empty): a gate that tested nothing must not pass."""
-    if summary.something_ran(records) or args.allow_empty:
-        return 0
-    print("lstm-conformance: error: no case ran (every result unsupported or skipped, or none); "
-          "--allow-empty accepts that", file=sys.stderr)
-    return 1
-
-
-def _finish(args, outcome: usecases.Outcome, session, interrupts, written) -> int:
-    """Print what happened and return the exit status."""
+def _finish(args, outcome: usecases.Outcome, strict: bool, interrupts) -> int:
+    """Print what happened and return the exit status (run, report, grade)."""
     if outcome.interrupted:
         print(f"interrupted: keeping the {len(outcome.records)} results so far", file=sys.stderr)
-    _print_summary(args, outcome, written)
+    _print_summary(args, outcome, outcome.written)
     if outcome.benchmark_error:
         print(f"lstm-conformance: error: benchmarks: {outcome.benchmark_error}", file=sys.stderr)
-    if outcome.interrupted or interrupts.interrupted:
-        return interrupts.exit_status()
-    if not args.allow_empty and not summary.something_ran(outcome.records):
+    if outcome.interrupted or (interrupts is not None and interrupts.interrupted):
+        return interrupts.exit_status() if interrupts is not None else 130
+    if outcome.nothing_ran and not args.allow_empty:  # a gate that tested nothing must not pass
         print("lstm-conformance: error: no case ran (every result unsupported or skipped, or none); "
               "--allow-empty accepts that", file=sys.stderr)
-    return outcome.exit_status(session, args.allow_empty)
+    return outcome.exit_status(strict, args.allow_empty)
 
 
 def cmd_run(args, interrupts) -> int:
@@ -432,7 +423,7 @@ def cmd_run(args, interrupts) -> int:
         with _progress(args, selection, session) as progress:
             on_record, on_journal = _listeners(args, progress)
             outcome = usecases.run(options, selection, session, args.maxfail, on_record, on_journal, interrupts)
-        return _finish(args, outcome, session, interrupts, outcome.written)
+        return _finish(args, outcome, session.strict, interrupts)
 
 
 def _warn_blas_kernels() -> None:
@@ -473,7 +464,7 @@ def cmd_report(args, interrupts) -> int:
             on_record, on_journal = _listeners(args, progress)
             outcome = usecases.report(options, selection, session, timing, args.maxfail, on_record, on_journal,
                                       interrupts)
-        return _finish(args, outcome, session, interrupts, outcome.written)
+        return _finish(args, outcome, session.strict, interrupts)
 
 
 def cmd_merge(args, interrupts=None) -> int:
@@ -566,8 +557,7 @@ def cmd_grade(args, interrupts=None) -> int:
                               args.out, args.junit, on_record=(lambda r: print(_record_line(r))) if args.verbose else None)
     except grade.GradeError as err:
         raise UsageError(str(err)) from None
-    _print_summary(args, outcome, outcome.written)
-    return grade.exit_status(outcome, args.strict, args.allow_empty)
+    return _finish(args, outcome, args.strict, interrupts)
 
 
 def cmd_fuzz(args, interrupts=None) -> int:
@@ -580,10 +570,7 @@ def cmd_fuzz(args, interrupts=None) -> int:
 
 COMMANDS = {"list": cmd_list, "run": cmd_run, "bench": cmd_bench, "report": cmd_report, "validate": cmd_validate,
             "compare": cmd_compare, "mutants": cmd_mutants, "calibrate": cmd_calibrate, "merge": cmd_merge,
-            "repro": cmd_repro}
-
-
-COMMANDS.update(export=cmd_export, grade=cmd_grade, fuzz=cmd_fuzz)
+            "repro": cmd_repro, "export": cmd_export, "grade": cmd_grade, "fuzz": cmd_fuzz}
 
 
 def main(argv=None) -> int:

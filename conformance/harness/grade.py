@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -32,7 +32,6 @@ from ..checks import CHECKS, CaseRun, ReferenceCache
 from ..checks.base import finish
 from ..checks.gradients import compare_gradients, reference_gradients
 from ..metrics import worst_of
-from ..report import summary
 from ..report.results import Status
 from ..spec.loader import build_config, select
 from ..spec.model import DTYPES, UPSTREAM_TERMS, Problem
@@ -42,6 +41,7 @@ from . import expectations as expecting
 from .literal_case import literal_case
 from .runner import run_checks
 from .session import build_document, write_reports
+from .usecases import Outcome
 
 # Why each check that re-runs the implementation is not run by grade.
 LIVE_ONLY = {
@@ -58,14 +58,6 @@ LIVE_ONLY = {
 
 class GradeError(ValueError):
     """DIR is not golden data of a known version, or OUTPUTS is not a folder: a usage error."""
-
-
-@dataclass
-class GradeOutcome:
-    records: list = field(default_factory=list)
-    written: list = field(default_factory=list)
-    stopped: str = ""  # as usecases.Outcome (the CLI prints both the same way)
-    interrupted: bool = False
 
 
 def read_manifest(folder: Path) -> dict:
@@ -210,7 +202,7 @@ def implementation_name(outputs: Path, name: Optional[str]) -> str:
 
 
 def grade(golden: Path, outputs: Path, name: Optional[str] = None, patterns=None, dtypes=None,
-          expectation_files=(), out: Optional[Path] = None, junit: Optional[Path] = None, on_record=None) -> GradeOutcome:
+          expectation_files=(), out: Optional[Path] = None, junit: Optional[Path] = None, on_record=None) -> Outcome:
     """Grade OUTPUTS against the golden data in `golden`; write results.json and correctness.md
     into `out` (and JUnit XML to `junit`) when given."""
     golden, outputs = Path(golden), Path(outputs)
@@ -224,7 +216,7 @@ def grade(golden: Path, outputs: Path, name: Optional[str] = None, patterns=None
         raise GradeError(f"--expectations {err}") from None
     sets = [expecting.for_adapter(s, impl) for s in sets]  # the files describe the graded implementation
     chosen = {c.id for c in select([_Named(e) for e in manifest["cases"]], patterns)}
-    cache, outcome = ReferenceCache(), GradeOutcome()
+    cache, outcome = ReferenceCache(), Outcome()
     for entry in manifest["cases"]:
         if entry["case"] not in chosen or (dtypes and entry["dtype"] not in dtypes):
             continue
@@ -242,13 +234,6 @@ def grade(golden: Path, outputs: Path, name: Optional[str] = None, patterns=None
         document = build_document(outcome.records, [], settings)
         outcome.written = write_reports(document, out, junit)
     return outcome
-
-
-def exit_status(outcome: GradeOutcome, strict: bool = False, allow_empty: bool = False) -> int:
-    """1 when a case failed or errored (or, with strict, an expected failure passed), or when
-    nothing ran (unless allow_empty); else 0."""
-    empty = 0 if allow_empty or summary.something_ran(outcome.records) else 1
-    return max(expecting.gate_status(outcome.records, strict), empty)
 
 
 @dataclass

@@ -136,9 +136,6 @@ class Session:
     def judge(self, record: dict) -> dict:
         return expectations.apply_to_record(record, self.expectation_sets)
 
-    def exit_status(self, records: list[dict]) -> int:
-        return expectations.gate_status(records, self.strict)
-
     def report_unused_expectations(self, records: list[dict], complete: bool = True, library: bool = True) -> None:
         """A note for each xfail entry that matched no result: only when the run covered what the
         entries target. `complete`: no -k, --check or --dtype filter, no interrupt, no early stop;

@@ -17,6 +17,7 @@ from ..checks import ReferenceCache
 from ..report import results, summary
 from ..report.results import FAILED
 from .crash_watch import CrashWatch
+from .expectations import gate_status
 from .parallel import WorkerSetup, run_cases
 from .runner import iter_units, run_unit
 from .session import RunOptions, Session, build_document, write_reports
@@ -55,11 +56,16 @@ class Outcome:
     benchmark_error: Optional[str] = None
     written: list = field(default_factory=list)  # the files written, results.json first
 
-    def exit_status(self, session: Session, allow_empty: bool) -> int:
-        """0, or 1 when a case failed (the expectations judge it), the benchmarks failed, or
-        nothing ran (unless allow_empty). Interrupts are the caller's: they have their own status."""
-        empty = 0 if allow_empty or summary.something_ran(self.records) else 1
-        return max(session.exit_status(self.records), 1 if self.benchmark_error else 0, empty)
+    @property
+    def nothing_ran(self) -> bool:
+        return not summary.something_ran(self.records)
+
+    def exit_status(self, strict: bool, allow_empty: bool) -> int:
+        """0, or 1 when a case failed (the expectations judge it; with `strict` an unexpected pass
+        too), the benchmarks failed, or nothing ran (unless allow_empty). Interrupts are the
+        caller's: they have their own status."""
+        empty = 0 if allow_empty or not self.nothing_ran else 1
+        return max(gate_status(self.records, strict), 1 if self.benchmark_error else 0, empty)
 
 
 class _MaxFailReached(Exception):

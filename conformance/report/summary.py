@@ -182,8 +182,6 @@ def condensed(message: str, limit: int = MAX_EXAMPLE) -> str:
     return (line if len(line) <= room else line[:room - 3] + "...") + FULL_TEXT_NOTE
 
 
-_short = condensed
-
 
 def render(records) -> list[str]:
     """The summary's lines: totals per implementation, then each section's groups."""
@@ -192,9 +190,9 @@ def render(records) -> list[str]:
     for section in summarize(records):
         lines.append(f"{section.title}: {section.count}")
         for group in section.groups[:MAX_GROUPS]:
-            lines.append(f"  {group.count:>5}  {group.impl}: {_short(group.label)}")
+            lines.append(f"  {group.count:>5}  {group.impl}: {condensed(group.label)}")
             if section.examples:
-                lines.append(f"         e.g. {where(group.example)}: {_short(group.example.get('message', ''))}")
+                lines.append(f"         e.g. {where(group.example)}: {condensed(group.example.get('message', ''))}")
         rest = section.groups[MAX_GROUPS:]
         if rest:
             lines.append(f"  ... and {len(rest)} more groups ({sum(g.count for g in rest)} records)")
