@@ -57,8 +57,9 @@ def test_a_real_deviation_still_fails_each_literal(library, dtype):
             assert record["passed"] is False, (case.id, dtype, k)
 
 
-def test_the_dtype_tolerance_is_what_separates_pass_from_fail():
-    case = load_text("""
+def one_literal_case():
+    """A case whose only literal is c_n = 2 with atol 1e-6."""
+    return load_text("""
 cases:
   - id: lit
     about: one literal with atol 1e-6
@@ -66,6 +67,10 @@ cases:
     expect:
       - {output: c_n, atol: 0.000001, values: [2.0]}
 """)[0]
+
+
+def test_the_dtype_tolerance_is_what_separates_pass_from_fail():
+    case = one_literal_case()
     tol = tolerance_for("float32")
     allowed = 1e-6 + tol.atol + tol.rtol * 2.0
     f32, f64 = materialize(case, "float32"), materialize(case, "float64")
@@ -79,15 +84,7 @@ cases:
 
 
 def test_failure_messages_show_the_digits_that_differ():
-    case = load_text("""
-cases:
-  - id: lit
-    about: one literal with atol 1e-6
-    shape: {seq_len: 1, batch: 1, input_size: 1, hidden_size: 1}
-    dtypes: [float64]
-    expect:
-      - {output: c_n, atol: 0.000001, values: [2.0]}
-""")[0]
+    case = one_literal_case()
     record = check_literals(case.expect, {"c_n": np.array([[[2.0000014]]])}, materialize(case, "float64"))[0]
     assert "expected 2, got 2.000001 " in record["message"], record["message"]
     assert "difference 1.4e-06" in record["message"]

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.golden import export_golden
+
 from lstm_conformance.cli import main
 from lstm_conformance.report import results
 
@@ -21,12 +23,7 @@ def compiler():
 
 @pytest.fixture(scope="module")
 def golden(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("golden")
-    args = ["export", "--out", str(folder)]
-    for pattern in PATTERNS:
-        args += ["-k", pattern]
-    assert main(args) == 0
-    return folder
+    return export_golden(tmp_path_factory.mktemp("golden"), PATTERNS)
 
 
 def build(tmp_path, *flags):
