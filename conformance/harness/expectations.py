@@ -13,6 +13,12 @@ Modelled on array-api-tests' xfails file, with a reason required on every entry,
         check: forward                  # optional: only this check
         message: "T = 0"                # optional: only failures whose message contains this
                                         # (such an entry never makes an xpass)
+        # optional evidence of a finding, shown by `lstm-conformance survey` (none changes matching):
+        finding: "clip not applied to ψ's input"  # a short title; entries with the same title are
+                                        # one finding (else entries with the same reason are)
+        spec: "ONNX LSTM: clip ... is applied to the input of activations"  # the normative text
+        reproducer: tests/survey/test_x_findings.py::test_clip   # a test that uses only the library
+        upstream: "https://github.com/o/r/issues/1"   # the upstream issue, or "none found"
 
 `apply` is a pure function run on the records after the run (the runner knows nothing of
 it): a record that matches an entry and failed or errored becomes `xfail`; one that passed
@@ -43,7 +49,10 @@ import yaml
 
 from ..report.results import FAILED, Status, check_of, gate_failing
 
-ENTRY_KEYS = {"case", "reason", "dtype", "check", "message"}
+MATCH_KEYS = {"case", "reason", "dtype", "check", "message"}
+# Evidence of a finding (the survey report shows it); matching ignores these.
+EVIDENCE_KEYS = ("finding", "spec", "reproducer", "upstream")
+ENTRY_KEYS = MATCH_KEYS | set(EVIDENCE_KEYS)
 FILE_KEYS = ("adapter", "implementation", "versions", "xfail", "about")
 BUILTIN_PREFIX = "builtin:"
 
@@ -67,6 +76,11 @@ class Entry:
     dtype: Optional[str] = None
     check: Optional[str] = None
     message: Optional[str] = None  # text the result's message must contain
+    # evidence (EVIDENCE_KEYS): a title, the normative text, a library-only test, an upstream issue
+    finding: Optional[str] = None
+    spec: Optional[str] = None
+    reproducer: Optional[str] = None
+    upstream: Optional[str] = None
 
     def matches(self, record: dict) -> bool:
         if self.dtype is not None and record.get("dtype") != self.dtype:
@@ -145,7 +159,8 @@ def parse(document, file="<string>") -> Expectations:
                              reason=_text(raw.get("reason"), file, index, "reason", True),
                              dtype=_text(raw.get("dtype"), file, index, "dtype", False),
                              check=_text(raw.get("check"), file, index, "check", False),
-                             message=_text(raw.get("message"), file, index, "message", False)))
+                             message=_text(raw.get("message"), file, index, "message", False),
+                             **{key: _text(raw.get(key), file, index, key, False) for key in EVIDENCE_KEYS}))
     return Expectations(adapter=adapter.strip(), file=str(file), entries=entries, implementation=implementation,
                         versions=versions)
 
