@@ -4,6 +4,7 @@ One module per convention, each with `to_X` / `from_X` and a docstring stating t
 relies on and where they come from:
   keras     Keras LSTM: kernel, recurrent_kernel, one summed bias; gates i, f, c, o
   onnx      ONNX LSTM node: W, R, B = [Wb, Rb], P; gates i, o, f, c; peepholes i, o, f
+  tf_block  TensorFlow BlockLSTMV2 / BlockLSTM: one kernel on [x, h], gates i, f, c, o or i, c, f, o
   tflite    TFLite LSTM op: per-gate tensors, gate biases, peepholes, projection, layer-norm
             coefficients (input, forget, cell, output)
   flax      Flax linen LSTMCell / OptimizedLSTMCell: Dense ii..io (no bias), hi..ho (bias)
@@ -15,6 +16,7 @@ from .cells import LayoutError, all_cells, cell_params, suffixed
 from .flax import from_flax, to_flax
 from .keras import from_keras, to_keras
 from .onnx import from_onnx, to_onnx
+from .tf_block import from_tf_block, to_tf_block
 from .tflite import from_tflite, to_tflite
 from .textbook import (from_per_gate_column, from_per_gate_right, from_vectorised, to_per_gate_column,
                        to_per_gate_right, to_vectorised)
@@ -22,6 +24,7 @@ from .textbook import (from_per_gate_column, from_per_gate_right, from_vectorise
 __all__ = [
     "LayoutError", "all_cells", "cell_params", "suffixed",
     "to_keras", "from_keras", "to_onnx", "from_onnx", "to_flax", "from_flax", "to_tflite", "from_tflite",
+    "to_tf_block", "from_tf_block",
     "to_per_gate_right", "from_per_gate_right", "to_per_gate_column", "from_per_gate_column",
     "to_vectorised", "from_vectorised",
 ]
