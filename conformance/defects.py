@@ -42,6 +42,8 @@ _DEFECTS = (
     Defect("gate-blocks-swapped-in", "gate blocks {a} and {b} swapped in {arrays} only"),
     # the cell
     Defect("gate-forced-to-one", "{gate} gate forced to 1 ({formula})"),
+    Defect("gate-forced-to-zero", "{gate} gate forced to 0 ({formula})"),
+    Defect("sigmoid-overflows", "σ computed as e^z / (1 + e^z) in {dtype}: NaN once e^z overflows (z > {limit})"),
     Defect("activation-computed-as", "{role} activation {symbol} computed as {other} (spec: {act})"),
     Defect("no-cell-output-activation", "no activation on the cell output (h = o ⊙ c)"),
     Defect("forget-path-dropped", "forget path dropped (c' = i ⊙ g)"),
@@ -51,6 +53,12 @@ _DEFECTS = (
     # time and outputs
     Defect("time-reversed", "time reversed (steps processed from T-1 down to 0)"),
     Defect("last-step-skipped", "last step skipped (T-1 steps computed)"),
+    Defect("first-step-skipped", "first step skipped (the loop starts at step 1; the outputs at step 0 stay zero)"),
+    Defect("first-step-repeated", "first step repeated (step t reads x at t - 1: x at step 0 computed twice, the "
+                                  "last x never)"),
+    Defect("outputs-axes-swapped", "{outputs} returned with the time and batch axes swapped ({got}; spec: {spec})"),
+    Defect("output-written-wrong", "{output} wrong in {count} of {total} elements while the recurrence is right "
+                                   "({evidence}): an error in writing the output, not in the LSTM step"),
     Defect("final-state-swapped", "h_n and c_n swapped"),
     Defect("final-state-from-step", "h_n and c_n taken from step {step} (spec: the last step, {last})"),
     Defect("padding-processed", "padding processed as data (lengths ignored by the recurrence)"),
@@ -81,8 +89,23 @@ _DEFECTS = (
     Defect("reverse-direction-ignored", "direction reverse ignored (computed forward)"),
     Defect("batch-first-ignored", "batch_first ignored (x read as time-major)"),
     Defect("lengths-ignored", "lengths ignored (every row runs all T steps)"),
+    # inputs and outputs in memory, and repeated runs
+    Defect("strides-ignored", "strides ignored: {arrays} read as contiguous memory"),
+    Defect("runs-differ-by-noise", "runs differ by noise, small next to every value (an unordered reduction or a "
+                                   "race), although declared deterministic"),
+    Defect("outputs-upcast", "outputs returned as {got} for {dtype} inputs (computed in {got}: they match the "
+                             "reference better than {dtype} rounding allows)"),
+    # invalid input accepted
+    Defect("empty-sequence-zero-state", "T = 0 answered with zeros as the final state (the initial state dropped; "
+                                        "SPEC.md §9: raise, or h_n = h0 and c_n = c0)"),
+    Defect("h0-truncated", "h0 with too many units silently truncated to its first {units} (it must raise)"),
+    Defect("mixed-dtypes-converted", "x in {got} accepted with parameters in {dtype} and converted (the outputs are "
+                                     "the reference's on that x; it must raise)"),
     # gradients
     Defect("upstream-term-ignored", "upstream gradient of {term} ignored"),
+    Defect("state-path-detached", "gradient through {path} cut between steps (truncated backpropagation with a "
+                                  "window of one step)"),
+    Defect("gradient-from-gate-block", "parameter gradients taken from the wrong gate block: {mapping}"),
     Defect("gradient-wrong-only-in", "gradient wrong only in: {arrays}; every other gradient right"),
 )
 DEFECTS = {d.id: d for d in _DEFECTS}

@@ -20,21 +20,22 @@ float16 or bfloat16 computation (every output is a number of that dtype).
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from typing import Callable, Iterator, Optional
 
 import numpy as np
 
 from .defects import named
-from .metrics import failing_mask
-from .reference import activations, lstm_forward
+from .metrics import failing_mask, ulp
+from .reference import activations, lstm_backward, lstm_forward
 from .reference.layouts.onnx import activations_from_onnx, activations_to_onnx, config_activations
 from .reference.forward import (StepHooks, clip, from_time_major, run_stack,
                                 state_from_batched, state_to_batched, to_time_major)
 from .spec.materialize import round_to_dtype
 from .spec.model import (ACTIVATION_NAMES, ACTIVATION_ROLES, GATE_ORDER, OUTPUTS, STANDARD_ACTIVATIONS, UPSTREAM_TERMS,
                          Activation, Problem, padding_mask)
-from .tolerances import Tolerance, gradient_tolerance
+from .tolerances import Tolerance, gradient_tolerance, tolerance_for
 
 MATCH_FACTOR = 4.0  # a pattern reproduces the outputs within this multiple of the tolerance
 MAX_STEPS_FOR_PATTERNS = 2000  # T·L·D above which re-running ~40 variants is not worth the time
@@ -281,6 +282,14 @@ def defect_models(problem: Problem) -> Iterator[tuple[str, Callable[[], dict]]]:
         yield named("gate-forced-to-one", gate="input", formula="c' = f ⊙ c + g"), forced(lambda s: s.f * s.c + s.g)
         yield named("gate-forced-to-one", gate="output", formula="h' = ψ(c')"), lambda: forward_with(
             problem, lambda cfg, p, s: (_psi_output(cfg, p, np.ones_like(s.o), s.c_new), s.c_new))
+        yield named("gate-forced-to-zero", gate="input", formula="c' = f ⊙ c"), forced(lambda s: s.f * s.c)
+        yield named("gate-forced-to-zero", gate="output", formula="h' = 0"), lambda: forward_with(
+            problem, lambda cfg, p, s: (_psi_output(cfg, p, np.zeros_like(s.o), s.c_new), s.c_new))
+        if (config.activation("gate") == STANDARD_ACTIVATIONS["gate"] and not config.layer_norm
+                and config.state_clip is None and config.proj_clip is None):
+            yield _sigmoid_overflow(problem)
+    yield from _step_order_models(problem)
+    yield from _layout_models(problem)
     symbols = {"gate": "σ", "cell": "φ", "hidden": "ψ"}
     for role in ACTIVATION_ROLES:
         act = config.activation(role)
@@ -296,6 +305,97 @@ def defect_models(problem: Problem) -> Iterator[tuple[str, Callable[[], dict]]]:
             acts = tuple(Activation(other) if r == role else config.activation(r) for r in ACTIVATION_ROLES)
             yield (named("activation-computed-as", role=role, symbol=symbols[role], other=other, act=act),
                    lambda acts=acts: _reference(problem, config=config.with_options(activations=acts)))
+
+
+# The float dtype an implementation computing in the problem's dtype evaluates exp() in
+# (bfloat16 has float32's exponent range), and where e^z overflows in it.
+_EXP_DTYPE = {"float16": np.float16, "bfloat16": np.float32, "float32": np.float32, "float64": np.float64}
+
+
+def _sigmoid_overflow(problem: Problem) -> tuple[str, Callable[[], dict]]:
+    """σ(z) = e^z / (1 + e^z) evaluated in the problem's dtype: inf / inf = NaN where e^z
+    overflows (the gates i, f, o recomputed so, the rest of the step as the reference's)."""
+    dtype = _EXP_DTYPE.get(problem.dtype, np.float64)
+    limit = float(np.log(np.finfo(dtype).max))
+
+    def naive(z):
+        with np.errstate(over="ignore", invalid="ignore"):
+            e = np.exp(np.asarray(z).astype(dtype))
+            return (e / (1 + e)).astype(np.float64)
+
+    def new_state(cfg, p, s):
+        f = 1.0 - naive(s.a_i) if cfg.input_forget else naive(s.a_f)
+        c_new = f * s.c + naive(s.a_i) * s.g
+        return _psi_output(cfg, p, naive(s.a_o), clip(cfg, c_new)), c_new
+    return (named("sigmoid-overflows", dtype=problem.dtype, limit=f"{limit:.1f}"),
+            lambda: forward_with(problem, new_state))
+
+
+def _step_order_models(problem: Problem) -> Iterator[tuple[str, Callable[[], dict]]]:
+    """The loop over time started one step late (step 0 skipped) or one step early (step t
+    reading x at t - 1, so x at step 0 is computed twice): one forward direction, one layer."""
+    config, T = problem.config, problem.seq_len
+    if config.num_layers != 1 or config.num_directions != 1 or config.direction != "forward" \
+            or problem.lengths is not None or T < 2:
+        return
+    ax = config.time_axis
+
+    def steps(indices):
+        return np.take(problem.x, indices, axis=ax)
+
+    def first_skipped():
+        out = _reference(problem, x=steps(np.arange(1, T)))
+        pad = lambda a: np.concatenate([np.zeros_like(np.take(a, [0], axis=ax)), a], axis=ax)  # noqa: E731
+        return {k: (pad(v) if k in ("y", "c") else v) for k, v in out.items()}
+    yield named("first-step-skipped"), first_skipped
+    yield named("first-step-repeated"), lambda: _reference(problem, x=steps(np.r_[0, np.arange(T - 1)]))
+
+
+def _layout_models(problem: Problem) -> Iterator[tuple[str, Callable[[], dict]]]:
+    """y and c returned with the time and batch axes swapped (batch-major for a time-major
+    case, or the reverse)."""
+    config = problem.config
+    if config.unbatched:
+        return
+    layouts = ("time-major (T, B, ·)", "batch-major (B, T, ·)")
+    got, spec = layouts[::-1] if not config.batch_first else layouts
+
+    def swapped():
+        out = _reference(problem)
+        return {k: (np.swapaxes(v, 0, 1) if k in ("y", "c") else v) for k, v in out.items()}
+    yield named("outputs-axes-swapped", outputs="y and c", got=got, spec=spec), swapped
+
+
+def _contiguous_reading(a):
+    """`a` read as if its memory were contiguous from its first element (an implementation
+    ignoring strides), or None when it is contiguous or that read would leave its buffer."""
+    if a is None or a.flags.c_contiguous or a.size == 0:
+        return None
+    root = a
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    start, end = a.__array_interface__["data"][0], root.__array_interface__["data"][0] + root.nbytes
+    if not root.flags.c_contiguous or start + a.size * a.itemsize > end:
+        return None
+    contiguous = np.empty(a.shape, a.dtype).strides
+    return np.lib.stride_tricks.as_strided(a, a.shape, contiguous, writeable=False).copy()
+
+
+def _strides_ignored(problem: Problem) -> Iterator[tuple[str, Callable[[], dict]]]:
+    """Every non-contiguous input read as contiguous memory (the strided check's views)."""
+    arrays = {"x": problem.x, "h0": problem.h0, "c0": problem.c0, **problem.params}
+    read = {k: _contiguous_reading(v) for k, v in arrays.items()}
+    changed = [k for k, v in read.items() if v is not None]
+    if not changed:
+        return
+    names = [n for n in ("x", "h0", "c0") if n in changed] + (["the parameters"] if set(changed) & set(problem.params)
+                                                             else [])
+
+    def model():
+        value = lambda k: read[k] if read[k] is not None else arrays[k]  # noqa: E731
+        return _reference(problem, x=value("x"), h0=value("h0"), c0=value("c0"),
+                          params={k: value(k) for k in problem.params})
+    yield named("strides-ignored", arrays=", ".join(names)), model
 
 
 def _flip_time(config, a: np.ndarray) -> np.ndarray:
@@ -375,6 +475,7 @@ def forward_variants(problem: Problem, reference: dict) -> Iterator[tuple[str, C
                 out[k] = from_time_major(config, tm)
             return out
         yield named("reverse-not-realigned"), reverse_misaligned
+    yield from _strides_ignored(problem)
     yield from defect_models(problem)  # last: the listed patterns come first when several match
 
 
@@ -435,13 +536,51 @@ def diagnose_forward(problem: Problem, got: dict, reference: dict, tol: Toleranc
             if _reproduces(variant, got, reference, tol):
                 patterns.append(name)
         patterns = _most_general(patterns)
+    if not patterns:
+        written = written_wrong(problem, got, reference, tol)
+        if written:
+            patterns.append(written)
     return {"where": where, "patterns": [str(p) for p in patterns], "defects": _ids(patterns),
             "summary": _summary(where, patterns, tried)}
 
 
+def written_wrong(problem: Problem, got: dict, reference: dict, tol: Tolerance) -> Optional[str]:
+    """y wrong while the recurrence is right: h_n, c_n (and c) agree, and y at the last step
+    differs from h_n (which it is, so what was written is not the state carried), or each
+    wrong element of y is followed in its row by a step that agrees (a wrong state would have
+    been carried into it). For one forward direction without lengths, where y at step t is
+    the state handed to step t + 1."""
+    config = problem.config
+    if config.num_directions != 1 or config.direction != "forward" or problem.lengths is not None:
+        return None
+    if "y" not in got or np.shape(got["y"]) != np.shape(reference["y"]):
+        return None
+    others = [n for n in ("h_n", "c_n", "c") if n in got and n in reference]
+    if "h_n" not in others or any(np.shape(got[n]) != np.shape(reference[n])
+                                  or failing_mask(reference[n], got[n], tol).any() for n in others):
+        return None
+    mask = failing_mask(reference["y"], got["y"], tol)
+    wrong = to_time_major(config, mask).any(axis=2)  # (T, B)
+    T = wrong.shape[0]
+    last_wrong = bool(wrong[T - 1].any())
+    earlier = list(zip(*np.nonzero(wrong[:T - 1])))
+    not_carried = bool(earlier) and all(not wrong[t + 1, b] for t, b in earlier)
+    if not wrong.any() or not (last_wrong or not_carried):
+        return None
+    evidence = ["h_n and c_n right"]
+    if last_wrong:
+        evidence.append("y at the last step differs from h_n, which it is")
+    if not_carried:
+        evidence.append("the step after each wrong element right")
+    return named("output-written-wrong", output="y", count=int(mask.sum()), total=int(mask.size),
+                 evidence="; ".join(evidence))
+
+
 def _summary(where: dict, patterns: list, tried: bool = True) -> str:
     if patterns:
-        return "reproduced by: " + " or ".join(patterns)
+        non_finite = [f"{info['non_finite']} in {name}" for name, info in where.items() if info.get("non_finite")]
+        return "reproduced by: " + " or ".join(patterns) + (
+            f" (NaN/Inf where the reference is finite: {', '.join(non_finite)})" if non_finite else "")
     parts = []
     for name, info in where.items():
         if "first_step" in info:
@@ -498,6 +637,14 @@ def diagnose_gradients(run, upstream: dict, got_by_label: dict, expected_by_labe
     for term in ("y", "h_n", "c_n"):
         if _ignores(run, term, upstream, got_by_label, expected_by_label, UPSTREAM_TERMS):
             patterns.append(named("upstream-term-ignored", term=term))
+    steps = problem.seq_len * problem.config.num_layers * problem.config.num_directions
+    if not patterns and steps <= MAX_STEPS_FOR_PATTERNS:
+        patterns += [name for name, model in _gradient_models(problem, upstream)
+                     if _reproduces_gradients(run, model, got_by_label, expected_by_label)]
+    if not patterns:
+        mapping = _gate_block_sources(run, got_by_label, expected_by_label, failing_names)
+        if mapping:
+            patterns.append(named("gradient-from-gate-block", mapping=mapping))
     all_names = set(expected_by_label["all"])
     if not patterns and failing_names and len(failing_names) <= len(all_names) // 2:
         # A few arrays wrong, the rest right: name them (and their gate blocks), the defect is local.
@@ -509,6 +656,83 @@ def diagnose_gradients(run, upstream: dict, got_by_label: dict, expected_by_labe
         patterns.append(named("gradient-wrong-only-in", arrays=", ".join(parts)))
     return {"where": where, "patterns": [str(p) for p in patterns], "defects": _ids(patterns),
             "summary": _summary(where, patterns)}
+
+
+def _gradient_models(problem: Problem, upstream: dict) -> Iterator[tuple[str, Callable[[tuple], dict]]]:
+    """(name, gradients for the given upstream terms) of backward passes with a defect: the
+    state path through h and c, h alone or c alone cut between steps (the reference's own
+    backward with that path detached)."""
+    paths = {("h", "c"): "the state (h and c)", ("h",): "h (c's path kept)", ("c",): "c (h's path kept)"}
+    for detached, text in paths.items():
+        def model(terms, detached=detached):
+            given = {f"grad_{k}": (upstream[k] if k in terms else None) for k in ("y", "h_n", "c_n")}
+            return lstm_backward(problem.config, problem.x, problem.params, problem.h0, problem.c0, problem.lengths,
+                                 detached=detached, **given)
+        yield named("state-path-detached", path=text), model
+
+
+def _loose(dtype: str, *arrays) -> Tolerance:
+    tol = gradient_tolerance(dtype, max((float(np.max(np.abs(a))) for a in arrays if np.size(a)), default=0.0))
+    return Tolerance(tol.atol * MATCH_FACTOR, tol.rtol * MATCH_FACTOR)
+
+
+def _reproduces_gradients(run, model: Callable, got_by_label: dict, expected_by_label: dict) -> bool:
+    """The model's gradients match the implementation's for every upstream combination, and
+    differ from the correct ones for some."""
+    differs = False
+    for label, expected in expected_by_label.items():
+        modelled = model(UPSTREAM_TERMS[label])
+        for name, want in expected.items():
+            got = got_by_label[label].get(name)
+            if got is None:
+                continue
+            if np.shape(got) != np.shape(modelled[name]) or failing_mask(modelled[name], got, _loose(
+                    run.dtype, modelled[name])).any():
+                return False
+            tol = gradient_tolerance(run.dtype, float(np.max(np.abs(want))) if np.size(want) else 0.0)
+            differs |= bool(failing_mask(want, modelled[name], tol).any())
+    return differs
+
+
+def _gate_block_sources(run, got_by_label: dict, expected_by_label: dict, failing: set) -> str:
+    """Where every failing gradient of a (4H, ·) parameter is the correct gradient with some
+    gate blocks replaced by copies of other blocks (the same for every upstream combination),
+    and every other gradient is right: 'bias_hh_l0, bias_ih_l0: blocks i and o from f'; ''
+    otherwise."""
+    H = run.problem.config.hidden_size
+    if not failing or not all(name.startswith(GATED_ARRAYS) for name in failing):
+        return ""
+    sources_of = {}
+    for name in sorted(failing):
+        mapping = None
+        for label, expected in expected_by_label.items():
+            got = got_by_label[label].get(name)
+            if got is None or np.shape(got) != np.shape(expected[name]):
+                return ""
+            want = expected[name].reshape((4, H) + expected[name].shape[1:])
+            have = got.reshape(want.shape)
+            tol = _loose(run.dtype, want)
+            found = []
+            for k in range(4):
+                # the block itself when it matches, else the first block it is a copy of
+                candidates = [k] + [j for j in range(4) if j != k]
+                found.append(next((j for j in candidates if not failing_mask(want[j], have[k], tol).any()), None))
+            if None in found or (mapping is not None and found != mapping):
+                return ""
+            mapping = found
+        if all(j == k for k, j in enumerate(mapping)):
+            return ""
+        sources_of[name] = tuple(mapping)
+    parts = {}
+    for name, mapping in sources_of.items():
+        moved = {}
+        for k, j in enumerate(mapping):
+            if j != k:
+                moved.setdefault(j, []).append(GATE_ORDER[k])
+        text = "; ".join(f"block{'s' if len(ks) > 1 else ''} {' and '.join(ks)} from {GATE_ORDER[j]}"
+                         for j, ks in sorted(moved.items()))
+        parts.setdefault(text, []).append(name)
+    return "; ".join(f"{', '.join(names)}: {text}" for text, names in parts.items())
 
 
 def _ids(patterns: list) -> list[str]:
@@ -539,3 +763,131 @@ def _ignores(run, term: str, upstream: dict, got_by_label: dict, expected_by_lab
                 return False
             distinguishable |= bool(failing_mask(expected[name], value, tol).any())
     return distinguishable
+
+
+# ----------------------------------------------------------------------------- the other checks
+
+def attach(record: dict, diagnosis: Optional[dict]) -> None:
+    """Put a diagnosis on a failed record and its summary at the end of the message."""
+    if diagnosis:
+        record["diagnosis"] = diagnosis
+        record["message"] += f" — diagnosis: {diagnosis['summary']}"
+
+
+def _verdict(patterns: list, where: Optional[dict] = None) -> dict:
+    return {"where": where or {}, "patterns": [str(p) for p in patterns], "defects": _ids(patterns),
+            "summary": _summary(where or {}, patterns)}
+
+
+def diagnose_runs(run, derived: list) -> Optional[dict]:
+    """A consistency check (state chaining, batch independence, strided inputs, padding)
+    failed: the implementation's runs on problems derived from the case disagree. Each run
+    that deviates from the reference on its own problem, the case's first, then the derived
+    (problem, outputs) pairs, is diagnosed as the forward check would; the first diagnosis
+    that names a defect is the record's (so one defect is one group in the summary, whichever
+    check met it), else the first diagnosis; None when every run agrees with the reference."""
+    tol = tolerance_for(run.dtype)
+    first = None
+    for problem, got in [(run.problem, run.outputs)] + list(derived):
+        reference = run.cache.get(problem)
+        names = [n for n in OUTPUTS if n in got and n in reference]
+        if not any(np.shape(got[n]) != np.shape(reference[n]) or failing_mask(reference[n], got[n], tol).any()
+                   for n in names):
+            continue
+        diagnosis = diagnose_forward(problem, got, reference, tol)
+        if diagnosis["patterns"]:
+            return diagnosis
+        first = first or diagnosis
+    return first
+
+
+def diagnose_repeated_runs(first: dict, again: list, dtype: str) -> Optional[dict]:
+    """Runs of the same inputs differ: noise, when every difference is small next to its value
+    (at most 10⁻⁶ relative, or 10⁻⁹ absolute near zero) and every value finite: an unordered
+    reduction or a race, not a run that went another way."""
+    differences, magnitudes, count, total = [], [], 0, 0
+    for other in again:
+        for name in sorted(set(first) & set(other)):
+            a, b = np.asarray(first[name], np.float64), np.asarray(other[name], np.float64)
+            if a.shape != b.shape or not (np.isfinite(a).all() and np.isfinite(b).all()):
+                return None
+            differ = a != b
+            if differ.any():
+                differences.append(np.abs(a - b)[differ])
+                magnitudes.append(np.abs(a)[differ])
+                count, total = count + int(differ.sum()), total + a.size
+    if not differences:
+        return None
+    diff, size = np.concatenate(differences), np.concatenate(magnitudes)
+    if (diff > 1e-6 * np.maximum(size, 1e-3)).any():
+        return None
+    spread = float(diff.max())
+    ulps = max(float(np.max(d / ulp(m, dtype))) for d, m in zip(differences, magnitudes))
+    where = {"runs": {"differing_values": count, "of": total, "max_abs": spread, "max_ulp": ulps}}
+    return _verdict([named("runs-differ-by-noise")], where)
+
+
+_BITS = {"float16": 16, "bfloat16": 16, "float32": 32, "float64": 64}
+
+
+def diagnose_output_dtypes(problem: Problem, outputs: dict, output_dtypes: dict, reference: dict) -> Optional[dict]:
+    """Outputs of a wider dtype than the inputs' whose values match the reference within the
+    wider dtype's tolerance while they are not all numbers of the inputs' dtype: computed in
+    the wider dtype and returned without the cast back."""
+    wider = {d for d in output_dtypes.values() if d != problem.dtype}
+    if len(wider) != 1:
+        return None
+    got = next(iter(wider))
+    if _BITS.get(got, 0) <= _BITS.get(problem.dtype, 64):
+        return None
+    names = [n for n in OUTPUTS if n in outputs and n in reference]
+    tol = tolerance_for(got)
+    if not names or any(np.shape(outputs[n]) != np.shape(reference[n]) or failing_mask(reference[n], outputs[n], tol)
+                        .any() for n in names):
+        return None
+    values = np.concatenate([np.ravel(outputs[n]) for n in names])
+    if (round_to_dtype(values, problem.dtype) == values).all():
+        return None  # numbers of the inputs' dtype: only the container is wider
+    return _verdict([named("outputs-upcast", got=got, dtype=problem.dtype)])
+
+
+def diagnose_accepted_inputs(accepted: list, dtype: str, empty_answer: Callable) -> Optional[dict]:
+    """Invalid inputs an implementation returned outputs for, as (problem, outputs) pairs:
+    what it computed instead of raising. T = 0 answered with a zero state (the accepted
+    answer, `empty_answer(problem)`, of the problem without its initial state), an h0 too
+    wide truncated to its configured units (the reference on that h0), x in another dtype
+    converted (the reference on x's values)."""
+    tol = tolerance_for(dtype)
+    patterns = []
+
+    def matches(model: Optional[dict], got: dict, correct: Optional[dict] = None) -> bool:
+        if model is None:
+            return False
+        names = [n for n in OUTPUTS if n in got and n in model]
+        if not names or any(np.shape(got[n]) != np.shape(model[n]) or failing_mask(model[n], got[n], tol).any()
+                            for n in names):
+            return False
+        return correct is None or any(np.shape(correct[n]) != np.shape(model[n])
+                                      or failing_mask(correct[n], model[n], tol).any() for n in names if n in correct)
+
+    for problem, got in accepted:
+        config = problem.config
+        if problem.seq_len == 0 and (problem.h0 is not None or problem.c0 is not None):
+            stateless = dataclasses.replace(problem, h0=None, c0=None)
+            if matches(empty_answer(stateless), got, empty_answer(problem)):
+                patterns.append(named("empty-sequence-zero-state"))
+        elif problem.h0 is not None and problem.h0.shape[-1] > config.output_size:
+            try:
+                model = _reference(problem, h0=problem.h0[..., :config.output_size])
+            except ValueError:
+                continue
+            if matches(model, got):
+                patterns.append(named("h0-truncated", units=config.output_size))
+        elif problem.array_dtypes.get("x", dtype) != dtype:
+            try:
+                model = _reference(problem)
+            except ValueError:
+                continue
+            if matches(model, got):
+                patterns.append(named("mixed-dtypes-converted", got=problem.array_dtypes["x"], dtype=dtype))
+    return _verdict(patterns) if patterns else None

@@ -31,9 +31,11 @@ from .forward import (clip, clip_passes, direction_parameters, from_time_major, 
 
 
 def lstm_backward(config: LSTMConfig, x, params, h0=None, c0=None, lengths=None,
-                  grad_y=None, grad_h_n=None, grad_c_n=None) -> dict[str, np.ndarray]:
+                  grad_y=None, grad_h_n=None, grad_c_n=None, detached: tuple = ()) -> dict[str, np.ndarray]:
     """Gradients {"x", "h0", "c0", <canonical parameter names>} in the layouts of the inputs
-    (h0 and c0 gradients are returned even when h0 / c0 were None, i.e. zeros)."""
+    (h0 and c0 gradients are returned even when h0 / c0 were None, i.e. zeros). `detached`
+    ("h", "c") models a defect for the diagnosis: that part of the state handed from one step
+    to the next carries no gradient (truncated backpropagation)."""
     validate_problem(config, x, params, h0, c0, lengths)
     x_tm = to_time_major(config, x)
     T, B, _ = x_tm.shape
@@ -59,7 +61,8 @@ def lstm_backward(config: LSTMConfig, x, params, h0=None, c0=None, lengths=None,
             dir_grad_in, grad_h0[index], grad_c0[index] = backward_direction(
                 config, direction_parameters(params, layer, direction), direction_parameters(grads, layer, direction),
                 steps[layer][direction], grad_out[:, :, direction * P:(direction + 1) * P],
-                grad_h_n[index], grad_c_n[index], reverse=config.runs_reverse(direction), direction=direction)
+                grad_h_n[index], grad_c_n[index], reverse=config.runs_reverse(direction), direction=direction,
+                detached=detached)
             grad_in += dir_grad_in
         grad_out = grad_in
 
@@ -70,7 +73,7 @@ def lstm_backward(config: LSTMConfig, x, params, h0=None, c0=None, lengths=None,
 
 
 def backward_direction(config: LSTMConfig, p: dict, grads: dict, steps: list, grad_y, grad_h, grad_c,
-                       reverse: bool, direction: int = 0):
+                       reverse: bool, direction: int = 0, detached: tuple = ()):
     """Backward through one layer and direction. `steps` are in the order the forward pass
     computed them; `grads` maps this direction's parameter names (no suffix) to arrays that are
     accumulated in place. grad_y is (T, B, P); grad_h / grad_c are the gradients w.r.t. the
@@ -159,6 +162,8 @@ def backward_direction(config: LSTMConfig, p: dict, grads: dict, steps: list, gr
         grad_x[t] = da @ p["weight_ih"]
         dh = da @ p["weight_hh"] + dh_pass
         dc = dc_prev + dc_pass
+        if detached and step is not steps[0]:  # the state this step received was handed over detached
+            dh, dc = (np.zeros_like(dh) if "h" in detached else dh), (np.zeros_like(dc) if "c" in detached else dc)
     return grad_x, dh, dc
 
 

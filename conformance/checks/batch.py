@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..diagnosis import attach, diagnose_runs
 from ..metrics import worst_of
 from ..tolerances import tolerance_for
 from . import derive
@@ -29,10 +30,12 @@ class BatchIndependenceCheck(Check):
         problem, config = run.problem, run.problem.config
         full = run.outputs
         tol = tolerance_for(run.dtype, self.name)
-        comparisons = []
+        comparisons, runs = [], []
         B = problem.batch
         for row in sorted({0, B // 2, B - 1}):
-            alone, _ = run.execute(derive.select_rows(problem, [row]))
+            single = derive.select_rows(problem, [row])
+            alone, _ = run.execute(single)
+            runs.append((single, alone))
             for c in compare_outputs(derive.output_rows(config, full, [row]), alone, tol, run.dtype, config):
                 c["variant"] = f"row {row} alone"
                 comparisons.append(c)
@@ -46,3 +49,5 @@ class BatchIndependenceCheck(Check):
         failing = [f"{c['variant']}: {c['message']}" for c in comparisons if not c["passed"]]
         finish(record, [], failing[:4])
         record.update(worst_of(comparisons))
+        if record["status"] == "fail" and run.diagnose:
+            attach(record, diagnose_runs(run, runs))

@@ -7,6 +7,7 @@ direction (a reverse direction cannot be chunked this way), no lengths, 2 ≤ T 
 """
 from __future__ import annotations
 
+from ..diagnosis import attach, diagnose_runs
 from ..tolerances import tolerance_for
 from ..spec.materialize import round_to_dtype
 from . import derive
@@ -32,10 +33,12 @@ class StateChainingCheck(Check):
     def judge(self, run, record: dict) -> None:
         problem, config = run.problem, run.problem.config
         split = problem.seq_len // 2
-        first, _ = run.execute(derive.time_slice(problem, 0, split, problem.h0, problem.c0))
+        head = derive.time_slice(problem, 0, split, problem.h0, problem.c0)
+        first, _ = run.execute(head)
         # The state handed over is what the adapter returned, in the tested dtype.
         h, c = (round_to_dtype(first[k], run.dtype) for k in ("h_n", "c_n"))
-        second, _ = run.execute(derive.time_slice(problem, split, problem.seq_len, h, c))
+        tail = derive.time_slice(problem, split, problem.seq_len, h, c)
+        second, _ = run.execute(tail)
         chained = {"h_n": second["h_n"], "c_n": second["c_n"]}
         for name in ("y", "c"):
             if name in first and name in second:
@@ -45,3 +48,5 @@ class StateChainingCheck(Check):
         record["tolerance"] = tol.as_dict()
         record["outputs"] = compare_outputs(run.outputs, chained, tol, run.dtype, config)
         finish(record, record["outputs"], prefix=f"chunks [0, {split}) + [{split}, {problem.seq_len}) vs one run: ")
+        if record["status"] == "fail" and run.diagnose:
+            attach(record, diagnose_runs(run, [(head, first), (tail, second)]))

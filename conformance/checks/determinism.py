@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..diagnosis import attach, diagnose_repeated_runs
 from ..metrics import ulp
 from .base import Check, upstream_gradients
 from .limits import DETERMINISM_GRADIENTS_MAX_SEQ_LEN
@@ -60,3 +61,5 @@ class DeterminismCheck(Check):
         else:
             record.update(status="fail", message="runs differ: " + "; ".join(where[:4])
                           + f" (spread {spread:.3g}, {spread_ulp:.3g} ULP)")
+            if run.diagnose:
+                attach(record, diagnose_repeated_runs(first, list(runs.values()), run.dtype))

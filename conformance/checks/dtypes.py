@@ -11,7 +11,7 @@ leaving no margin, so longer runs would measure the problem rather than the impl
 """
 from __future__ import annotations
 
-from ..diagnosis import diagnose_forward
+from ..diagnosis import attach, diagnose_forward, diagnose_output_dtypes
 from ..tolerances import tolerance_for
 from .base import Check, compare_outputs, finish
 from .limits import HALF_PRECISION_MAX_SEQ_LEN
@@ -51,3 +51,5 @@ class DtypesCheck(Check):
         if comparisons and not all(c["passed"] for c in comparisons) and run.diagnose:
             record["diagnosis"] = diagnose_forward(run.problem, run.outputs, run.reference, tolerance_for(run.dtype))
             record["message"] += f" — diagnosis: {record['diagnosis']['summary']}"
+        elif wrong and run.diagnose:
+            attach(record, diagnose_output_dtypes(run.problem, run.outputs, got_dtypes, run.reference))

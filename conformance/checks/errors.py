@@ -28,6 +28,7 @@ from typing import Optional
 import numpy as np
 
 from ..adapter import AbnormalExit, ContractError, prepared_callable
+from ..diagnosis import attach, diagnose_accepted_inputs
 from ..metrics import failing_mask
 from ..reference import lstm_forward, validate_problem
 from ..spec.loader import CaseSpec, SpecError, check_case
@@ -215,7 +216,7 @@ class ErrorsCheck(Check):
             self._twin_failed(record, "the case itself", _short(err))
             return
         record["valid_twin"] = {"twin": "the case itself", "ran": True}
-        results, failed = [], []
+        results, failed, accepted = [], [], []
         for kind, what, problem in self.invalid_variants(run):
             outputs, reason = attempt(run, problem)
             entry = {"input": what, "kind": kind, "raised": reason is not None, "message": reason or "returned outputs"}
@@ -224,11 +225,14 @@ class ErrorsCheck(Check):
                 entry.update(accepted=ok, message=why)
                 if not ok:
                     failed.append(what if why == MUST_RAISE else f"{what} ({why})")
+                    accepted.append((problem, outputs))
             results.append(entry)
         record["invalid_inputs"] = results
         if failed:
             record.update(status="fail",
                           message="returned outputs for invalid input (it must raise): " + "; ".join(failed))
+            if run.diagnose:
+                attach(record, diagnose_accepted_inputs(accepted, run.dtype, silent_answer))
         else:
             record.update(status="pass", message="")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..diagnosis import attach, diagnose_runs
 from ..metrics import compare_output
 from ..tolerances import gradient_tolerance, tolerance_for
 from . import derive
@@ -41,3 +42,5 @@ class PaddingInvarianceCheck(Check):
         record["tolerance"] = tol.as_dict()
         record["outputs"] = comparisons
         finish(record, comparisons, prefix="new padding contents vs original: ")
+        if record["status"] == "fail" and run.diagnose:
+            attach(record, diagnose_runs(run, [(repadded, got)]))

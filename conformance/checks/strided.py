@@ -7,6 +7,7 @@ the layout (adapter.tensor_keeping_strides) or the check only reaches their conv
 """
 from __future__ import annotations
 
+from ..diagnosis import attach, diagnose_runs
 from ..tolerances import tolerance_for
 from . import derive
 from .base import Check, compare_outputs, finish
@@ -22,8 +23,11 @@ class StridedCheck(Check):
         return case.expect_error is None and case.shape["seq_len"] <= REPEATED_RUNS_MAX_SEQ_LEN
 
     def judge(self, run, record: dict) -> None:
-        got, _ = run.execute(derive.strided_problem(run.problem))
+        strided = derive.strided_problem(run.problem)
+        got, _ = run.execute(strided)
         tol = tolerance_for(run.dtype, self.name)
         record["tolerance"] = tol.as_dict()
         record["outputs"] = compare_outputs(run.outputs, got, tol, run.dtype, run.problem.config)
         finish(record, record["outputs"], prefix="strided vs contiguous: ")
+        if record["status"] == "fail" and run.diagnose:
+            attach(record, diagnose_runs(run, [(strided, got)]))

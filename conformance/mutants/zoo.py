@@ -21,7 +21,8 @@ class Mutant(ControlLSTM):
     defect_id: str | None = None  # the defect (defects.py) the diagnosis must name (None: none it can)
     defect_fields: dict = {}  # its fields for the diagnosis case
     diagnosis_case: str | None = None  # where the defect is distinguishable
-    diagnosis_dtype = "float64"
+    diagnosis_check = "forward"  # the check whose failing record the diagnosis names it in
+    diagnosis_dtypes = ("float32", "float64")  # the dtypes it is named in (defect_fields hold for each)
 
     @classmethod
     def diagnosis_text(cls) -> str | None:
@@ -212,6 +213,10 @@ class RowsShareState(Mutant):
 class OneElementOff(Mutant):
     name = "one-element-off-1e-3"
     defect = "the largest element of y is off by 1e-3 relative (a kernel's edge-case bug)"
+    defect_id = "output-written-wrong"
+    defect_fields = {"output": "y", "count": 1, "total": 90,
+                     "evidence": "h_n and c_n right; the step after each wrong element right"}
+    diagnosis_case = "gate-blocks-distinguishable"  # its largest y is at step 0
 
     def finish(self, outputs, problem):
         y = outputs["y"].contiguous().clone()
@@ -225,6 +230,9 @@ class OneElementOff(Mutant):
 class NoisyRuns(Mutant):
     name = "noise-1e-9-between-runs"
     defect = "each run adds noise of 1e-9 (an unordered reduction) while declaring itself deterministic"
+    defect_id = "runs-differ-by-noise"
+    diagnosis_case = "gate-blocks-distinguishable"
+    diagnosis_check = "determinism"
 
     def finish(self, outputs, problem):
         rng = np.random.default_rng()  # fresh entropy on purpose: every run differs
@@ -235,6 +243,10 @@ class NoisyRuns(Mutant):
 class OverflowingSigmoid(Mutant):
     name = "sigmoid-overflows-to-nan"
     defect = "σ(z) = e^z / (1 + e^z): inf / inf = NaN once e^z overflows (z > 88 in float32)"
+    defect_id = "sigmoid-overflows"
+    defect_fields = {"dtype": "float32", "limit": "88.7"}
+    diagnosis_case = "saturated-gates-extreme"
+    diagnosis_dtypes = ("float32",)  # pre-activations in the hundreds: float64's e^z does not overflow
 
     def sigmoid(self, z):
         e = torch.exp(z)
@@ -244,6 +256,10 @@ class OverflowingSigmoid(Mutant):
 class StridesIgnored(Mutant):
     name = "strides-ignored"
     defect = "reads every input's memory as if it were contiguous"
+    defect_id = "strides-ignored"
+    defect_fields = {"arrays": "x, h0, c0, the parameters"}
+    diagnosis_case = "gate-blocks-distinguishable"
+    diagnosis_check = "strided"
 
     def read_array(self, array):
         array = np.asarray(array)
@@ -255,6 +271,9 @@ class AcceptsEmptySequence(Mutant):
     name = "accepts-t-0"
     defect = ("T = 0 returns zeros as the final state: neither the rejection nor the accepted empty answer "
               "(h_n = h0, c_n = c0) of SPEC.md §9 (onnxruntime 1.32 does this)")
+    defect_id = "empty-sequence-zero-state"
+    diagnosis_case = "gate-blocks-distinguishable"
+    diagnosis_check = "errors"
 
     def validate(self, problem):
         self.validate_shapes(problem)
@@ -266,6 +285,11 @@ class AcceptsEmptySequence(Mutant):
 class CastsMixedDtypes(Mutant):
     name = "casts-mixed-dtypes"
     defect = "an x of another dtype than the parameters is silently cast"
+    defect_id = "mixed-dtypes-converted"
+    defect_fields = {"got": "float64", "dtype": "float32"}
+    diagnosis_case = "gate-blocks-distinguishable"
+    diagnosis_check = "errors"
+    diagnosis_dtypes = ("float32",)
 
     def input_tensor(self, problem, x, dtype):
         return x.to(dtype)
@@ -274,6 +298,10 @@ class CastsMixedDtypes(Mutant):
 class TruncatesState(Mutant):
     name = "state-shape-unchecked"
     defect = "h0 with too many units is silently truncated instead of rejected"
+    defect_id = "h0-truncated"
+    defect_fields = {"units": 6}
+    diagnosis_case = "gate-blocks-distinguishable"
+    diagnosis_check = "errors"
 
     @staticmethod
     def truncated(problem):
@@ -291,6 +319,11 @@ class TruncatesState(Mutant):
 class UpcastOutputs(Mutant):
     name = "outputs-upcast-to-float64"
     defect = "returns float64 outputs for float32 inputs (computes in float64)"
+    defect_id = "outputs-upcast"
+    defect_fields = {"got": "float64", "dtype": "float32"}
+    diagnosis_case = "gate-blocks-distinguishable"
+    diagnosis_check = "dtypes"
+    diagnosis_dtypes = ("float32",)
 
     def compute_dtype(self, dtype):
         return torch.float64
@@ -312,6 +345,7 @@ class CnGradientDropped(Mutant):
     defect_id = "upstream-term-ignored"
     defect_fields = {"term": "c_n"}
     diagnosis_case = "random/t5b3i4h7/bias/given-state"
+    diagnosis_check = "gradients"
 
     def upstream_terms(self, upstream):
         return dict(upstream, c_n=None)
@@ -320,9 +354,10 @@ class CnGradientDropped(Mutant):
 class BiasGradientFromForgetGate(Mutant):
     name = "bias-gradient-from-forget-block"
     defect = "the input- and output-gate bias gradients are the forget gate's (docs/TEXTBOOK.md §3)"
-    defect_id = "gradient-wrong-only-in"
-    defect_fields = {"arrays": "bias_hh_l0 (gate blocks i, o), bias_ih_l0 (gate blocks i, o)"}
+    defect_id = "gradient-from-gate-block"
+    defect_fields = {"mapping": "bias_hh_l0, bias_ih_l0: blocks i and o from f"}
     diagnosis_case = "random/t5b3i4h7/bias/given-state"
+    diagnosis_check = "gradients"
 
     def finish_gradients(self, grads, problem):
         H = problem.config.hidden_size
@@ -340,9 +375,18 @@ class StateDetached(Mutant):
     name = "state-detached"
     defect = ("the state carried to the next step is detached (truncated BPTT with a window of one step): "
               "no gradient flows through h or c across steps; the forward pass is exact")
+    defect_id = "state-path-detached"
+    defect_fields = {"path": "the state (h and c)"}
+    diagnosis_case = "random/t5b3i4h7/bias/given-state"
+    diagnosis_check = "gradients"
 
     def carry(self, h, c):
+        self._live = (h, c)  # the final state keeps its graph: h_n's and c_n's gradients reach the last step
         return h.detach(), c.detach()
+
+    def final_state(self, h, c, ys, cs):
+        live, self._live = getattr(self, "_live", None), None
+        return live if live is not None and ys else (h, c)
 
 
 ZOO = (GateOrderIF, GateOrderONNX, BiasesDropped, HiddenBiasDropped, InitialStateIgnored, NoCellActivation,
