@@ -18,6 +18,7 @@ from .bench import blas
 from .checks import CHECKS, select_checks
 from .harness import environment
 from .harness import session as sessions
+from .harness import survey
 from .harness import export, grade, repro, shards, usecases
 from .harness.interrupts import interruptible
 from .harness.progress import Progress
@@ -180,6 +181,10 @@ def _parser() -> argparse.ArgumentParser:
     p_validate.add_argument("files", nargs="+", type=Path, metavar="FILE", help="spec case file (YAML) to check")
     add_memory(p_validate)
     _add_outside_python_and_fuzz(sub, add_memory)
+    p_survey = sub.add_parser("survey", help="every installed implementation over the whole library with every "
+                                             "check, each in processes of its own, and one comparison report "
+                                             "(survey.md, survey.html, results.json)")
+    survey.add_arguments(p_survey)
     return parser
 
 
@@ -560,6 +565,19 @@ def cmd_grade(args, interrupts=None) -> int:
     return _finish(args, outcome, args.strict, interrupts)
 
 
+def cmd_survey(args, interrupts=None) -> int:
+    try:
+        options = survey.options_from(args, _command_line(args.argv))
+        survey.check_selection(options)
+        outcome = survey.Survey(options, log=lambda line: print(line, file=sys.stderr, flush=True)).run()
+    except survey.SurveyError as err:
+        raise UsageError(str(err)) from None
+    print("wrote " + ", ".join(str(p) for p in outcome.written))
+    if outcome.interrupted:
+        return 130
+    return 0 if outcome.ran else 1  # a survey reports failures; it fails only when nothing ran
+
+
 def cmd_fuzz(args, interrupts=None) -> int:
     from .harness import fuzz  # here: hypothesis loads only for this command
     search = fuzz.Search(examples=args.examples, seed=args.seed, dtypes=args.dtype, max_size=args.max_size)
@@ -570,7 +588,7 @@ def cmd_fuzz(args, interrupts=None) -> int:
 
 COMMANDS = {"list": cmd_list, "run": cmd_run, "bench": cmd_bench, "report": cmd_report, "validate": cmd_validate,
             "compare": cmd_compare, "mutants": cmd_mutants, "calibrate": cmd_calibrate, "merge": cmd_merge,
-            "repro": cmd_repro, "export": cmd_export, "grade": cmd_grade, "fuzz": cmd_fuzz}
+            "repro": cmd_repro, "export": cmd_export, "grade": cmd_grade, "fuzz": cmd_fuzz, "survey": cmd_survey}
 
 
 def main(argv=None) -> int:

@@ -1,0 +1,241 @@
+"""`lstm-conformance survey`: each implementation in processes of its own, one comparison report.
+
+One survey of a few cases over the built-in numpy adapter and test adapters given by file path:
+one with a gate-order defect and an expectations file that makes it a finding, one that is off
+everywhere (no entry: it stays a failure), one that crashes its process, one whose skip_reason()
+is set, and one that cannot be loaded."""
+import json
+import re
+import textwrap
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from lstm_conformance import cli
+from lstm_conformance.harness import expectations, survey
+from lstm_conformance.report import results, survey_report
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "adapters.py"
+CASES = ["-k", "toy-memory", "-k", "lengths-with-state", "-k", "peephole[s]"]
+
+ADAPTERS = textwrap.dedent("""
+    import os, signal
+    from lstm_conformance.implementations.numpy_lstm import NumpyAdapter
+
+    class Shifted(NumpyAdapter):
+        '''numpy's LSTM with y off by 0.01 everywhere: fails every case it runs.'''
+        name = "shifted"
+
+        def prepare(self, problem):
+            run = super().prepare(problem)
+
+            def shifted():
+                out = dict(run())
+                out["y"] = out["y"] + 0.01
+                return out
+            return shifted
+
+    class Crasher(NumpyAdapter):
+        '''numpy's LSTM that kills its own process (SIGSEGV) on toy-memory-tanh.'''
+        name = "crasher"
+
+        def prepare(self, problem):
+            if problem.case_id == "toy-memory-tanh":
+                os.kill(os.getpid(), signal.SIGSEGV)
+            return super().prepare(problem)
+""")
+
+EXPECTATIONS = textwrap.dedent("""
+    adapter: textbook-swapped-rows
+    xfail:
+      - case: toy-memory-tanh
+        check: forward
+        finding: gate blocks i and f swapped
+        reason: >
+          the port writes the weight rows as [f, i, g, o]; nn.LSTM's first block is the input gate
+        spec: "PyTorch nn.LSTM: weight_ih_l[k] is (W_ii|W_if|W_ig|W_io)"
+        reproducer: tests/harness/test_survey.py::test_evidence_fields_are_read
+        upstream: none found
+""")
+
+
+def _table_row(markdown: str, label: str, section: str = "") -> dict:
+    """The cells of the Markdown table row whose first cell starts with `label`, by column header
+    (the first such row after the heading `section`)."""
+    lines = markdown.split(section, 1)[1].splitlines() if section else markdown.splitlines()
+    for index, line in enumerate(lines):
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and cells[0].startswith(label):
+            header_index = index
+            while header_index > 0 and not lines[header_index - 1].startswith("|---"):
+                header_index -= 1
+            headers = [c.strip() for c in lines[header_index - 2].strip().strip("|").split("|")]
+            return dict(zip(headers, cells))
+    raise AssertionError(f"no table row {label!r}")
+
+
+@pytest.fixture(scope="module")
+def surveyed(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("survey")
+    (folder / "more_adapters.py").write_text(ADAPTERS)
+    (folder / "swapped.yaml").write_text(EXPECTATIONS)
+    out = folder / "out"
+    impls = [f"{folder / 'more_adapters.py'}:Crasher",  # first: the others must still run after its crash
+             "numpy", f"{FIXTURES}:TextbookSwappedRows", f"{folder / 'more_adapters.py'}:Shifted",
+             f"{FIXTURES}:NoGPUAdapter", f"{folder / 'missing.py'}:Nothing"]
+    argv = ["survey", "--out", str(out), "--check", "forward", "--skip-speed",
+            "--expectations", str(folder / "swapped.yaml"), *CASES]
+    for impl in impls:
+        argv += ["--impl", impl]
+    status = cli.main(argv)
+    return status, out
+
+
+def _entries(out: Path) -> dict:
+    document = results.read(out / "results.json")
+    return {e["name"]: e for e in document["survey"]["implementations"]}
+
+
+def test_survey_writes_the_report_and_exits_0(surveyed):
+    status, out = surveyed
+    assert status == 0
+    for name in ("survey.md", "survey.html", "results.json", "environment.json"):
+        assert (out / name).is_file(), name
+    env = json.loads((out / "environment.json").read_text())
+    assert env["environment"]["python"] and any(p.startswith("numpy==") for p in env["packages"])
+    html = (out / "survey.html").read_text()
+    assert html.startswith("<!DOCTYPE html>") and "<script" not in html and "gate blocks i and f swapped" in html
+
+
+def test_each_implementation_ran_in_its_own_process_and_the_crash_costs_only_itself(surveyed):
+    _status, out = surveyed
+    entries = _entries(out)
+    assert entries["crasher"]["status"] == "crashed"
+    assert "SIGSEGV" in entries["crasher"]["reason"] and "toy-memory-tanh" in entries["crasher"]["reason"]
+    assert entries["numpy"]["status"] == entries["shifted"]["status"] == "ran"
+    records = results.read(out / "results.json")["records"]
+    crasher = Counter((r["case"], r["status"]) for r in records if r["impl"] == "crasher")
+    assert crasher[("toy-memory-linear", "pass")] == 2  # the results before the crash are kept
+    assert not any(case == "toy-memory-tanh" for case, _ in crasher)
+    assert {r["impl"] for r in records} >= {"numpy", "shifted", "textbook-swapped-rows", "crasher"}
+    assert (out / "runs" / "numpy" / "results.json").is_file() and (out / "runs" / "shifted" / "run.log").is_file()
+
+
+def test_left_out_implementations_are_listed_with_their_reasons(surveyed):
+    _status, out = surveyed
+    entries = _entries(out)
+    assert entries["needs-gpu"]["status"] == "skipped"
+    assert entries["needs-gpu"]["reason"] == "needs a GPU that this test pretends is absent"
+    missing = next(e for e in entries.values() if e["spec"].endswith("missing.py:Nothing"))
+    assert missing["status"] == "load error" and "no such file" in missing["reason"]
+    markdown = (out / "survey.md").read_text()
+    left_out = markdown.split("## Left out", 1)[1]
+    assert "needs-gpu | skipped | needs a GPU that this test pretends is absent" in left_out
+    assert "load error" in left_out and "crasher" not in left_out.split("## Environment")[0]
+
+
+def test_features_matrix_shows_pass_fail_and_unsupported_per_implementation(surveyed):
+    _status, out = surveyed
+    markdown = (out / "survey.md").read_text()
+    lengths = _table_row(markdown, "variable_lengths")
+    assert lengths["numpy"] == "pass 2"  # lengths-with-state, forward, two dtypes
+    assert lengths["shifted"].startswith("fail 2 of 2")
+    peepholes = _table_row(markdown, "peepholes")
+    assert peepholes["numpy"] == "pass 2" and peepholes["textbook-swapped-rows"] == "unsupported"
+    assert peepholes["shifted"].startswith("fail")
+    activations = _table_row(markdown, "activations")  # toy-memory-linear: linear cell activations
+    assert activations["textbook-swapped-rows"] == "unsupported" and activations["numpy"] == "pass 2"
+
+
+def test_a_finding_section_comes_from_the_expectations_file(surveyed):
+    _status, out = surveyed
+    document = results.read(out / "results.json")
+    finding, = [f for f in document["survey"]["findings"] if f["adapter"] == "textbook-swapped-rows"]
+    assert finding["title"] == "gate blocks i and f swapped"
+    assert finding["xfail"] == 2 and finding["xpass"] == 0  # toy-memory-tanh forward, float32 and float64
+    assert finding["reproducers"] == [{"test": "tests/harness/test_survey.py::test_evidence_fields_are_read",
+                                       "state": "found"}]
+    assert finding["upstream"] == ["none found"]
+    markdown = (out / "survey.md").read_text()
+    section = markdown.split("### 1. textbook-swapped-rows: gate blocks i and f swapped", 1)[1].split("\n## ")[0]
+    assert "What the spec says: PyTorch nn.LSTM: weight_ih_l[k] is (W_ii\\|W_if" in section or \
+        "What the spec says: PyTorch nn.LSTM: weight_ih_l[k] is (W_ii|W_if" in section
+    assert "Upstream: none found" in section and "2 results failed as the entry says" in section
+    swapped = _table_row(markdown, "plain")["textbook-swapped-rows"]
+    assert swapped.startswith("xfail 2 of")  # toy-memory-tanh's failures are the finding's
+
+
+def test_failures_without_an_entry_are_listed_for_triage(surveyed):
+    _status, out = surveyed
+    markdown = (out / "survey.md").read_text()
+    unexplained = markdown.split("## Failures no finding explains", 1)[1].split("\n## ")[0]
+    assert "| shifted |" in unexplained
+    # toy-memory-tanh's failures are the finding's; lengths-with-state's (both dtypes) are not
+    assert "| textbook-swapped-rows | 2 | " in unexplained and "toy-memory-tanh" not in unexplained
+
+
+def test_reuse_keeps_completed_runs(surveyed, tmp_path):
+    """A second survey with --reuse and the same selection reruns nothing that completed."""
+    _status, out = surveyed
+    log = out / "runs" / "numpy" / "run.log"
+    before = log.stat().st_mtime_ns
+    status = cli.main(["survey", "--out", str(out), "--impl", "numpy", "--check", "forward", "--skip-speed",
+                       "--reuse", *CASES])
+    assert status == 0
+    assert log.stat().st_mtime_ns == before
+    assert _entries(out)["numpy"].get("reused") is True
+
+
+def test_speed_part_times_each_implementation_against_torch_lstm(tmp_path):
+    out = tmp_path / "out"
+    status = cli.main(["survey", "--out", str(out), "--impl", "numpy", "-k", "toy-memory-tanh", "--check",
+                       "forward", "--shapes", "t5b2i4h4", "--quick"])
+    assert status == 0
+    document = results.read(out / "results.json")
+    speed, = document["speed"]
+    assert speed["impl"] == "numpy" and speed["baseline"] == "torch-lstm" and speed["ratio"] > 0
+    row = _table_row((out / "survey.md").read_text(), "numpy", section="## Speed")
+    assert re.match(r"\d+\.\d\d× \(", row["forward float32"])
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--set", "no-such-set"], "unknown benchmark set"),
+    (["--check", "no-such-check"], "--check"),
+    (["--cases", "no/such/file.yaml"], "--cases no/such/file.yaml: no such file"),
+    (["--time-limit", "0"], "--time-limit"),
+])
+def test_bad_options_are_usage_errors(tmp_path, capsys, argv, message):
+    assert cli.main(["survey", "--out", str(tmp_path / "out"), "--impl", "numpy", *argv]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_evidence_fields_are_read(tmp_path):
+    path = tmp_path / "x.yaml"
+    path.write_text(EXPECTATIONS)
+    entry, = expectations.load(path).entries
+    assert (entry.finding, entry.upstream) == ("gate blocks i and f swapped", "none found")
+    assert entry.reproducer.endswith("::test_evidence_fields_are_read") and entry.spec.startswith("PyTorch")
+    path.write_text(EXPECTATIONS.replace("upstream: none found", "upstream: ''"))
+    with pytest.raises(expectations.ExpectationsError, match=r"xfail\[0\]\.upstream: expected a non-empty string"):
+        expectations.load(path)
+
+
+def test_reproducer_state_names_what_is_missing():
+    assert survey.reproducer_state(None) == "not given"
+    assert survey.reproducer_state("tests/harness/test_survey.py::test_evidence_fields_are_read") == "found"
+    assert "has no test test_nothing" in survey.reproducer_state("tests/harness/test_survey.py::test_nothing")
+    assert "not found" in survey.reproducer_state("tests/survey/test_nowhere.py::test_x")
+
+
+@pytest.mark.parametrize("counts, text", [
+    ({"pass": 4}, "pass 4"),
+    ({"pass": 3, "fail": 1, "unsupported": 2}, "fail 1 of 4 (+2 not run)"),
+    ({"pass": 3, "xfail": 1}, "xfail 1 of 4"),
+    ({"error": 2, "pass": 1}, "error 2 of 3"),
+    ({"unsupported": 5}, "unsupported"),
+    ({}, "–"),
+])
+def test_status_cell(counts, text):
+    assert survey_report.status_cell(Counter(counts)) == text
