@@ -475,8 +475,9 @@ def write(document: dict, out: Path) -> list[Path]:
 # ---------------------------------------------------------------------- command line
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR",
-                        help="folder for survey.md, survey.html, results.json, environment.json and runs/")
+    parser.add_argument("--out", type=Path, metavar="DIR",
+                        help="folder for survey.md, survey.html, results.json, environment.json and runs/ "
+                             "(default: reports/survey/<today's date, UTC>)")
     parser.add_argument("--impl", action="append", metavar="NAME|file.py:Class|module:Class",
                         help="implementations to survey (repeatable; default: every available one but "
                              f"{', '.join(DEFAULT_LEFT_OUT)}, those whose library is missing listed as left out)")
@@ -506,7 +507,8 @@ def options_from(args, command: str) -> SurveyOptions:
     for value, option in ((args.timeout, "--timeout"), (args.time_limit, "--time-limit")):
         if value is not None and not 0 < value < float("inf"):
             raise SurveyError(f"{option} {value}: expected a positive number of seconds")
-    return SurveyOptions(out=args.out, impls=args.impl, cases=args.cases, filters=args.filter, checks=args.check,
+    out = args.out or Path("reports") / "survey" / datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    return SurveyOptions(out=out, impls=args.impl, cases=args.cases, filters=args.filter, checks=args.check,
                          dtypes=args.dtype, bench_set=args.set, shapes=args.shapes, skip_speed=args.skip_speed,
                          quick=args.quick, timeout=args.timeout, time_limit=args.time_limit,
                          expectations=args.expectations, reuse=args.reuse, command=command)
