@@ -50,6 +50,8 @@ _DEFECTS = (
     Defect("cell-state-clipped", "cell state clipped to [-1, 1]"),
     Defect("batch-rows-share-state", "batch rows share one state (each continues from the last row's)"),
     Defect("computed-in", "computed in {dtype} (every output value is a {dtype} number)"),
+    Defect("rounded-per-operation", "arithmetic rounded to {dtype} (the outputs deviate as the reference with every "
+                                    "operation rounded to {dtype} does)"),
     # time and outputs
     Defect("time-reversed", "time reversed (steps processed from T-1 down to 0)"),
     Defect("last-step-skipped", "last step skipped (T-1 steps computed)"),

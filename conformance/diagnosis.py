@@ -38,6 +38,7 @@ from .spec.model import (ACTIVATION_NAMES, ACTIVATION_ROLES, GATE_ORDER, OUTPUTS
 from .tolerances import Tolerance, gradient_tolerance, tolerance_for
 
 MATCH_FACTOR = 4.0  # a pattern reproduces the outputs within this multiple of the tolerance
+_BITS = {"float16": 16, "bfloat16": 16, "float32": 32, "float64": 64}  # the float dtypes by width
 MAX_STEPS_FOR_PATTERNS = 2000  # T·L·D above which re-running ~40 variants is not worth the time
 
 
@@ -536,12 +537,76 @@ def diagnose_forward(problem: Problem, got: dict, reference: dict, tol: Toleranc
             if _reproduces(variant, got, reference, tol):
                 patterns.append(name)
         patterns = _most_general(patterns)
+    if not patterns and not narrow and tried:
+        rounded = rounded_per_operation(problem, got, reference, tol)
+        if rounded:
+            patterns.append(rounded)
     if not patterns:
         written = written_wrong(problem, got, reference, tol)
         if written:
             patterns.append(written)
     return {"where": where, "patterns": [str(p) for p in patterns], "defects": _ids(patterns),
             "summary": _summary(where, patterns, tried)}
+
+
+def _rounded_step(dtype: str) -> Callable:
+    """A step whose every operation's result is rounded to `dtype` (its inputs, parameters
+    and the state it receives too): a = W_ih x + W_hh h + (b_ih + b_hh), the gates, c', ψ(c')
+    and h', each sum and product in turn."""
+    def r(a):
+        return round_to_dtype(np.asarray(a, np.float64), dtype)
+
+    def new_state(cfg, p, s):
+        q = {k: r(v) for k, v in p.items()}
+        H = cfg.hidden_size
+        a = r(r(r(s.x) @ q["weight_ih"].T) + r(r(s.h) @ q["weight_hh"].T))
+        if cfg.bias:
+            a = r(a + r(q["bias_ih"] + q["bias_hh"]))
+        sigma, phi, psi = (cfg.activation(role) for role in ACTIVATION_ROLES)
+        i, f, o = (r(activations.apply(sigma, a[:, k * H:(k + 1) * H])) for k in (0, 1, 3))
+        g = r(activations.apply(phi, a[:, 2 * H:3 * H]))
+        c_new = r(r(f * r(s.c)) + r(i * g))
+        h_new = r(o * r(activations.apply(psi, c_new)))
+        return (r(h_new @ q["weight_hr"].T) if cfg.proj_size else h_new), c_new
+    return new_state
+
+
+def rounded_per_operation(problem: Problem, got: dict, reference: dict, tol: Tolerance) -> Optional[str]:
+    """'arithmetic rounded to float16 / bfloat16' when the reference with every operation
+    rounded to that dtype deviates like the outputs do: they are within that dtype's tolerance
+    of it, their largest deviation from the reference is within a factor 3 of its own, and
+    they deviate in at least half the elements it moves out of tolerance (rounding moves
+    nearly every value; a local defect does not). Rounding in another order cannot be matched
+    to better than the dtype's spacing, so the evidence is the size and spread of the
+    deviation, not equality. For the plain cell (no peepholes, clips, layer norm, own reverse
+    activations, input_forget or forget_bias), in a problem wider than that dtype."""
+    config = problem.config
+    if (config.peepholes or config.input_forget or config.forget_bias or config.cell_clip is not None
+            or config.state_clip is not None or config.proj_clip is not None or config.layer_norm
+            or config.activations_reverse is not None):
+        return None
+    names = [n for n in OUTPUTS if n in got and n in reference and np.shape(got[n]) == np.shape(reference[n])]
+    if not names or not all(np.isfinite(got[n]).all() for n in names):
+        return None
+
+    def largest(a: dict) -> float:
+        return max(float(np.max(np.abs(a[n] - reference[n]), initial=0.0)) for n in names)
+
+    def moved(a: dict) -> int:
+        return sum(int(failing_mask(reference[n], a[n], tol).sum()) for n in names)
+
+    best = None
+    for dtype in ("float16", "bfloat16"):
+        if _BITS[dtype] >= _BITS.get(problem.dtype, 0):
+            continue
+        model = forward_with(problem, _rounded_step(dtype))
+        if any(failing_mask(model[n], got[n], tolerance_for(dtype)).any() for n in names):
+            continue
+        ratio = largest(got) / max(largest(model), 1e-300)
+        if 1 / 3 <= ratio <= 3 and moved(got) >= 0.5 * moved(model) and (best is None or
+                                                                         abs(np.log(ratio)) < best[0]):
+            best = (abs(np.log(ratio)), dtype)
+    return named("rounded-per-operation", dtype=best[1]) if best else None
 
 
 def written_wrong(problem: Problem, got: dict, reference: dict, tol: Tolerance) -> Optional[str]:
@@ -825,9 +890,6 @@ def diagnose_repeated_runs(first: dict, again: list, dtype: str) -> Optional[dic
     ulps = max(float(np.max(d / ulp(m, dtype))) for d, m in zip(differences, magnitudes))
     where = {"runs": {"differing_values": count, "of": total, "max_abs": spread, "max_ulp": ulps}}
     return _verdict([named("runs-differ-by-noise")], where)
-
-
-_BITS = {"float16": 16, "bfloat16": 16, "float32": 32, "float64": 64}
 
 
 def diagnose_output_dtypes(problem: Problem, outputs: dict, output_dtypes: dict, reference: dict) -> Optional[dict]:

@@ -152,3 +152,52 @@ def test_outputs_in_a_wider_container_but_of_the_inputs_dtype_are_not_called_upc
     rounded = {k: round_to_dtype(v, "float32") for k, v in reference.items()}  # computed in float32, cast up
     assert diagnose_output_dtypes(problem, rounded, as_float64, reference) is None
     assert diagnose_output_dtypes(problem, reference, {k: "float32" for k in reference}, reference) is None
+
+
+def rounding_per_operation(dtype):
+    """The control computing in the problem's dtype but rounding each sum, product and
+    activation to `dtype` (its outputs h' = o ⊙ ψ(c') are not rounded: not all of them are
+    numbers of that dtype, so only the rounding model can name it)."""
+    narrow = getattr(torch, dtype)
+
+    def r(t):
+        return t.to(narrow).to(t.dtype)
+
+    class RoundsPerOperation(ControlLSTM):
+        name = f"rounds-to-{dtype}"
+
+        def gate_blocks(self, a, hidden):
+            return super().gate_blocks(r(a), hidden)
+
+        def sigmoid(self, z):
+            return r(torch.sigmoid(z))
+
+        def cell_update(self, f, c, i, g):
+            return r(r(f * c) + r(i * g))
+
+        def cell_output(self, c):
+            return r(torch.tanh(c))
+    return RoundsPerOperation()
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_arithmetic_rounded_per_operation_is_named_with_its_dtype(cases, dtype):
+    record = run_case(cases["random/t20b4i16h32/bias/given-state"], "float32", rounding_per_operation(dtype))
+    assert record["status"] == "fail"
+    assert record["diagnosis"]["patterns"] == [f"arithmetic rounded to {dtype} (the outputs deviate as the reference "
+                                               f"with every operation rounded to {dtype} does)"]
+
+
+def test_the_rounding_model_needs_a_deviation_of_its_size_and_spread(cases):
+    from lstm_conformance.diagnosis import rounded_per_operation
+    from lstm_conformance.spec.materialize import materialize
+    from lstm_conformance.tolerances import tolerance_for
+    problem = materialize(cases["random/t20b4i16h32/bias/given-state"], "float32")
+    reference = CaseRun(cases["random/t20b4i16h32/bias/given-state"], "float32", NumpyAdapter(),
+                        ReferenceCache(use_disk=False)).reference
+    tol = tolerance_for("float32")
+    one_off = {k: v.copy() for k, v in reference.items()}
+    one_off["y"].flat[7] += 3e-3  # a float16-sized error, in one element only
+    assert rounded_per_operation(problem, one_off, reference, tol) is None
+    zeros = {k: np.zeros_like(v) for k, v in reference.items()}  # no evidence of any dtype
+    assert rounded_per_operation(problem, zeros, reference, tol) is None
