@@ -55,9 +55,10 @@ _DEFECTS = (
     # time and outputs
     Defect("time-reversed", "time reversed (steps processed from T-1 down to 0)"),
     Defect("last-step-skipped", "last step skipped (T-1 steps computed)"),
-    Defect("first-step-skipped", "first step skipped (the loop starts at step 1; the outputs at step 0 stay zero)"),
-    Defect("first-step-repeated", "first step repeated (step t reads x at t - 1: x at step 0 computed twice, the "
-                                  "last x never)"),
+    Defect("first-step-skipped", "{direction} direction started one step late (its first step, {first}, skipped: "
+                                 "its outputs there stay zero)"),
+    Defect("first-step-repeated", "{direction} direction started one step early (step t reads x at {read}: its first "
+                                  "step's x computed twice, its last step's never)"),
     Defect("outputs-axes-swapped", "{outputs} returned with the time and batch axes swapped ({got}; spec: {spec})"),
     Defect("output-written-wrong", "{output} wrong in {count} of {total} elements while the recurrence is right "
                                    "({evidence}): an error in writing the output, not in the LSTM step"),

@@ -333,23 +333,52 @@ def _sigmoid_overflow(problem: Problem) -> tuple[str, Callable[[], dict]]:
 
 
 def _step_order_models(problem: Problem) -> Iterator[tuple[str, Callable[[], dict]]]:
-    """The loop over time started one step late (step 0 skipped) or one step early (step t
-    reading x at t - 1, so x at step 0 is computed twice): one forward direction, one layer."""
+    """A direction's loop over time started one step late (its first step skipped, its output
+    there zero) or one step early (step t reading x at t ∓ 1, so its first step's x is computed
+    twice): for one layer without lengths, in each direction of the case."""
     config, T = problem.config, problem.seq_len
-    if config.num_layers != 1 or config.num_directions != 1 or config.direction != "forward" \
-            or problem.lengths is not None or T < 2:
+    if config.num_layers != 1 or problem.lengths is not None or T < 2:
         return
     ax = config.time_axis
+    D = config.num_directions
+    computed = {}
 
-    def steps(indices):
-        return np.take(problem.x, indices, axis=ax)
+    def correct() -> dict:
+        if "full" not in computed:
+            computed["full"] = _reference(problem)
+        return computed["full"]
 
-    def first_skipped():
-        out = _reference(problem, x=steps(np.arange(1, T)))
-        pad = lambda a: np.concatenate([np.zeros_like(np.take(a, [0], axis=ax)), a], axis=ax)  # noqa: E731
-        return {k: (pad(v) if k in ("y", "c") else v) for k, v in out.items()}
-    yield named("first-step-skipped"), first_skipped
-    yield named("first-step-repeated"), lambda: _reference(problem, x=steps(np.r_[0, np.arange(T - 1)]))
+    def on_steps(indices, direction: int, pad: Optional[str] = None):
+        """The reference on x at `indices`; in direction `direction` only (the others as the
+        reference's), its y and c zero-padded at the front or back to T steps."""
+        def run():
+            out, full = _reference(problem, x=np.take(problem.x, indices, axis=ax)), correct()
+            result = {}
+            for k in ("y", "c"):
+                tm, width = to_time_major(config, out[k]), to_time_major(config, full[k]).shape[2] // D
+                if pad:
+                    zero = np.zeros_like(tm[:1])
+                    tm = np.concatenate([zero, tm] if pad == "front" else [tm, zero], axis=0)
+                merged = to_time_major(config, full[k]).copy()
+                merged[:, :, direction * width:(direction + 1) * width] = tm[:, :, direction * width:(direction + 1) * width]
+                result[k] = from_time_major(config, merged)
+            for k in ("h_n", "c_n"):
+                merged = state_to_batched(config, full[k]).copy()
+                merged[direction] = state_to_batched(config, out[k])[direction]
+                result[k] = state_from_batched(config, merged)
+            return result
+        return run
+
+    for d in range(D):
+        label = "reverse" if config.runs_reverse(d) else "forward"
+        if label == "forward":
+            yield (named("first-step-skipped", direction=label, first=0), on_steps(np.arange(1, T), d, "front"))
+            yield (named("first-step-repeated", direction=label, read="t - 1"),
+                   on_steps(np.r_[0, np.arange(T - 1)], d))
+        else:
+            yield (named("first-step-skipped", direction=label, first=T - 1), on_steps(np.arange(T - 1), d, "back"))
+            yield (named("first-step-repeated", direction=label, read="t + 1"),
+                   on_steps(np.r_[np.arange(1, T), T - 1], d))
 
 
 def _layout_models(problem: Problem) -> Iterator[tuple[str, Callable[[], dict]]]:

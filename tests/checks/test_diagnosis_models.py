@@ -46,6 +46,14 @@ class FirstStepRepeated(ControlLSTM):
         return torch.cat([x[:1], x[:-1]]) if x.shape[0] > 1 else x
 
 
+class ReverseStartsLate(ControlLSTM):
+    """The reverse direction's loop starts at T - 2 (range(T - 2, -1, -1))."""
+    name = "reverse-starts-late"
+
+    def time_steps(self, seq_len, reverse):
+        return range(seq_len - 2, -1, -1) if reverse else range(seq_len)
+
+
 class BatchMajorOutputs(ControlLSTM):
     name = "batch-major-outputs"
 
@@ -78,8 +86,11 @@ class CDetached(Detached):
 @pytest.mark.parametrize("implementation, check, defect, text", [
     (InputGateZero, "forward", "gate-forced-to-zero", "input gate forced to 0 (c' = f ⊙ c)"),
     (OutputGateZero, "forward", "gate-forced-to-zero", "output gate forced to 0 (h' = 0)"),
-    (FirstStepSkipped, "forward", "first-step-skipped", None),
-    (FirstStepRepeated, "forward", "first-step-repeated", None),
+    (FirstStepSkipped, "forward", "first-step-skipped",
+     "forward direction started one step late (its first step, 0, skipped: its outputs there stay zero)"),
+    (FirstStepRepeated, "forward", "first-step-repeated", "forward direction started one step early (step t reads x "
+                                                          "at t - 1: its first step's x computed twice, its last "
+                                                          "step's never)"),
     (BatchMajorOutputs, "forward", "outputs-axes-swapped",
      "y and c returned with the time and batch axes swapped (batch-major (B, T, ·); spec: time-major (T, B, ·))"),
     (HDetached, "gradients", "state-path-detached", "gradient through h (c's path kept) cut between steps "
@@ -93,6 +104,14 @@ def test_a_broken_implementation_is_named_by_its_model(cases, implementation, ch
     assert record["diagnosis"]["defects"] == [defect], record["diagnosis"]["patterns"]
     if text:
         assert record["diagnosis"]["patterns"] == [text]
+
+
+def test_a_reverse_direction_started_late_is_named(cases):
+    record = run_case(cases["bidirectional"], "float64", ReverseStartsLate())
+    assert record["status"] == "fail"
+    T = cases["bidirectional"].shape["seq_len"]
+    assert record["diagnosis"]["patterns"] == [f"reverse direction started one step late (its first step, {T - 1}, "
+                                               "skipped: its outputs there stay zero)"]
 
 
 def test_the_correct_control_fails_none_of_those_checks(cases):
