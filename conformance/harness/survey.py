@@ -66,6 +66,7 @@ class SurveyOptions:
     quick: bool = False  # fewer benchmark rounds
     timeout: Optional[float] = None  # seconds per case (run --timeout, which isolates the adapter)
     time_limit: Optional[float] = None  # seconds for one implementation's run process
+    budget: Optional[float] = None  # run --budget: seconds after which no new unit starts
     expectations: list = field(default_factory=list)  # extra expectations files (FILE or builtin:NAME)
     reuse: bool = False  # keep the runs already complete in OUT/runs
     command: str = ""  # the command line, for the report
@@ -186,6 +187,8 @@ class Survey:
                 argv += [flag, str(value)]
         if o.timeout:
             argv += ["--timeout", f"{o.timeout:g}"]
+        if o.budget:  # units left out by the budget are recorded as skipped, saying so
+            argv += ["--budget", f"{o.budget:g}", "--allow-incomplete"]
         for path, exp in zip(o.expectations, self.user_expectations):
             if exp.adapter == name:
                 argv += ["--expectations", str(path)]
@@ -236,16 +239,19 @@ class Survey:
         run_argv = self.run_argv(spec, folder, entry["name"])
         if previous.get("status") == "ran" and previous.get("run_argv", [None])[1:] == run_argv[1:] \
                 and (folder / "results.json").is_file():
-            entry.update({k: previous[k] for k in ("status", "reason", "run_seconds", "run_exit") if k in previous},
-                         reused=True)
+            entry.update({k: previous[k] for k in ("status", "reason", "run_seconds", "run_exit", "run_started")
+                          if k in previous}, reused=True)
             self.log(f"{entry['name']}: reusing the run in {folder}")
         else:
             self.log(f"{entry['name']}: running the library ({' '.join(run_argv[3:])})")
+            entry["run_started"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
             code, seconds, stopped = _run_process(run_argv, folder / "run.log", self.options.time_limit)
             entry.update(self._run_status(folder, code, stopped), run_seconds=round(seconds, 1), run_exit=code)
         entry["run_argv"] = run_argv
         if self.options.skip_speed:
             entry["speed"] = {"status": "not measured", "reason": "--skip-speed"}
+        elif entry["status"] not in ("ran", "crashed", "stopped"):
+            entry["speed"] = {"status": "not measured", "reason": f"the run ended in: {entry['status']}"}
         else:
             speed_argv = self.speed_argv(spec, folder)
             if previous.get("speed", {}).get("status") == "ok" and previous.get("speed_argv", [None])[1:] == \
@@ -300,7 +306,8 @@ class Survey:
                 "seconds": round(time.perf_counter() - clock, 1), "interrupted": interrupted,
                 "selection": {"cases": [str(c) for c in self.options.cases], "filters": list(self.options.filters),
                               "checks": list(self.options.checks), "dtypes": list(self.options.dtypes),
-                              "timeout": self.options.timeout, "time_limit": self.options.time_limit},
+                              "timeout": self.options.timeout, "time_limit": self.options.time_limit,
+                              "budget": self.options.budget},
                 "speed": {"set": None if self.options.shapes else self.options.bench_set,
                           "shapes": list(self.options.shapes), "skipped": self.options.skip_speed,
                           "quick": self.options.quick},
@@ -357,7 +364,10 @@ def assemble(meta: dict, options: SurveyOptions, user_expectations: list) -> dic
     coverage = {"columns": None, "rows": {}, "notes": {}}
     for entry, document in _implementation_documents(meta["implementations"]):
         own = document.get("records", [])
+        for record in own:  # the per-step errors feed run's plots only; runs/NAME/results.json keeps them
+            record.pop("error_by_step", None)
         entry["counts"] = {str(s): sum(1 for r in own if r.get("status") == s) for s in Status}
+        entry["git_revision"] = (document.get("environment") or {}).get("git_revision")  # of its run
         records += own
         speed += document.get("speed", [])
         cases.update(document.get("cases") or {})
@@ -494,6 +504,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--quick", action="store_true", help="fewer benchmark rounds")
     parser.add_argument("--timeout", type=float, metavar="SECONDS",
                         help="a case taking longer is an error (run --timeout: the adapter runs isolated)")
+    parser.add_argument("--budget", type=float, metavar="SECONDS",
+                        help="run each implementation with run --budget SECONDS: its units in an order that "
+                             "reaches every feature, check and dtype first, none started after SECONDS (those "
+                             "left are recorded as skipped)")
     parser.add_argument("--time-limit", type=float, metavar="SECONDS",
                         help="stop an implementation's run (or timing) after this long, keeping its results so far")
     parser.add_argument("--expectations", action="append", default=[], metavar="FILE",
@@ -504,13 +518,13 @@ def add_arguments(parser) -> None:
 
 
 def options_from(args, command: str) -> SurveyOptions:
-    for value, option in ((args.timeout, "--timeout"), (args.time_limit, "--time-limit")):
+    for value, option in ((args.timeout, "--timeout"), (args.time_limit, "--time-limit"), (args.budget, "--budget")):
         if value is not None and not 0 < value < float("inf"):
             raise SurveyError(f"{option} {value}: expected a positive number of seconds")
     out = args.out or Path("reports") / "survey" / datetime.datetime.now(datetime.timezone.utc).date().isoformat()
     return SurveyOptions(out=out, impls=args.impl, cases=args.cases, filters=args.filter, checks=args.check,
                          dtypes=args.dtype, bench_set=args.set, shapes=args.shapes, skip_speed=args.skip_speed,
-                         quick=args.quick, timeout=args.timeout, time_limit=args.time_limit,
+                         quick=args.quick, timeout=args.timeout, time_limit=args.time_limit, budget=args.budget,
                          expectations=args.expectations, reuse=args.reuse, command=command)
 
 

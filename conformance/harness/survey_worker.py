@@ -60,14 +60,21 @@ def imported_modules(path: Path, seen=None) -> set[str]:
     return names
 
 
-def library_versions(spec: str) -> dict:
-    """{distribution: version} of the installed libraries the adapter's module imports."""
+# Frameworks whose version the report names when the adapter loaded them without importing them
+# by name (a Keras adapter choosing its backend loads jax or tensorflow through keras).
+FRAMEWORKS = ("tensorflow", "keras", "tf_keras", "jax", "jaxlib", "flax", "paddle", "equinox", "haiku", "mlx",
+              "torch", "onnx", "onnxruntime", "onnx2torch", "ai_edge_litert", "tflite_runtime")
+
+
+def library_versions(spec: str, loaded=()) -> dict:
+    """{distribution: version} of the installed libraries the adapter's module imports, and of
+    the FRAMEWORKS among the top-level modules `loaded` (those loading the adapter brought in)."""
     source = adapter_source(spec)
-    if source is None:
-        return {}
+    modules = imported_modules(source) if source is not None else set()
+    modules |= {m for m in loaded if m in FRAMEWORKS}
     distributions = metadata.packages_distributions()
     versions = {}
-    for module in sorted(imported_modules(source)):
+    for module in sorted(modules):
         if module in sys.stdlib_module_names or module == "lstm_conformance":
             continue
         for distribution in distributions.get(module, []):
@@ -80,6 +87,7 @@ def library_versions(spec: str) -> dict:
 
 def probe(spec: str) -> dict:
     started = time.perf_counter()
+    before = {name.split(".")[0] for name in sys.modules}
     try:
         adapter = load_adapter(spec)
     except AdapterLoadError as err:
@@ -92,7 +100,7 @@ def probe(spec: str) -> dict:
     else:
         error = None
     out = {"spec": spec, "name": adapter.name, "description": adapter.description, "skip_reason": skip,
-           "versions": library_versions(spec), "seconds": time.perf_counter() - started}
+           "versions": library_versions(spec, {name.split(".")[0] for name in sys.modules} - before), "seconds": time.perf_counter() - started}
     if error:
         out["error"] = error
     return out

@@ -190,6 +190,15 @@ def _seconds(value) -> str:
     return "–" if value is None else f"{value:.0f} s" if value < 600 else f"{value / 60:.1f} min"
 
 
+def _when(entry: dict) -> str:
+    """' from 07:40 UTC at revision abc1234': when the run started (a reused run: in an earlier
+    survey) and the code that judged it."""
+    started = (entry.get("run_started") or "")[11:16]
+    revision = (entry.get("git_revision") or "")[:7]
+    return ((f" from {started} UTC" if started else "") + (f" at {revision}" if revision else "")
+            + (" (reused)" if entry.get("reused") else ""))
+
+
 def header_blocks(document: dict) -> list:
     survey, env = document.get("survey", {}), document.get("environment", {})
     entries = survey.get("implementations", [])
@@ -210,7 +219,9 @@ def header_blocks(document: dict) -> list:
                                         if narrowed else "the whole case library, every check") +
                        (f"; at most {selection['timeout']:g} s per case" if selection.get("timeout") else "") +
                        (f"; at most {selection['time_limit']:g} s per implementation"
-                        if selection.get("time_limit") else "") + "."))
+                        if selection.get("time_limit") else "") +
+                       (f"; a budget of {selection['budget']:g} s per implementation (run --budget: the units not "
+                        "started by then are counted as not run)" if selection.get("budget") else "") + "."))
     rows = []
     for e in entries:
         if e.get("status") in LEFT_OUT:
@@ -218,7 +229,7 @@ def header_blocks(document: dict) -> list:
         counts = Counter({k: v for k, v in (e.get("counts") or {}).items() if v})
         rows.append([e["name"], _versions(e), e.get("status", "?") + (f": {e['reason']}" if e.get("reason") else ""),
                      " ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "–",
-                     _seconds(e.get("run_seconds")), _seconds((e.get("speed") or {}).get("seconds")),
+                     _seconds(e.get("run_seconds")) + _when(e), _seconds((e.get("speed") or {}).get("seconds")),
                      e.get("description", "")])
     blocks += [heading(2, "Implementations", "implementations"),
                table(["implementation", "libraries", "status", "results", "run", "timing", "about"], rows)]
