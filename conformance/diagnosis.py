@@ -26,7 +26,7 @@ from typing import Callable, Iterator, Optional
 
 import numpy as np
 
-from .defects import named
+from .defects import Named, named
 from .metrics import failing_mask, ulp
 from .reference import activations, lstm_backward, lstm_forward
 from .reference.layouts.onnx import activations_from_onnx, activations_to_onnx, config_activations
@@ -739,6 +739,9 @@ def diagnose_gradients(run, upstream: dict, got_by_label: dict, expected_by_labe
         mapping = _gate_block_sources(run, got_by_label, expected_by_label, failing_names)
         if mapping:
             patterns.append(named("gradient-from-gate-block", mapping=mapping))
+    from_forward = not patterns and _forward_defects(run)
+    if from_forward:  # gradients of a wrong forward pass: the defect its outputs show
+        patterns = from_forward
     all_names = set(expected_by_label["all"])
     if not patterns and failing_names and len(failing_names) <= len(all_names) // 2:
         # A few arrays wrong, the rest right: name them (and their gate blocks), the defect is local.
@@ -748,8 +751,24 @@ def diagnose_gradients(run, upstream: dict, got_by_label: dict, expected_by_labe
                              for b in info.get("gate_blocks", [])}, key=GATE_ORDER.index)
             parts.append(f"{name} (gate blocks {', '.join(blocks)})" if blocks else name)
         patterns.append(named("gradient-wrong-only-in", arrays=", ".join(parts)))
-    return {"where": where, "patterns": [str(p) for p in patterns], "defects": _ids(patterns),
-            "summary": _summary(where, patterns)}
+    summary = _summary(where, patterns)
+    if from_forward:
+        summary = summary.replace("reproduced by: ", "the forward outputs are wrong, reproduced by: ", 1) + \
+            " (the gradients are those of that function)"
+    return {"where": where, "patterns": [str(p) for p in patterns], "defects": _ids(patterns), "summary": summary}
+
+
+def _forward_defects(run) -> list:
+    """The defects named in the implementation's own forward outputs on the case, when they
+    deviate from the reference (its gradients are then of another function: one defect, one
+    group); [] when they agree or the forward run fails."""
+    try:
+        diagnosis = diagnose_runs(run, [])
+    except Exception:  # noqa: BLE001 - the forward run's own failure is the forward check's to report
+        return []
+    if not diagnosis:
+        return []
+    return [Named(d, p) for d, p in zip(diagnosis["defects"], diagnosis["patterns"])]
 
 
 def _gradient_models(problem: Problem, upstream: dict) -> Iterator[tuple[str, Callable[[tuple], dict]]]:

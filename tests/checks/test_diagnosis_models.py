@@ -220,3 +220,14 @@ def test_the_rounding_model_needs_a_deviation_of_its_size_and_spread(cases):
     assert rounded_per_operation(problem, one_off, reference, tol) is None
     zeros = {k: np.zeros_like(v) for k, v in reference.items()}  # no evidence of any dtype
     assert rounded_per_operation(problem, zeros, reference, tol) is None
+
+
+def test_the_gradients_of_a_wrong_forward_pass_are_grouped_with_it(cases):
+    from lstm_conformance.mutants.zoo import OverflowingSigmoid
+    records = run_suite([cases["saturated-gates-extreme"]], [OverflowingSigmoid()], ["float32"],
+                        checks=["forward", "gradients"])
+    failing = [r for r in records if r["status"] == "fail"]
+    assert {r["check"] for r in failing} == {"forward", "gradients"}
+    gradients = next(r for r in failing if r["check"] == "gradients")
+    assert "the forward outputs are wrong, reproduced by: σ computed as e^z / (1 + e^z)" in gradients["message"]
+    assert len(problem_groups(failing)) == 1
