@@ -1,0 +1,102 @@
+"""`tf-block-lstm`: TensorFlow's fused CPU LSTM kernel, `tf.raw_ops.BlockLSTMV2` (one layer,
+one direction, the whole sequence in one op; tensorflow/core/kernels/rnn/lstm_ops.cc).
+
+The op's documented equations (LSTMBlockCell, run in a loop over time):
+    xh = [x, h_prev];  [i, f, ci, o] = xh @ w + b  (BlockLSTMV2: gate layout IFCO)
+    i = σ(cs_prev·wci + i);  f = σ(cs_prev·wcf + f);  ci = tanh(ci)
+    cs = ci·i + cs_prev·f;  cs = clip(cs, cell_clip)  (only when cell_clip > 0)
+    o = σ(cs·wco + o);  co = tanh(cs);  h = co·o
+So the op's `cell_clip` clips the carried state itself: the spec's `state_clip` (SPEC.md §2),
+not its `cell_clip` (ONNX's bound on activation inputs). BlockLSTMV2 has no forget_bias; its
+predecessor `tf.raw_ops.BlockLSTM` (gate layout ICFO) adds a `forget_bias` attribute to the
+forget gate's pre-activation, the spec's `forget_bias`, so problems with a forget_bias run
+through BlockLSTM (the same kernel, lstm_ops.cc, with the other gate layout).
+
+The op returns the per-step h and cs only; h_n and c_n are their last steps (for T = 0, the
+op's loop runs no step and the initial state is the final one). Its `seq_len_max` is one
+length for the whole batch, so per-row lengths are not expressible. TensorFlow is an
+optional extra and is imported only in prepare.
+"""
+from __future__ import annotations
+
+import importlib.util
+from typing import Optional
+
+import numpy as np
+
+from ..adapter import Adapter, Capabilities
+from ..reference.layouts import cell_params, to_tf_block
+from .canonical_inputs import check_parameters, states_or_zeros
+
+INSTALL_HINT = "pip install lstm-conformance[tensorflow]"
+
+REASONS = {
+    "dtype": "BlockLSTMV2 is registered for half and float only (its op definition: 'T' in {half, float}); "
+             "float64 and bfloat16 are refused by the op",
+    "activations": "BlockLSTMV2 has fixed activations (sigmoid gates, tanh cell input and output)",
+    "layers": "BlockLSTMV2 is one layer (a stack is several ops)",
+    "bidirectional": "BlockLSTMV2 runs one direction (a bidirectional layer is two ops and a reverse_sequence)",
+    "reverse": "BlockLSTMV2 runs forward in time only",
+    "direction_activations": "BlockLSTMV2 runs one direction with fixed activations",
+    "projection": "BlockLSTMV2 has no projection",
+    "variable_lengths": "BlockLSTMV2's seq_len_max is one length for the whole batch, not one per row",
+    "batch_first": "BlockLSTMV2 takes time-major x (timelen, batch_size, num_inputs) only",
+    "unbatched": "BlockLSTMV2 takes a 3-D x (timelen, batch_size, num_inputs) only",
+    "cell_clip": "BlockLSTMV2's cell_clip clips the cell state itself (the spec's state_clip), "
+                 "not the activation inputs (ONNX clip)",
+    "input_forget": "BlockLSTMV2 has no coupled input-forget gate",
+    "peephole_output_previous": "BlockLSTMV2's output-gate peephole sees the new cell state (cs), not the previous one",
+    "padding_carry": "BlockLSTMV2 has no per-row lengths",
+    "proj_clip": "BlockLSTMV2 has no projection",
+    "layer_norm": "BlockLSTMV2 has no layer-normalised gates",
+}
+
+
+def missing_package() -> Optional[str]:
+    return None if importlib.util.find_spec("tensorflow") is not None else "tensorflow"
+
+
+class TfBlockLSTMAdapter(Adapter):
+    name = "tf-block-lstm"
+    description = ("tf.raw_ops.BlockLSTMV2, TensorFlow's fused CPU LSTM kernel (one layer, one direction; "
+                   "its cell_clip is the spec's state_clip; forget_bias through tf.raw_ops.BlockLSTM)")
+
+    def skip_reason(self) -> Optional[str]:
+        missing = missing_package()
+        return f"{missing} not installed ({INSTALL_HINT})" if missing else None
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(dtypes={"float16", "float32"}, devices={"cpu"},
+                            features={"bias", "initial_state", "peepholes", "state_clip", "forget_bias"},
+                            outputs={"y", "h_n", "c_n", "c"}, reasons=dict(REASONS))
+
+    def prepare(self, problem):
+        import tensorflow as tf
+
+        check_parameters(problem)
+        cfg = problem.config
+        dtype = {"float16": tf.float16, "float32": tf.float32}[problem.dtype]
+        use_v1 = cfg.forget_bias != 0  # only BlockLSTM has a forget_bias attribute
+        weights = to_tf_block(cell_params(problem.params), "icfo" if use_v1 else "ifco")
+        hidden = cfg.hidden_size
+        zeros_h = np.zeros(hidden)
+        h0, c0 = states_or_zeros(problem)
+        const = lambda a: tf.constant(np.asarray(a), dtype)  # noqa: E731
+        inputs = dict(seq_len_max=tf.constant(problem.seq_len, tf.int64), x=const(problem.x),
+                      cs_prev=const(c0[0]), h_prev=const(h0[0]), w=const(weights["w"]),
+                      wci=const(weights.get("wci", zeros_h)), wcf=const(weights.get("wcf", zeros_h)),
+                      wco=const(weights.get("wco", zeros_h)), b=const(weights.get("b", np.zeros(4 * hidden))),
+                      cell_clip=float(cfg.state_clip or 0.0), use_peephole=cfg.peepholes)
+        if use_v1:
+            op = lambda: tf.raw_ops.BlockLSTM(forget_bias=float(cfg.forget_bias), **inputs)  # noqa: E731
+        else:
+            op = lambda: tf.raw_ops.BlockLSTMV2(**inputs)  # noqa: E731
+
+        def run():
+            out = op()
+            y, c = out.h.numpy(), out.cs.numpy()
+            if problem.seq_len == 0:  # no step: the initial state is the final one
+                return {"y": y, "c": c, "h_n": inputs["h_prev"].numpy()[None], "c_n": inputs["cs_prev"].numpy()[None]}
+            return {"y": y, "c": c, "h_n": y[-1:], "c_n": c[-1:]}
+
+        return run
