@@ -574,7 +574,7 @@ def cmd_survey(args, interrupts=None) -> int:
         raise UsageError(str(err)) from None
     print("wrote " + ", ".join(str(p) for p in outcome.written))
     if outcome.interrupted:
-        return 130
+        return interrupts.exit_status() if interrupts is not None and interrupts.interrupted else 130
     return 0 if outcome.ran else 1  # a survey reports failures; it fails only when nothing ran
 
 

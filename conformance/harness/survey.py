@@ -28,6 +28,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
@@ -69,6 +70,7 @@ class SurveyOptions:
     budget: Optional[float] = None  # run --budget: seconds after which no new unit starts
     expectations: list = field(default_factory=list)  # extra expectations files (FILE or builtin:NAME)
     reuse: bool = False  # keep the runs already complete in OUT/runs
+    jobs: int = 1  # implementations whose correctness runs at the same time (the timings run alone)
     command: str = ""  # the command line, for the report
 
 
@@ -87,6 +89,7 @@ class Outcome:
 # stopped (it reached --time-limit; its results so far are kept), interrupted (Ctrl-C),
 # load error (the adapter cannot be loaded), skipped (skip_reason() is set), not selected.
 RESULTS_KEPT = ("ran", "crashed", "stopped", "interrupted")
+LEFT_OUT_STATUSES = ("load error", "skipped", "not selected")
 
 
 def folder_name(name: str) -> str:
@@ -97,7 +100,7 @@ def _python(*args) -> list:
     return [sys.executable, *args]
 
 
-def _run_process(argv: list, log: Path, time_limit: Optional[float] = None) -> tuple:
+def _run_process(argv: list, log: Path, time_limit: Optional[float] = None, running: Optional[set] = None) -> tuple:
     """(exit status, seconds, why it was stopped or "") of `argv`, its output in `log`. In a
     session of its own, so that the survey decides when it stops: at the time limit or on
     Ctrl-C it gets SIGTERM (a run then writes its results so far), then SIGKILL."""
@@ -108,6 +111,8 @@ def _run_process(argv: list, log: Path, time_limit: Optional[float] = None) -> t
         handle.flush()
         process = subprocess.Popen(argv, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    start_new_session=True)
+        running = set() if running is None else running
+        running.add(process)
         stopped = ""
         try:
             process.wait(timeout=time_limit)
@@ -117,6 +122,8 @@ def _run_process(argv: list, log: Path, time_limit: Optional[float] = None) -> t
         except KeyboardInterrupt:
             _stop(process)
             raise
+        finally:
+            running.discard(process)
     return process.returncode, time.perf_counter() - started, stopped
 
 
@@ -156,6 +163,8 @@ class Survey:
     def __init__(self, options: SurveyOptions, log: Callable[[str], None] = print):
         self.options, self.log = options, log
         self.runs = options.out / "runs"
+        self.processes: set = set()  # the processes running now (Ctrl-C stops them all)
+        self.stopping = False
         self.user_expectations = []
         for path in options.expectations:
             try:
@@ -167,6 +176,11 @@ class Survey:
                 raise SurveyError(f"--cases {path}: no such file")
         if options.out.exists() and not options.out.is_dir():
             raise SurveyError(f"--out {options.out}: exists and is not a folder")
+
+    def stop_all(self) -> None:
+        self.stopping = True
+        for process in list(self.processes):
+            _stop(process)
 
     # ------------------------------------------------------------------ what to run
 
@@ -210,9 +224,8 @@ class Survey:
     def probe(self, spec: str) -> dict:
         out = self.runs / "probes" / f"{folder_name(spec)}.json"
         out.unlink(missing_ok=True)
-        code, seconds, _ = _run_process(_python("-m", "lstm_conformance.harness.survey_worker", "probe", spec,
-                                                "--out", str(out)), out.with_suffix(".log"),
-                                        self.options.time_limit)
+        code, seconds, _ = self._process(_python("-m", "lstm_conformance.harness.survey_worker", "probe", spec,
+                                                 "--out", str(out)), out.with_suffix(".log"))
         if code != 0 or not out.is_file():
             tail = _log_tail(out.with_suffix(".log"), 3)
             return {"spec": spec, "error": f"the probe failed ({_exit_text(code)}): {tail}", "seconds": seconds}
@@ -224,8 +237,8 @@ class Survey:
         except (OSError, ValueError):
             return {}
 
-    def one(self, spec: str) -> dict:
-        """Probe, run and time one implementation; returns its entry of the survey block."""
+    def correctness(self, spec: str) -> dict:
+        """Probe and run one implementation; returns its entry of the survey block."""
         probe = self.probe(spec)
         entry = {"spec": spec, "name": probe.get("name", spec), "description": probe.get("description", ""),
                  "versions": probe.get("versions", {}), "probe_seconds": round(probe.get("seconds", 0.0), 1)}
@@ -245,29 +258,50 @@ class Survey:
         else:
             self.log(f"{entry['name']}: running the library ({' '.join(run_argv[3:])})")
             entry["run_started"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-            code, seconds, stopped = _run_process(run_argv, folder / "run.log", self.options.time_limit)
+            code, seconds, stopped = self._process(run_argv, folder / "run.log")
             entry.update(self._run_status(folder, code, stopped), run_seconds=round(seconds, 1), run_exit=code)
         entry["run_argv"] = run_argv
+        if previous.get("speed"):
+            entry["previous_speed"] = {k: previous[k] for k in ("speed", "speed_argv") if k in previous}
+        self._save(entry)
+        self.log(f"{entry['name']}: {entry['status']}" + (f" ({entry['reason']})" if entry.get("reason") else "")
+                 + (f" in {entry['run_seconds']:.0f} s" if entry.get("run_seconds") is not None else ""))
+        return entry
+
+    def timing(self, entry: dict) -> None:
+        """Time one implementation whose run went ahead (entry["speed"] says how it went)."""
+        previous = entry.pop("previous_speed", {})
+        if entry.get("status") in LEFT_OUT_STATUSES:
+            return
         if self.options.skip_speed:
             entry["speed"] = {"status": "not measured", "reason": "--skip-speed"}
         elif entry["status"] not in ("ran", "crashed", "stopped"):
             entry["speed"] = {"status": "not measured", "reason": f"the run ended in: {entry['status']}"}
         else:
-            speed_argv = self.speed_argv(spec, folder)
+            folder = Path(entry["folder"])
+            speed_argv = self.speed_argv(entry["spec"], folder)
             if previous.get("speed", {}).get("status") == "ok" and previous.get("speed_argv", [None])[1:] == \
                     speed_argv[1:] and (folder / "speed.json").is_file():
-                entry["speed"] = previous["speed"]
+                entry["speed"] = dict(previous["speed"], reused=True)
             else:
                 self.log(f"{entry['name']}: timing ({' '.join(speed_argv[5:])})")
-                code, seconds, stopped = _run_process(speed_argv, folder / "speed.log", self.options.time_limit)
+                code, seconds, stopped = self._process(speed_argv, folder / "speed.log")
                 ok = code == 0 and not stopped and (folder / "speed.json").is_file()
                 entry["speed"] = {"status": "ok" if ok else "failed", "seconds": round(seconds, 1)}
                 if not ok:
                     entry["speed"]["reason"] = stopped or f"{_exit_text(code)}: {_log_tail(folder / 'speed.log')}"
             entry["speed_argv"] = speed_argv
+        self._save(entry)
+
+    def _save(self, entry: dict) -> None:
+        folder = Path(entry["folder"])
+        folder.mkdir(parents=True, exist_ok=True)
         (folder / "survey-run.json").write_text(json.dumps(entry, indent=1) + "\n", encoding="utf-8")
-        self.log(f"{entry['name']}: {entry['status']}" + (f" ({entry['reason']})" if entry.get("reason") else ""))
-        return entry
+
+    def _process(self, argv: list, log: Path) -> tuple:
+        if self.stopping:
+            return 130, 0.0, "the survey was interrupted before it started"
+        return _run_process(argv, log, self.options.time_limit, self.processes)
 
     def _run_status(self, folder: Path, code: int, stopped: str) -> dict:
         finished = (folder / "results.json").is_file()
@@ -291,17 +325,33 @@ class Survey:
     # ------------------------------------------------------------------ the whole survey
 
     def run(self) -> Outcome:
+        """The correctness runs (in `jobs` at a time), then the timings one after the other (so
+        that no survey process competes with them), then the report."""
         started = datetime.datetime.now(datetime.timezone.utc)
         clock = time.perf_counter()
         specs, entries = self.selected()
         interrupted = False
-        for spec in specs:
-            try:
-                entries.append(self.one(spec))
-            except KeyboardInterrupt:
-                interrupted = True
-                entries.append({"spec": spec, "name": spec, "status": "interrupted", "reason": "Ctrl-C"})
-                break
+        try:
+            with ThreadPoolExecutor(max_workers=self.options.jobs) as pool:
+                futures = [pool.submit(self.correctness, spec) for spec in specs]
+                collected = []
+                try:
+                    for future in futures:
+                        collected.append(future.result())
+                except KeyboardInterrupt:
+                    self.stop_all()  # the runs write their results so far; their workers then return
+                    collected += [f.result() for f in futures[len(collected):] if not f.cancel()]
+                    raise
+                finally:
+                    entries += collected
+            for entry in entries:
+                self.timing(entry)
+        except KeyboardInterrupt:
+            interrupted = True
+            self.stop_all()
+            done = {e["spec"] for e in entries}
+            entries += [{"spec": s, "name": s, "status": "interrupted", "reason": "Ctrl-C"} for s in specs
+                        if s not in done]
         meta = {"command": self.options.command, "started": started.isoformat(timespec="seconds"),
                 "seconds": round(time.perf_counter() - clock, 1), "interrupted": interrupted,
                 "selection": {"cases": [str(c) for c in self.options.cases], "filters": list(self.options.filters),
@@ -513,11 +563,16 @@ def add_arguments(parser) -> None:
     parser.add_argument("--expectations", action="append", default=[], metavar="FILE",
                         help="expectations file of an adapter (repeatable); replaces the shipped file of that "
                              "adapter in its run and in the findings")
+    parser.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
+                        help="run the correctness of N implementations at a time (default 1); the timings "
+                             "always run one after the other, after them")
     parser.add_argument("--reuse", action="store_true",
                         help="keep the runs of OUT/runs made by the same command and completed; run the others")
 
 
 def options_from(args, command: str) -> SurveyOptions:
+    if args.jobs < 1:
+        raise SurveyError(f"--jobs {args.jobs}: expected at least 1")
     for value, option in ((args.timeout, "--timeout"), (args.time_limit, "--time-limit"), (args.budget, "--budget")):
         if value is not None and not 0 < value < float("inf"):
             raise SurveyError(f"{option} {value}: expected a positive number of seconds")
@@ -525,7 +580,7 @@ def options_from(args, command: str) -> SurveyOptions:
     return SurveyOptions(out=out, impls=args.impl, cases=args.cases, filters=args.filter, checks=args.check,
                          dtypes=args.dtype, bench_set=args.set, shapes=args.shapes, skip_speed=args.skip_speed,
                          quick=args.quick, timeout=args.timeout, time_limit=args.time_limit, budget=args.budget,
-                         expectations=args.expectations, reuse=args.reuse, command=command)
+                         expectations=args.expectations, reuse=args.reuse, jobs=args.jobs, command=command)
 
 
 def check_selection(options: SurveyOptions) -> None:

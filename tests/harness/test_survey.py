@@ -36,6 +36,16 @@ ADAPTERS = textwrap.dedent("""
                 return out
             return shifted
 
+    class Sleeper(NumpyAdapter):
+        '''numpy's LSTM that hangs on toy-memory-tanh.'''
+        name = "sleeper"
+
+        def prepare(self, problem):
+            if problem.case_id == "toy-memory-tanh":
+                import time
+                time.sleep(600)
+            return super().prepare(problem)
+
     class Crasher(NumpyAdapter):
         '''numpy's LSTM that kills its own process (SIGSEGV) on toy-memory-tanh.'''
         name = "crasher"
@@ -84,7 +94,7 @@ def surveyed(tmp_path_factory):
     impls = [f"{folder / 'more_adapters.py'}:Crasher",  # first: the others must still run after its crash
              "numpy", f"{FIXTURES}:TextbookSwappedRows", f"{folder / 'more_adapters.py'}:Shifted",
              f"{FIXTURES}:NoGPUAdapter", f"{folder / 'missing.py'}:Nothing"]
-    argv = ["survey", "--out", str(out), "--check", "forward", "--skip-speed",
+    argv = ["survey", "--out", str(out), "--check", "forward", "--skip-speed", "-j", "2",
             "--expectations", str(folder / "swapped.yaml"), *CASES]
     for impl in impls:
         argv += ["--impl", impl]
@@ -173,6 +183,18 @@ def test_failures_without_an_entry_are_listed_for_triage(surveyed):
     assert "| shifted |" in unexplained
     # toy-memory-tanh's failures are the finding's; lengths-with-state's (both dtypes) are not
     assert "| textbook-swapped-rows | 2 | " in unexplained and "toy-memory-tanh" not in unexplained
+
+
+def test_time_limit_stops_one_implementation_and_keeps_its_results(tmp_path):
+    (tmp_path / "more_adapters.py").write_text(ADAPTERS)
+    out = tmp_path / "out"
+    status = cli.main(["survey", "--out", str(out), "--impl", f"{tmp_path / 'more_adapters.py'}:Sleeper",
+                       "--check", "forward", "-k", "toy-memory", "--skip-speed", "--time-limit", "30"])
+    assert status == 0
+    entry = _entries(out)["sleeper"]
+    assert entry["status"] == "stopped" and "time limit of 30 s" in entry["reason"]
+    records = results.read(out / "results.json")["records"]
+    assert {(r["case"], r["status"]) for r in records} == {("toy-memory-linear", "pass")}
 
 
 def test_reuse_keeps_completed_runs(surveyed, tmp_path):
