@@ -450,11 +450,13 @@ def forward_variants(problem: Problem, reference: dict) -> Iterator[tuple[str, C
         yield named("biases-dropped"), lambda: _reference(problem, params=zero(("bias_",)))
         yield named("hidden-bias-dropped"), lambda: _reference(problem, params=zero(("bias_hh",)))
         yield named("input-bias-dropped"), lambda: _reference(problem, params=zero(("bias_ih",)))
-    if problem.h0 is not None or problem.c0 is not None:
-        yield named("initial-state-ignored"), lambda: _reference(problem, h0=None, c0=None)
     if problem.h0 is not None and problem.c0 is not None:
+        yield named("initial-state-ignored"), lambda: _reference(problem, h0=None, c0=None)
+    if problem.h0 is not None:  # (with c0 not given, the same as the whole initial state ignored)
         yield named("h0-ignored"), lambda: _reference(problem, h0=None)
+    if problem.c0 is not None:
         yield named("c0-ignored"), lambda: _reference(problem, c0=None)
+    if problem.h0 is not None and problem.c0 is not None:
         if problem.h0.shape == problem.c0.shape:
             yield named("h0-c0-swapped"), lambda: _reference(problem, h0=problem.c0, c0=problem.h0)
     if config.activation("hidden").name != "identity":
@@ -509,12 +511,17 @@ def forward_variants(problem: Problem, reference: dict) -> Iterator[tuple[str, C
     yield from defect_models(problem)  # last: the listed patterns come first when several match
 
 
-def _most_general(patterns: list) -> list:
+def _one_name_per_defect(patterns: list) -> list:
     """Where a gate-block swap in every array reproduces the outputs, the same swap confined to
-    one kind of array (which the case cannot tell apart from it) is not named too."""
-    if not any(p.defect_id == "gate-blocks-swapped" for p in patterns):
-        return patterns
-    return [p for p in patterns if p.defect_id != "gate-blocks-swapped-in"]
+    one kind of array (which the case cannot tell apart from it) is not named too; where h0 or
+    c0 ignored alone reproduces them, the whole initial state ignored (a larger defect that the
+    case cannot tell apart from it) is not named."""
+    ids = {p.defect_id for p in patterns}
+    if "gate-blocks-swapped" in ids:
+        patterns = [p for p in patterns if p.defect_id != "gate-blocks-swapped-in"]
+    if ids & {"h0-ignored", "c0-ignored"}:
+        patterns = [p for p in patterns if p.defect_id != "initial-state-ignored"]
+    return patterns
 
 
 def _reproduces(variant: dict, got: dict, reference: dict, tol: Tolerance) -> bool:
@@ -565,7 +572,7 @@ def diagnose_forward(problem: Problem, got: dict, reference: dict, tol: Toleranc
                 continue
             if _reproduces(variant, got, reference, tol):
                 patterns.append(name)
-        patterns = _most_general(patterns)
+        patterns = _one_name_per_defect(patterns)
     if not patterns and not narrow and tried:
         rounded = rounded_per_operation(problem, got, reference, tol)
         if rounded:
@@ -733,8 +740,8 @@ def diagnose_gradients(run, upstream: dict, got_by_label: dict, expected_by_labe
             patterns.append(named("upstream-term-ignored", term=term))
     steps = problem.seq_len * problem.config.num_layers * problem.config.num_directions
     if not patterns and steps <= MAX_STEPS_FOR_PATTERNS:
-        patterns += [name for name, model in _gradient_models(problem, upstream)
-                     if _reproduces_gradients(run, model, got_by_label, expected_by_label)]
+        patterns += _one_name_per_defect([name for name, model in _gradient_models(problem, upstream)
+                                          if _reproduces_gradients(run, model, got_by_label, expected_by_label)])
     if not patterns:
         mapping = _gate_block_sources(run, got_by_label, expected_by_label, failing_names)
         if mapping:
@@ -774,14 +781,23 @@ def _forward_defects(run) -> list:
 def _gradient_models(problem: Problem, upstream: dict) -> Iterator[tuple[str, Callable[[tuple], dict]]]:
     """(name, gradients for the given upstream terms) of backward passes with a defect: the
     state path through h and c, h alone or c alone cut between steps (the reference's own
-    backward with that path detached)."""
+    backward with that path detached); the initial state, h0 or c0 ignored (taken as zeros)."""
+    def backward(terms, h0=problem.h0, c0=problem.c0, detached=()):
+        given = {f"grad_{k}": (upstream[k] if k in terms else None) for k in ("y", "h_n", "c_n")}
+        return lstm_backward(problem.config, problem.x, problem.params, h0, c0, problem.lengths, detached=detached,
+                             **given)
+
     paths = {("h", "c"): "the state (h and c)", ("h",): "h (c's path kept)", ("c",): "c (h's path kept)"}
     for detached, text in paths.items():
-        def model(terms, detached=detached):
-            given = {f"grad_{k}": (upstream[k] if k in terms else None) for k in ("y", "h_n", "c_n")}
-            return lstm_backward(problem.config, problem.x, problem.params, problem.h0, problem.c0, problem.lengths,
-                                 detached=detached, **given)
-        yield named("state-path-detached", path=text), model
+        yield named("state-path-detached", path=text), lambda terms, detached=detached: backward(
+            terms, detached=detached)
+    # the initial state (or one part) taken as zeros: the gradients of that function, none for it
+    for ignored, defect in ((("h0", "c0"), "initial-state-ignored"), (("h0",), "h0-ignored"), (("c0",), "c0-ignored")):
+        def without(terms, ignored=ignored):
+            grads = backward(terms, h0=None if "h0" in ignored else problem.h0,
+                             c0=None if "c0" in ignored else problem.c0)
+            return {k: (np.zeros_like(v) if k in ignored else v) for k, v in grads.items()}
+        yield named(defect), without
 
 
 def _loose(dtype: str, *arrays) -> Tolerance:

@@ -126,7 +126,7 @@ def test_no_gradient_model_claims_the_correct_gradients(cases):
                        for n in run.cache.gradients(run.problem, "y", upstream)}
                for label, terms in UPSTREAM_TERMS.items()}
     models = list(_gradient_models(run.problem, upstream))
-    assert len(models) == 3
+    assert len(models) == 6  # h and c, h, c detached; the initial state, h0, c0 ignored
     assert not any(_reproduces_gradients(run, model, correct, correct) for _, model in models)
 
 
@@ -140,12 +140,14 @@ class C0Ignored(ControlLSTM):
 
 def test_one_defect_is_one_group_whichever_check_meets_it(cases):
     # On a zero-state case the forward check passes, but the second chunk of state-chaining
-    # starts from a non-zero c: those failures are named like the forward ones, one group.
-    chosen = [cases[CASE], cases["random/t5b3i4h7/bias/zero-state"]]
-    records = run_suite(chosen, [C0Ignored()], ["float64"], checks=["forward", "state-chaining"])
+    # starts from a non-zero c, and the gradient w.r.t. c0 is zero: those failures are named
+    # like the forward ones, one group.
+    zero_state = "random/t5b3i4h7/bias/zero-state"
+    records = run_suite([cases[CASE], cases[zero_state]], [C0Ignored()], ["float64"],
+                        checks=["forward", "state-chaining", "gradients"])
     failing = [r for r in records if r["status"] == "fail"]
-    assert {r["check"] for r in failing} == {"forward", "state-chaining"}
-    assert {r["case"] for r in failing if r["check"] == "state-chaining"} >= {"random/t5b3i4h7/bias/zero-state"}
+    assert {(r["case"], r["check"]) for r in failing if r["case"] == zero_state} == {
+        (zero_state, "state-chaining"), (zero_state, "gradients")}
     groups = problem_groups(failing)
     assert [(g.label, g.count) for g in groups] == [("diagnosis: c0 ignored (taken as zeros)", len(failing))]
 
