@@ -20,6 +20,7 @@ optional extra and is imported only in prepare.
 from __future__ import annotations
 
 import importlib.util
+import os
 from typing import Optional
 
 import numpy as np
@@ -71,6 +72,7 @@ class TfBlockLSTMAdapter(Adapter):
                             outputs={"y", "h_n", "c_n", "c"}, reasons=dict(REASONS))
 
     def prepare(self, problem):
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's per-call kernel notes would flood the run
         import tensorflow as tf
 
         check_parameters(problem)
