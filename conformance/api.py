@@ -1,5 +1,6 @@
 """The Python API: run the spec cases from Python through the same engine as
-`lstm-conformance run` (the runner's units, judged by a session's expectations).
+`lstm-conformance run` (usecases.run_correctness: the runner's units, judged by a session's
+expectations), keeping the records in memory.
 
     from lstm_conformance import Adapter, Capabilities, load_cases, run
 
@@ -12,9 +13,11 @@ from pathlib import Path
 from typing import Callable, Iterable, Optional
 
 from .adapter import with_defaults
+from .checks import select_checks
+from .harness import profiles, usecases
 from .harness.registry import load_adapter
-from .harness.runner import run_suite
 from .harness.session import RunOptions, Session
+from .harness.time_budget import Budget
 from .spec.loader import CaseSpec, load_cases, select
 
 __all__ = ["run"]
@@ -23,7 +26,8 @@ __all__ = ["run"]
 def run(impls, cases=None, filters: Optional[list[str]] = None, dtypes: Optional[list[str]] = None,
         checks: Optional[list[str]] = None, expectations: Iterable = (), *, builtin_expectations: bool = True,
         isolate: bool = False, timeout: Optional[float] = None, diagnose: bool = True,
-        on_record: Optional[Callable[[dict], None]] = None) -> list[dict]:
+        on_record: Optional[Callable[[dict], None]] = None, profile: Optional[str] = None,
+        budget: Optional[float] = None) -> list[dict]:
     """Run spec cases through implementations; return their records, as `lstm-conformance run`
     makes them (same units, same order, same expectations).
 
@@ -43,32 +47,40 @@ def run(impls, cases=None, filters: Optional[list[str]] = None, dtypes: Optional
                   `timeout` (seconds per case) implies it
     diagnose      name the known defect a failure matches (slower; default on)
     on_record     called with each record as soon as it is judged
+    profile       "full" (default) or "quick", as --profile (harness/profiles.py): what it
+                  leaves out is returned as skipped records saying so
+    budget        seconds, as --budget (harness/time_budget.py): coverage-first order, no unit
+                  starts once they have passed; the units left are skipped records saying so
 
     Each record is a dict (typed as `lstm_conformance.report.results.Record`; how each field is
     computed: the `lstm_conformance.harness.runner` docstring): case, dtype, impl, check,
     status (pass, fail, error, unsupported, skipped, xfail, xpass), message, and the metrics.
     `lstm_conformance.harness.expectations.gate_status(records, strict)` gives the CLI's
     exit status. Raises ValueError (a SpecError, AdapterLoadError or SessionError) for a bad
-    case file, implementation, expectations file or check name, before running anything.
+    case file, implementation, expectations file, check name, profile or budget, before running
+    anything; Ctrl-C (KeyboardInterrupt) passes through.
     """
     given = list(impls) if isinstance(impls, (list, tuple)) else [impls]
     instances = {a.name: with_defaults(a) for a in given if not isinstance(a, str)}
     if (isolate or timeout) and instances:
         raise ValueError("isolate and timeout need implementations given as specs (names, file.py:Class, "
                          f"module:Class), not instances: {', '.join(instances)}")
+    if profile not in (None, *profiles.PROFILES):
+        raise ValueError(f"profile {profile!r}: unknown; known: {', '.join(profiles.PROFILES)}")
+    timer = Budget(budget) if budget is not None else None  # ValueError for a bad number
+    if checks:
+        select_checks(checks)  # ValueError naming an unknown check
     names = [a if isinstance(a, str) else a.name for a in given]
-    selected = select(_cases(cases), filters)
+    selection = usecases.Selection(cases=select(_cases(cases), filters), dtypes=dtypes, checks=checks or None,
+                                   profile=profile)
     options = RunOptions(expectations=[Path(p) for p in expectations],
                          no_builtin_expectations=not builtin_expectations, isolate=isolate, timeout=timeout)
-    records: list[dict] = []
     with Session(options, names, lambda name: instances.get(name) or load_adapter(name)) as session:
-        def judged(record: dict) -> None:
-            record = session.judge(record)
-            records.append(record)
-            if on_record:
-                on_record(record)
-        run_suite(selected, session.adapters, dtypes, on_record=judged, checks=checks, diagnose=diagnose)
-    return records
+        outcome = usecases.run_correctness(session, selection, on_record=on_record, budget=timer,
+                                           diagnose=diagnose, keep_journal=False)
+    if outcome.interrupted:
+        raise KeyboardInterrupt
+    return outcome.records
 
 
 def _cases(cases) -> list[CaseSpec]:
@@ -78,4 +90,3 @@ def _cases(cases) -> list[CaseSpec]:
     if cases and all(isinstance(c, (str, Path)) for c in cases):
         return load_cases(cases)
     return cases
-

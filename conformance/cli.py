@@ -2,7 +2,8 @@
 
 Exit status: 0 success; 1 a case failed or errored, or an expected failure passed under
 --strict (or a spec file is invalid, for validate; or a regression, for compare; or a mutant
-survived or the correct control failed, for mutants); 2 a usage
+survived or the correct control failed, for mutants; or --budget left units out, unless
+--allow-incomplete); 2 a usage
 error (unknown implementation, bad path, bad option), printed as one line; 130 / 143 the run
 was interrupted by Ctrl-C / SIGTERM (the results so far are written).
 """
@@ -19,7 +20,7 @@ from .checks import CHECKS, select_checks
 from .harness import environment
 from .harness import session as sessions
 from .harness import survey
-from .harness import export, grade, repro, shards, usecases
+from .harness import export, grade, profiles, repro, shards, usecases
 from .harness.interrupts import interruptible
 from .harness.progress import Progress
 from .harness.registry import AdapterLoadError, available_names, load_adapter
@@ -62,6 +63,13 @@ def _parser() -> argparse.ArgumentParser:
                        help="only these checks (repeatable; default: all; see `list checks`)")
         p.add_argument("--allow-empty", action="store_true",
                        help="exit status 0 even when no case ran (every result unsupported or skipped, or none)")
+        p.add_argument("--profile", choices=profiles.PROFILES, default="full",
+                       help="full: every case with every check (default); quick: cases within "
+                            f"{profiles.QUICK_BOUNDS['seq_len']} steps, width {profiles.QUICK_BOUNDS['width']}, "
+                            f"{profiles.QUICK_BOUNDS['batch']} rows and {profiles.QUICK_BOUNDS['layers']} layers "
+                            "(plus the cheapest larger case for a feature no such case has), forward on each, every "
+                            "other check on a subset reaching every feature; what it leaves out is recorded as "
+                            "skipped, saying so")
 
     def add_output(p):
         group = p.add_argument_group("output")
@@ -76,6 +84,14 @@ def _parser() -> argparse.ArgumentParser:
         group.add_argument("-j", "--jobs", type=_positive_int, default=1, metavar="N",
                            help="run the cases in N worker processes (default 1); the results equal a serial "
                                 "run's, and a worker that crashes costs only its case")
+        group.add_argument("--budget", type=sessions.positive_seconds, metavar="SECONDS",
+                           help="a time budget for a slow implementation: units run in an order that reaches every "
+                                "feature, check and dtype first, then cheapest first; once SECONDS have passed no "
+                                "new unit starts, and the units left are recorded as skipped ('not run (--budget)'); "
+                                "exit status 1 then, unless --allow-incomplete (with -j, units running are "
+                                "stopped too)")
+        group.add_argument("--allow-incomplete", action="store_true",
+                           help="exit status 0 when --budget left units out and nothing that ran failed")
 
     def add_bench(p):
         p.add_argument("--set", default="ci", help="benchmark set from spec/benchmarks.yaml (default: ci)")
@@ -318,7 +334,8 @@ def _options(args) -> sessions.RunOptions:
     """The run's options as plain values, read from the command line once."""
     return sessions.RunOptions(expectations=_expectation_files(args), no_builtin_expectations=args.no_builtin_expectations,
                                strict=args.strict, isolate=args.isolate, timeout=args.timeout, out=args.out,
-                               junit=args.junit, html=args.html, allow_empty=args.allow_empty, jobs=args.jobs)
+                               junit=args.junit, html=args.html, allow_empty=args.allow_empty, jobs=args.jobs,
+                               budget=args.budget, allow_incomplete=args.allow_incomplete)
 
 
 def _session(args, options: sessions.RunOptions) -> sessions.Session:
@@ -333,7 +350,7 @@ def _selection(args) -> usecases.Selection:
     return usecases.Selection(cases=shards.select_shard(_cases(args), shard), dtypes=args.dtype,
                               checks=_check_names(args), library=not args.cases,
                               filtered=bool(args.filter or args.check or args.dtype or shard),
-                              shard="/".join(map(str, shard)) if shard else None)
+                              shard="/".join(map(str, shard)) if shard else None, profile=args.profile)
 
 
 def _listeners(args, progress):
@@ -360,7 +377,8 @@ def _print_summary(args, run: usecases.Outcome, written=()) -> None:
     """The summary (default), the per-record lines having gone before it (-v), or one line (-q)."""
     stopped = f"stopped early ({run.stopped}): the cases after it did not run" if run.stopped else ""
     if args.quiet:
-        print(summary.totals(run.records) + (f"; {stopped}" if stopped else ""))
+        print(summary.totals(run.records) + (f"; {stopped}" if stopped else "")
+              + (f"; incomplete: {run.incomplete}" if run.incomplete else ""))
         return
     for line in summary.render(run.records):
         print(line)
@@ -368,6 +386,8 @@ def _print_summary(args, run: usecases.Outcome, written=()) -> None:
         print(f"total: {summary.totals(run.records)}")
     if stopped:
         print(stopped)
+    if run.incomplete:
+        print(f"incomplete: {run.incomplete}")
     if written:
         print("wrote " + ", ".join(str(p) for p in written))
     if args.verbose or all(r["status"] == Status.PASS for r in run.records):
@@ -418,7 +438,11 @@ def _finish(args, outcome: usecases.Outcome, strict: bool, interrupts) -> int:
     if outcome.nothing_ran and not args.allow_empty:  # a gate that tested nothing must not pass
         print("lstm-conformance: error: no case ran (every result unsupported or skipped, or none); "
               "--allow-empty accepts that", file=sys.stderr)
-    return outcome.exit_status(strict, args.allow_empty)
+    allow_incomplete = getattr(args, "allow_incomplete", False)
+    if outcome.incomplete and not allow_incomplete:
+        print(f"lstm-conformance: error: the run is incomplete ({outcome.incomplete}); --allow-incomplete "
+              "accepts that", file=sys.stderr)
+    return outcome.exit_status(strict, args.allow_empty, allow_incomplete)
 
 
 def cmd_run(args, interrupts) -> int:

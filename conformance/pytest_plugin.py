@@ -6,7 +6,9 @@ It goes through the same engine as `lstm-conformance run`: one test per unit of
 the extra float16/bfloat16 runs of the dtypes check included), and a `session.Session`
 judges the records: the shipped expectations of built-in adapters, --lstm-expectations,
 --lstm-strict, --lstm-isolate and --lstm-timeout mean what --expectations, --strict,
---isolate and --timeout mean for the CLI.
+--isolate and --timeout mean for the CLI; --lstm-profile quick and --lstm-budget SECONDS mean
+what --profile quick and --budget mean (what they leave out is a skipped test saying why, and a
+session the budget cut short fails unless --lstm-allow-incomplete).
 
 The spec case files (the built-in library, or --lstm-cases) are collected as test files, so
 -k, the counts and the node ids are pytest's own, and a failing test's node id can be passed
@@ -25,7 +27,7 @@ import pytest
 
 IMPL_OPTION = "--lstm-impl"
 _CLI_OPTIONS = re.compile(r"(?<![\w-])--(impl|cases|dtype|check|expectations|no-builtin-expectations|strict|isolate"
-                          r"|timeout)\b")
+                          r"|timeout|profile|budget|allow-incomplete)\b")
 
 
 def plugin_wording(message: str) -> str:
@@ -56,6 +58,14 @@ def pytest_addoption(parser):
                     help="run each implementation in a process of its own: a crash (even a segfault) is one error")
     group.addoption("--lstm-timeout", type=_seconds, metavar="SECONDS",
                     help="a case taking longer is stopped and reported as an error (implies --lstm-isolate)")
+    group.addoption("--lstm-profile", choices=("full", "quick"), default="full",
+                    help="quick: bounded cases, repeated checks on a subset reaching every feature (as "
+                         "`lstm-conformance run --profile quick`); what it leaves out is skipped, saying so")
+    group.addoption("--lstm-budget", type=_seconds, metavar="SECONDS",
+                    help="the units run coverage-first; once SECONDS have passed the rest are skipped ('not run "
+                         "(--lstm-budget)') and the session fails unless --lstm-allow-incomplete")
+    group.addoption("--lstm-allow-incomplete", action="store_true",
+                    help="a session --lstm-budget cut short passes when nothing that ran failed")
 
 
 def pytest_configure(config):
@@ -75,6 +85,8 @@ class ConformanceRun:
         self.session = None  # session.Session: the adapters and what judges their records
         self.cache = None
         self.units: dict = {}  # case file -> its units
+        self.plan = None  # profiles.Plan of --lstm-profile quick
+        self.budget = None  # time_budget.Budget of --lstm-budget
 
     def _case_files(self) -> list[Path]:
         from .spec.loader import builtin_case_files
@@ -91,7 +103,9 @@ class ConformanceRun:
         from .harness.registry import AdapterLoadError, load_adapter
         from .harness.runner import ReferenceCache, iter_units
         from .checks import select_checks
+        from .harness.profiles import plan_for
         from .harness.session import RunOptions, Session, SessionError
+        from .harness.time_budget import Budget
         from .spec.loader import SpecError, load_cases
 
         option = self.config.getoption
@@ -112,6 +126,8 @@ class ConformanceRun:
         except (AdapterLoadError, SessionError) as err:
             raise pytest.UsageError(plugin_wording(str(err))) from None
         self.cache = ReferenceCache()
+        self.plan = plan_for(option("--lstm-profile"), cases, [c.name for c in checks], self.session.adapters)
+        self.budget = Budget(option("--lstm-budget")) if option("--lstm-budget") else None
         for unit in iter_units(cases, self.session.adapters, option("--lstm-dtype") or None, checks):
             self.units.setdefault(Path(unit.case.file).resolve(), []).append(unit)
 
@@ -124,6 +140,29 @@ class ConformanceRun:
                 nodeid = file_path.as_posix()
             return LSTMCaseFile.from_parent(parent, path=file_path, nodeid=nodeid)
         return None
+
+    def pytest_collection_modifyitems(self, session, config, items):
+        """--lstm-budget: this plugin's tests in coverage-first order (the others keep their places)."""
+        if self.budget is None:
+            return
+        from .harness.planning import coverage_first
+
+        mine = [index for index, item in enumerate(items) if isinstance(item, LSTMUnitItem)]
+        by_unit = {id(items[i].unit): items[i] for i in mine}
+        ordered = [by_unit[id(u)] for u in coverage_first([items[i].unit for i in mine])]
+        for index, item in zip(mine, ordered):
+            items[index] = item
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if self.budget is not None and self.budget.left_out:
+            terminalreporter.write_line(f"lstm-conformance: incomplete: the time budget of {self.budget.seconds:g} s "
+                                        f"was spent; {self.budget.left_out} tests not run (skipped, 'not run "
+                                        "(--lstm-budget)')")
+
+    def pytest_sessionfinish(self, session, exitstatus):
+        if (self.budget is not None and self.budget.left_out and exitstatus == 0
+                and not self.config.getoption("--lstm-allow-incomplete")):
+            session.exitstatus = 1
 
     def pytest_unconfigure(self, config):
         if self.session is not None:
@@ -158,11 +197,21 @@ class LSTMUnitItem(pytest.Item):
 
     def runtest(self):
         from .report.results import PASSED, Status, gate_failing
-        from .harness.runner import run_unit
+        from .harness.runner import not_run_records, run_unit
 
-        session = self.run.session
-        records = [session.judge(r) for r in run_unit(self.unit, self.run.cache)]
-        self.user_properties.append(("lstm_records", records))
+        session, plan, budget = self.run.session, self.run.plan, self.run.budget
+        left = plan.left_out(self.unit) if plan is not None else {}
+        unit = plan.keep(self.unit) if plan is not None else self.unit
+        if unit is not None and budget is not None and budget.spent:
+            budget.left_out += 1
+            left.update({c.name: plugin_wording(budget.reason) for c in unit.checks})
+            unit = None
+        left_out = [session.judge(r) for r in not_run_records(self.unit, left)]
+        if unit is None:  # nothing of this unit runs: a skip that says why
+            self.user_properties.append(("lstm_records", left_out))
+            pytest.skip(plugin_wording(next(iter(left.values()))))
+        records = [session.judge(r) for r in run_unit(unit, self.run.cache)]
+        self.user_properties.append(("lstm_records", records + left_out))
         failed = [r for r in records if r["status"] in gate_failing(session.strict)]
         if failed:
             raise LSTMCaseFailure(failed)

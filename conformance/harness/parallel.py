@@ -34,6 +34,8 @@ class WorkerSetup:
     checks: Optional[list]
     isolate: bool
     timeout: Optional[float]
+    plan: Optional[object] = None  # profiles.Plan: only the checks it runs
+    diagnose: bool = True
     sys_path: list = field(default_factory=lambda: list(sys.path))
     max_case_memory: int = field(default_factory=budget.max_case_memory)
 
@@ -58,8 +60,8 @@ def _worker(setup: WorkerSetup, tasks, replies) -> None:
         if task is None:
             return
         index, case = task
-        for unit in iter_units([case], adapters, setup.dtypes, setup.checks):
-            replies.put(("unit", index, unit.id, run_unit(unit, cache)))
+        for unit in iter_units([case], adapters, setup.dtypes, setup.checks, setup.plan):
+            replies.put(("unit", index, unit.id, run_unit(unit, cache, setup.diagnose)))
         replies.put(("done", index, os.getpid()))
 
 
@@ -67,7 +69,7 @@ def _lost_records(case, adapters, setup: WorkerSetup, received: set, why: str) -
     """Error records for the units of a case whose worker died before sending them (`adapters`:
     the parent's, for the units' names and the dtypes check's extra runs)."""
     lost = []
-    for unit in iter_units([case], adapters, setup.dtypes, setup.checks):
+    for unit in iter_units([case], adapters, setup.dtypes, setup.checks, setup.plan):
         if unit.id in received:
             continue
         for check in unit.checks:

@@ -47,10 +47,10 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Optional
 
 from ..checks import CHECKS, CaseRun, ReferenceCache, select_checks
-from ..report.results import FAILED, Status
+from ..report.results import Status
 from ..spec.loader import CaseSpec
 
-__all__ = ["ReferenceCache", "Unit", "exit_status", "iter_units", "run_case", "run_checks", "run_suite",
+__all__ = ["ReferenceCache", "Unit", "iter_units", "not_run_records", "run_case", "run_checks", "run_suite",
            "run_unit"]
 
 
@@ -136,12 +136,16 @@ class Unit:
 
 
 def iter_units(cases: Iterable[CaseSpec], adapters: list, dtypes: Optional[list[str]] = None,
-               checks=None) -> Iterator[Unit]:
+               checks=None, plan=None) -> Iterator[Unit]:
     """Every case × dtype × adapter with at least one applicable check, in a deterministic
     order: case, then dtype, then adapter; after a case's own dtypes, the extra half-precision
     runs of the dtypes check (adapter, then dtype) when that check is selected. `dtypes`: only
-    these; `checks`: names or check objects (default: all). The extra dtypes are asked of each
+    these; `checks`: names or check objects (default: all); `plan` (profiles.Plan): only the
+    checks it runs (a unit left with none is not yielded). The extra dtypes are asked of each
     adapter only when the iteration reaches them."""
+    if plan is not None:
+        yield from (kept for kept in map(plan.keep, iter_units(cases, adapters, dtypes, checks)) if kept)
+        return
     selected = _checks(checks)
     dtypes_check = next((c for c in selected if c.name == "dtypes"), None)
     for case in cases:
@@ -183,7 +187,10 @@ def run_suite(cases: Iterable[CaseSpec], adapters: list, dtypes: Optional[list[s
     return records
 
 
-def exit_status(records: list[dict]) -> int:
-    """0 when no applicable case failed or errored, else 1."""
-    return 1 if any(r["status"] in FAILED for r in records) else 0
-
+def not_run_records(unit: Unit, reasons: dict) -> list[dict]:
+    """`skipped` records, with the reason, for the unit's checks named in `reasons` ({check
+    name: why it did not run}): what a profile or a time budget left out stays in the results."""
+    case = unit.case
+    return [{"case": case.id, "group": case.group, "dtype": unit.dtype, "impl": unit.adapter.name, "check": c.name,
+             "about": case.about, "status": Status.SKIPPED, "message": reasons[c.name]}
+            for c in unit.checks if c.name in reasons]

@@ -36,6 +36,8 @@ class RunOptions:
     html: Optional[Path] = None
     allow_empty: bool = False  # a run in which nothing ran passes the gate
     jobs: int = 1  # worker processes for the correctness units (run -j N)
+    budget: Optional[float] = None  # seconds: no unit starts after them (time_budget.py)
+    allow_incomplete: bool = False  # a run the budget cut short passes the gate when nothing failed
 
 
 def positive_seconds(text: str) -> float:

@@ -6,7 +6,8 @@ from fixtures.adapters import (AcceptsEverything, NaNAdapter, NoGPUAdapter, Pert
 
 from lstm_conformance.implementations.numpy_lstm import NumpyAdapter
 from lstm_conformance.implementations.torch_lstm import TorchLSTMAdapter
-from lstm_conformance.harness.runner import exit_status, run_case, run_suite
+from lstm_conformance.harness.expectations import gate_status as exit_status
+from lstm_conformance.harness.runner import run_case, run_suite
 from lstm_conformance.spec.loader import load_text
 
 
