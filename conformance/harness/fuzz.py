@@ -3,8 +3,9 @@ implementation disagrees with the reference.
 
 Hypothesis draws problems within the adapter's declared capabilities: sizes, every option of
 LSTMConfig the adapter declares (layers, direction, projection, batch_first or unbatched,
-peepholes, cell_clip, input_forget, forget_bias, biases), activations with their parameters,
-initial states, lengths and dtypes (in float32 the gates take bounded activations only:
+peepholes and which state the output peephole sees, cell_clip, input_forget, forget_bias,
+biases, TF's state_clip and proj_clip, TFLite's layer_norm, and, with lengths, padding
+carry), activations with their parameters, initial states, lengths and dtypes (in float32 the gates take bounded activations only:
 BOUNDED_GATES says why). Each problem is a spec case built in code (its arrays drawn
 from a seed) and is judged by the forward check, with the calibrated tolerances. On a failure
 hypothesis shrinks the problem (fewer steps, rows, units, options), and the smallest failing
@@ -101,8 +102,18 @@ def fuzz_cases(draw, caps, search: Search) -> CaseSpec:
     for name in ("peepholes", "input_forget"):
         if flag(name):
             options[name] = True
+    if options.get("peepholes") and flag("peephole_output_previous"):
+        options["peephole_output_state"] = "previous"
     if flag("cell_clip"):
         options["cell_clip"] = draw(st.sampled_from([0.5, 1.0, 3.0]))
+    # The TF clips bind at the library's scales: cell states and projected outputs are mostly
+    # below 1 there, so the smaller bounds clip a good share of the elements.
+    if flag("state_clip"):
+        options["state_clip"] = draw(st.sampled_from([0.1, 0.25, 0.5, 1.0]))
+    if "proj_size" in options and flag("proj_clip"):
+        options["proj_clip"] = draw(st.sampled_from([0.05, 0.1, 0.25, 1.0]))
+    if flag("layer_norm"):
+        options["layer_norm"] = True
     if flag("forget_bias"):
         options["forget_bias"] = draw(st.sampled_from([1.0, -1.0, 0.5]))
     acts = {}
@@ -122,6 +133,8 @@ def fuzz_cases(draw, caps, search: Search) -> CaseSpec:
         inputs[state] = {"uniform": [-1.0, 1.0]} if flag("initial_state") else "none"
     if has("variable_lengths") and not unbatched and draw(st.booleans()):
         inputs["lengths"] = draw(st.lists(st.integers(1, T), min_size=B, max_size=B))
+        if flag("padding_carry"):  # past a row's length y repeats its last output (Keras), not zeros
+            options["padding"] = "carry"
     case = CaseSpec(id="fuzz", about="drawn by lstm-conformance fuzz", group="fuzz", file="<fuzz>",
                     shape={"seq_len": T, "batch": B, "input_size": I, "hidden_size": H}, options=options,
                     dtypes=(dtype,), seed=draw(st.integers(0, 2**32 - 1)), inputs=inputs)

@@ -56,3 +56,61 @@ def test_the_strategy_keeps_to_the_capabilities():
 def test_numpy_passes_thousands_of_problems(tmp_path, seed):
     result = fuzz.fuzz(load_adapter("numpy"), "numpy", fuzz.Search(examples=1500, seed=seed, max_size=8), tmp_path)
     assert result.passed, result.text()
+
+
+NEWEST_OPTIONS = {  # feature name -> the option the strategy sets for it
+    "padding_carry": ("padding", "carry"), "state_clip": ("state_clip", None), "proj_clip": ("proj_clip", None),
+    "layer_norm": ("layer_norm", True), "peephole_output_previous": ("peephole_output_state", "previous"),
+}
+
+
+def test_the_strategy_draws_each_newest_option_where_declared():
+    from hypothesis import Phase, given, settings
+
+    caps = load_adapter("numpy").capabilities()  # declares every feature
+    seen = {}
+
+    @settings(max_examples=300, database=None, deadline=None, phases=[Phase.generate])
+    @given(fuzz.fuzz_cases(caps, fuzz.Search()))
+    def draw(case):
+        for feature in case.config.features() & set(NEWEST_OPTIONS):
+            seen.setdefault(feature, case)
+
+    draw()
+    assert set(seen) == set(NEWEST_OPTIONS)
+    for feature, case in seen.items():
+        option, value = NEWEST_OPTIONS[feature]
+        assert option in case.options and (value is None or case.options[option] == value)
+    assert "lengths" in seen["padding_carry"].inputs  # carry means something only past a row's length
+    assert seen["proj_clip"].options["proj_size"] >= 1
+
+
+class StateClipIgnored:
+    """NumPy's LSTM, except that TF's state_clip is dropped (the cell state is never clipped)."""
+    name = "numpy-state-clip-ignored"
+
+    def __init__(self):
+        from lstm_conformance.implementations.numpy_lstm import NumpyAdapter
+        self._numpy = NumpyAdapter()
+
+    def capabilities(self):
+        return self._numpy.capabilities()
+
+    def prepare(self, problem):
+        import dataclasses
+        unclipped = dataclasses.replace(problem.config, state_clip=None)
+        return self._numpy.prepare(dataclasses.replace(problem, config=unclipped))
+
+    def to_numpy(self, result):
+        return self._numpy.to_numpy(result)
+
+
+def test_a_wrong_newest_option_is_found_and_shrunk(tmp_path):
+    from lstm_conformance.adapter import with_defaults
+
+    adapter = with_defaults(StateClipIgnored())
+    result = fuzz.fuzz(adapter, "state-clip-ignored", fuzz.Search(examples=200, seed=0), tmp_path)
+    assert not result.passed and "state_clip" in result.problem, result.text()
+    shape = result.problem
+    assert shape["seq_len"] <= 3 and shape["batch"] <= 2 and shape["hidden_size"] <= 3, shape
+    assert "layer_norm" not in shape and "proj_clip" not in shape  # shrunk to the one option that matters
