@@ -1,0 +1,81 @@
+"""The tflite adapter: TFLite's fused UNIDIRECTIONAL_SEQUENCE_LSTM op passes a few dozen library
+cases (peepholes, projection, state and projection clips, layer norm, batch_first included),
+the model really runs that one op, a deliberately broken conversion fails, and the reason the
+adapter writes the model itself (the converter's WHILE loop) still holds."""
+import dataclasses
+import os
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow", reason="tensorflow not installed (pip install lstm-conformance[tensorflow])")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from lstm_conformance import run  # noqa: E402
+from lstm_conformance.implementations import tflite_lstm  # noqa: E402
+from lstm_conformance.implementations.tflite_lstm import TFLiteLSTMAdapter  # noqa: E402
+
+CASES = ["random/t5b3i4h7/*", "random/t20b4i16h32/*", "peepholes", "projection", "layer-norm*", "proj-clip-binds",
+         "state-clip-binds", "batch-first*", "h0-only", "c0-only", "gate-blocks-distinguishable", "batch-0"]
+
+
+def records_of(adapter, checks=("forward", "errors")):
+    records = run([adapter], filters=CASES, checks=list(checks), dtypes=["float32"], diagnose=False)
+    return [r for r in records if r["status"] != "unsupported"]
+
+
+def test_tflite_passes():
+    records = records_of(TFLiteLSTMAdapter())
+    assert len(records) >= 25
+    bad = [(r["case"], r["check"], r["status"], r.get("message", "")[:200]) for r in records if r["status"] != "pass"]
+    assert not bad, bad
+    ran = {r["case"] for r in records}
+    assert {"peepholes", "projection", "proj-clip-binds", "state-clip-binds"} <= ran
+    assert any(c.startswith("layer-norm") for c in ran)
+
+
+def test_the_model_is_one_fused_op_with_the_options_set():
+    from lstm_conformance.spec.model import LSTMConfig, Problem, parameter_shapes
+
+    config = LSTMConfig(input_size=3, hidden_size=5, proj_size=2, peepholes=True, layer_norm=True,
+                        state_clip=0.5, proj_clip=0.25, batch_first=True)
+    rng = np.random.default_rng(0)
+    params = {n: rng.uniform(-1, 1, shape) for n, shape in parameter_shapes(config).items()}
+    problem = Problem("one-op", "float32", config, rng.uniform(-1, 1, (2, 4, 3)), params)
+    interpreter = tflite_lstm.interpreter_for(tflite_lstm.build_model(problem, np.zeros((1, 2, 2)), np.zeros((1, 2, 5))))
+    (op,) = interpreter._get_ops_details()
+    assert op["op_name"] == "UNIDIRECTIONAL_SEQUENCE_LSTM"
+    names = {d["index"]: d["name"] for d in interpreter.get_tensor_details()}
+    used = {names[i] for i in op["inputs"] if i >= 0}
+    assert {"cell_to_output_weights", "projection_weights", "cell_layer_norm_coefficients"} <= used
+    assert "projection_bias" not in used
+
+
+class SwappedInputForget(TFLiteLSTMAdapter):
+    """The input and forget blocks of weight_ih swapped: a wrong conversion to the op's tensors."""
+
+    def prepare(self, problem):
+        params = dict(problem.params)
+        i, f, g, o = np.split(params["weight_ih_l0"], 4)
+        params["weight_ih_l0"] = np.concatenate([f, i, g, o])
+        return super().prepare(dataclasses.replace(problem, params=params))
+
+
+def test_a_broken_conversion_fails():
+    records = records_of(SwappedInputForget(), checks=("forward",))
+    failed = [r for r in records if r["status"] == "fail"]
+    assert len(failed) >= 15, [(r["case"], r["status"]) for r in records]
+
+
+def test_the_converter_still_unrolls_a_keras_lstm():
+    """Why the adapter writes the model itself: TFLiteConverter turns a Keras 3 LSTM layer into a
+    WHILE loop of primitive ops (tensorflow/tensorflow#126061). When this fails, the converter
+    fuses again: reconsider converting through it (implementations/tflite_lstm.py)."""
+    import tensorflow as tf
+
+    keras = pytest.importorskip("keras", reason="keras not installed")
+    inputs = keras.Input(shape=(5, 4), batch_size=2)
+    model = keras.Model(inputs, keras.layers.LSTM(3, return_sequences=True)(inputs))
+    content = tf.lite.TFLiteConverter.from_keras_model(model).convert()
+    names = [op["op_name"] for op in tf.lite.Interpreter(model_content=content)._get_ops_details()]
+    assert "UNIDIRECTIONAL_SEQUENCE_LSTM" not in names and "WHILE" in names, names
