@@ -43,7 +43,8 @@ _DEFECTS = (
     # the cell
     Defect("gate-forced-to-one", "{gate} gate forced to 1 ({formula})"),
     Defect("gate-forced-to-zero", "{gate} gate forced to 0 ({formula})"),
-    Defect("sigmoid-overflows", "σ computed as e^z / (1 + e^z) in {dtype}: NaN once e^z overflows (z > {limit})"),
+    Defect("sigmoid-overflows", "σ computed as e^z / (1 + e^z): NaN once e^z overflows the dtype (z > 88.7 in "
+                                "float32)"),
     Defect("activation-computed-as", "{role} activation {symbol} computed as {other} (spec: {act})"),
     Defect("no-cell-output-activation", "no activation on the cell output (h = o ⊙ c)"),
     Defect("forget-path-dropped", "forget path dropped (c' = i ⊙ g)"),
@@ -60,10 +61,11 @@ _DEFECTS = (
     Defect("first-step-repeated", "{direction} direction started one step early (step t reads x at {read}: its first "
                                   "step's x computed twice, its last step's never)"),
     Defect("outputs-axes-swapped", "{outputs} returned with the time and batch axes swapped ({got}; spec: {spec})"),
-    Defect("output-written-wrong", "{output} wrong in {count} of {total} elements while the recurrence is right "
-                                   "({evidence}): an error in writing the output, not in the LSTM step"),
+    Defect("output-written-wrong", "{output} wrong while the state the recurrence carries is right (h_n and c_n "
+                                   "right, and no wrong value of {output} reaches the next step): an error in "
+                                   "writing the output, not in the LSTM step"),
     Defect("final-state-swapped", "h_n and c_n swapped"),
-    Defect("final-state-from-step", "h_n and c_n taken from step {step} (spec: the last step, {last})"),
+    Defect("final-state-from-step", "h_n and c_n taken from step {step} (spec: the last step, T-1)"),
     Defect("padding-processed", "padding processed as data (lengths ignored by the recurrence)"),
     Defect("reverse-not-realigned", "reverse direction's outputs not re-aligned in time"),
     # an option of the case ignored, or applied in part
@@ -93,7 +95,7 @@ _DEFECTS = (
     Defect("batch-first-ignored", "batch_first ignored (x read as time-major)"),
     Defect("lengths-ignored", "lengths ignored (every row runs all T steps)"),
     # inputs and outputs in memory, and repeated runs
-    Defect("strides-ignored", "strides ignored: {arrays} read as contiguous memory"),
+    Defect("strides-ignored", "strides ignored: non-contiguous inputs read as if contiguous"),
     Defect("runs-differ-by-noise", "runs differ by noise, small next to every value (an unordered reduction or a "
                                    "race), although declared deterministic"),
     Defect("outputs-upcast", "outputs returned as {got} for {dtype} inputs (computed in {got}: they match the "
@@ -101,9 +103,9 @@ _DEFECTS = (
     # invalid input accepted
     Defect("empty-sequence-zero-state", "T = 0 answered with zeros as the final state (the initial state dropped; "
                                         "SPEC.md §9: raise, or h_n = h0 and c_n = c0)"),
-    Defect("h0-truncated", "h0 with too many units silently truncated to its first {units} (it must raise)"),
-    Defect("mixed-dtypes-converted", "x in {got} accepted with parameters in {dtype} and converted (the outputs are "
-                                     "the reference's on that x; it must raise)"),
+    Defect("h0-truncated", "h0 with too many units silently truncated to its configured ones (it must raise)"),
+    Defect("mixed-dtypes-converted", "x in another dtype than the parameters accepted and converted (the outputs "
+                                     "are the reference's on that x; it must raise)"),
     # gradients
     Defect("upstream-term-ignored", "upstream gradient of {term} ignored"),
     Defect("state-path-detached", "gradient through {path} cut between steps (truncated backpropagation with a "

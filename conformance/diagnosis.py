@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import re
 from typing import Callable, Iterator, Optional
 
 import numpy as np
@@ -317,7 +318,6 @@ def _sigmoid_overflow(problem: Problem) -> tuple[str, Callable[[], dict]]:
     """σ(z) = e^z / (1 + e^z) evaluated in the problem's dtype: inf / inf = NaN where e^z
     overflows (the gates i, f, o recomputed so, the rest of the step as the reference's)."""
     dtype = _EXP_DTYPE.get(problem.dtype, np.float64)
-    limit = float(np.log(np.finfo(dtype).max))
 
     def naive(z):
         with np.errstate(over="ignore", invalid="ignore"):
@@ -328,8 +328,7 @@ def _sigmoid_overflow(problem: Problem) -> tuple[str, Callable[[], dict]]:
         f = 1.0 - naive(s.a_i) if cfg.input_forget else naive(s.a_f)
         c_new = f * s.c + naive(s.a_i) * s.g
         return _psi_output(cfg, p, naive(s.a_o), clip(cfg, c_new)), c_new
-    return (named("sigmoid-overflows", dtype=problem.dtype, limit=f"{limit:.1f}"),
-            lambda: forward_with(problem, new_state))
+    return named("sigmoid-overflows"), lambda: forward_with(problem, new_state)
 
 
 def _step_order_models(problem: Problem) -> Iterator[tuple[str, Callable[[], dict]]]:
@@ -418,14 +417,12 @@ def _strides_ignored(problem: Problem) -> Iterator[tuple[str, Callable[[], dict]
     changed = [k for k, v in read.items() if v is not None]
     if not changed:
         return
-    names = [n for n in ("x", "h0", "c0") if n in changed] + (["the parameters"] if set(changed) & set(problem.params)
-                                                             else [])
 
     def model():
         value = lambda k: read[k] if read[k] is not None else arrays[k]  # noqa: E731
         return _reference(problem, x=value("x"), h0=value("h0"), c0=value("c0"),
                           params={k: value(k) for k in problem.params})
-    yield named("strides-ignored", arrays=", ".join(names)), model
+    yield named("strides-ignored"), model
 
 
 def _flip_time(config, a: np.ndarray) -> np.ndarray:
@@ -489,7 +486,7 @@ def forward_variants(problem: Problem, reference: dict) -> Iterator[tuple[str, C
     if single and problem.lengths is None and T >= 2:
         tm_y, tm_c = to_time_major(config, reference["y"]), to_time_major(config, reference["c"])
         for k in range(T - 1):
-            yield (named("final-state-from-step", step=k, last=T - 1),
+            yield (named("final-state-from-step", step="T-2" if k == T - 2 else k),
                    lambda k=k: dict(reference, h_n=state_from_batched(config, tm_y[k][None]),
                                     c_n=state_from_batched(config, tm_c[k][None])))
     if problem.lengths is not None:
@@ -513,14 +510,10 @@ def forward_variants(problem: Problem, reference: dict) -> Iterator[tuple[str, C
 
 def _one_name_per_defect(patterns: list) -> list:
     """Where a gate-block swap in every array reproduces the outputs, the same swap confined to
-    one kind of array (which the case cannot tell apart from it) is not named too; where h0 or
-    c0 ignored alone reproduces them, the whole initial state ignored (a larger defect that the
-    case cannot tell apart from it) is not named."""
+    one kind of array (which the case cannot tell apart from it) is not named too."""
     ids = {p.defect_id for p in patterns}
     if "gate-blocks-swapped" in ids:
         patterns = [p for p in patterns if p.defect_id != "gate-blocks-swapped-in"]
-    if ids & {"h0-ignored", "c0-ignored"}:
-        patterns = [p for p in patterns if p.defect_id != "initial-state-ignored"]
     return patterns
 
 
@@ -646,35 +639,39 @@ def rounded_per_operation(problem: Problem, got: dict, reference: dict, tol: Tol
 
 
 def written_wrong(problem: Problem, got: dict, reference: dict, tol: Tolerance) -> Optional[str]:
-    """y wrong while the recurrence is right: h_n, c_n (and c) agree, and y at the last step
-    differs from h_n (which it is, so what was written is not the state carried), or each
-    wrong element of y is followed in its row by a step that agrees (a wrong state would have
-    been carried into it). For one forward direction without lengths, where y at step t is
-    the state handed to step t + 1."""
+    """y wrong while the recurrence is right: h_n, c_n (and c) agree, and either every wrong
+    element of y was not carried (it is in a row's padding, or at the row's last step of its
+    direction, or the next step of its direction agrees, which a wrong state would have
+    changed), or y at a row's last step differs from h_n, which it is. y at step t is the state
+    a direction hands to its next step (t + 1, or t − 1 in reverse) in every layout but
+    padding: carry, where y past a row's length is a copy."""
     config = problem.config
-    if config.num_directions != 1 or config.direction != "forward" or problem.lengths is not None:
-        return None
-    if "y" not in got or np.shape(got["y"]) != np.shape(reference["y"]):
+    if config.padding == "carry" or "y" not in got or np.shape(got["y"]) != np.shape(reference["y"]):
         return None
     others = [n for n in ("h_n", "c_n", "c") if n in got and n in reference]
     if "h_n" not in others or any(np.shape(got[n]) != np.shape(reference[n])
                                   or failing_mask(reference[n], got[n], tol).any() for n in others):
         return None
-    mask = failing_mask(reference["y"], got["y"], tol)
-    wrong = to_time_major(config, mask).any(axis=2)  # (T, B)
-    T = wrong.shape[0]
-    last_wrong = bool(wrong[T - 1].any())
-    earlier = list(zip(*np.nonzero(wrong[:T - 1])))
-    not_carried = bool(earlier) and all(not wrong[t + 1, b] for t, b in earlier)
-    if not wrong.any() or not (last_wrong or not_carried):
+    tm = to_time_major(config, failing_mask(reference["y"], got["y"], tol))  # (T, B, D·P)
+    T, B, D = tm.shape[0], tm.shape[1], config.num_directions
+    if not tm.any():
         return None
-    evidence = ["h_n and c_n right"]
-    if last_wrong:
-        evidence.append("y at the last step differs from h_n, which it is")
-    if not_carried:
-        evidence.append("the step after each wrong element right")
-    return named("output-written-wrong", output="y", count=int(mask.sum()), total=int(mask.size),
-                 evidence="; ".join(evidence))
+    lengths = np.full(B, T) if problem.lengths is None else np.asarray(problem.lengths)
+    carried, at_last = False, False
+    for d in range(D):
+        wrong = tm[:, :, d * (tm.shape[2] // D):(d + 1) * (tm.shape[2] // D)].any(axis=2)  # (T, B)
+        reverse = config.runs_reverse(d)
+        for t, b in zip(*np.nonzero(wrong)):
+            last = 0 if reverse else lengths[b] - 1
+            if t >= lengths[b]:
+                continue  # padding: nothing is carried from it
+            if t == last:
+                at_last = True
+                continue
+            carried |= bool(wrong[t - 1 if reverse else t + 1, b])
+    if carried and not at_last:
+        return None
+    return named("output-written-wrong", output="y")
 
 
 def _summary(where: dict, patterns: list, tried: bool = True) -> str:
@@ -826,7 +823,7 @@ def _reproduces_gradients(run, model: Callable, got_by_label: dict, expected_by_
 def _gate_block_sources(run, got_by_label: dict, expected_by_label: dict, failing: set) -> str:
     """Where every failing gradient of a (4H, ·) parameter is the correct gradient with some
     gate blocks replaced by copies of other blocks (the same for every upstream combination),
-    and every other gradient is right: 'bias_hh_l0, bias_ih_l0: blocks i and o from f'; ''
+    and every other gradient is right: 'bias_hh, bias_ih: blocks i and o from f'; ''
     otherwise."""
     H = run.problem.config.hidden_size
     if not failing or not all(name.startswith(GATED_ARRAYS) for name in failing):
@@ -860,8 +857,10 @@ def _gate_block_sources(run, got_by_label: dict, expected_by_label: dict, failin
                 moved.setdefault(j, []).append(GATE_ORDER[k])
         text = "; ".join(f"block{'s' if len(ks) > 1 else ''} {' and '.join(ks)} from {GATE_ORDER[j]}"
                          for j, ks in sorted(moved.items()))
-        parts.setdefault(text, []).append(name)
-    return "; ".join(f"{', '.join(names)}: {text}" for text, names in parts.items())
+        kind = re.sub(r"_l\d+(_reverse)?$", "", name)  # the same in every layer and direction: said once
+        if kind not in parts.setdefault(text, []):
+            parts[text].append(kind)
+    return "; ".join(f"{', '.join(kinds)}: {text}" for text, kinds in parts.items())
 
 
 def _ids(patterns: list) -> list[str]:
@@ -931,28 +930,27 @@ def diagnose_runs(run, derived: list) -> Optional[dict]:
 
 
 def diagnose_repeated_runs(first: dict, again: list, dtype: str) -> Optional[dict]:
-    """Runs of the same inputs differ: noise, when every difference is small next to its value
-    (at most 10⁻⁶ relative, or 10⁻⁹ absolute near zero) and every value finite: an unordered
+    """Runs of the same inputs differ: noise, when every value is finite and every difference
+    is small next to its output's scale (at most 10⁻⁶ of its largest |value|): an unordered
     reduction or a race, not a run that went another way."""
-    differences, magnitudes, count, total = [], [], 0, 0
+    count, total, spread, spread_ulp = 0, 0, 0.0, 0.0
     for other in again:
         for name in sorted(set(first) & set(other)):
             a, b = np.asarray(first[name], np.float64), np.asarray(other[name], np.float64)
             if a.shape != b.shape or not (np.isfinite(a).all() and np.isfinite(b).all()):
                 return None
             differ = a != b
-            if differ.any():
-                differences.append(np.abs(a - b)[differ])
-                magnitudes.append(np.abs(a)[differ])
-                count, total = count + int(differ.sum()), total + a.size
-    if not differences:
+            if not differ.any():
+                continue
+            diff = np.abs(a - b)[differ]
+            if diff.max() > 1e-6 * float(np.max(np.abs(a))):
+                return None
+            count, total = count + int(differ.sum()), total + a.size
+            spread = max(spread, float(diff.max()))
+            spread_ulp = max(spread_ulp, float(np.max(diff / ulp(a[differ], dtype))))
+    if not count:
         return None
-    diff, size = np.concatenate(differences), np.concatenate(magnitudes)
-    if (diff > 1e-6 * np.maximum(size, 1e-3)).any():
-        return None
-    spread = float(diff.max())
-    ulps = max(float(np.max(d / ulp(m, dtype))) for d, m in zip(differences, magnitudes))
-    where = {"runs": {"differing_values": count, "of": total, "max_abs": spread, "max_ulp": ulps}}
+    where = {"runs": {"differing_values": count, "of": total, "max_abs": spread, "max_ulp": spread_ulp}}
     return _verdict([named("runs-differ-by-noise")], where)
 
 
@@ -1008,12 +1006,12 @@ def diagnose_accepted_inputs(accepted: list, dtype: str, empty_answer: Callable)
             except ValueError:
                 continue
             if matches(model, got):
-                patterns.append(named("h0-truncated", units=config.output_size))
+                patterns.append(named("h0-truncated"))
         elif problem.array_dtypes.get("x", dtype) != dtype:
             try:
                 model = _reference(problem)
             except ValueError:
                 continue
             if matches(model, got):
-                patterns.append(named("mixed-dtypes-converted", got=problem.array_dtypes["x"], dtype=dtype))
+                patterns.append(named("mixed-dtypes-converted"))
     return _verdict(patterns) if patterns else None

@@ -133,8 +133,22 @@ def _groups(records, label) -> list:
 
 def problem_groups(records) -> list:
     """Failing, erroring or unexpectedly passing records grouped by implementation and
-    problem_label (the diagnosis where there is one), largest group first."""
-    return _groups(records, problem_label)
+    problem_label (the diagnosis where there is one), largest group first. A failure that
+    several known defects reproduce joins the group of the one that reproduces the most
+    failures of its implementation (the first listed on a tie): one defect, one group."""
+    records = list(records)
+
+    def named(record) -> list:
+        return ((record.get("diagnosis") or {}).get("patterns") or []) if record.get("status") == Status.FAIL else []
+
+    counts = Counter((r.get("impl", "?"), p) for r in records for p in named(r))
+
+    def label(record) -> str:
+        patterns = named(record)
+        if len(patterns) > 1:
+            return "diagnosis: " + max(patterns, key=lambda p: counts[(record.get("impl", "?"), p)])
+        return problem_label(record)
+    return _groups(records, label)
 
 
 def summarize(records) -> list:

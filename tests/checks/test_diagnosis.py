@@ -55,9 +55,9 @@ def test_where_a_single_wrong_element_is(cases):
                           "units": "2"}
     # the steps after it and the final state are right: the value was written wrong, not carried
     assert r["diagnosis"]["defects"] == ["output-written-wrong"]
-    assert r["diagnosis"]["patterns"] == ["y wrong in 1 of 2560 elements while the recurrence is right (h_n and c_n "
-                                          "right; the step after each wrong element right): an error in writing the "
-                                          "output, not in the LSTM step"]
+    assert r["diagnosis"]["patterns"] == ["y wrong while the state the recurrence carries is right (h_n and c_n "
+                                          "right, and no wrong value of y reaches the next step): an error in writing "
+                                          "the output, not in the LSTM step"]
 
 
 def test_non_finite_outputs_are_counted(cases):

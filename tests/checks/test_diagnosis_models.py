@@ -233,3 +233,25 @@ def test_the_gradients_of_a_wrong_forward_pass_are_grouped_with_it(cases):
     gradients = next(r for r in failing if r["check"] == "gradients")
     assert "the forward outputs are wrong, reproduced by: σ computed as e^z / (1 + e^z)" in gradients["message"]
     assert len(problem_groups(failing)) == 1
+
+
+@pytest.mark.parametrize("case", ["bidirectional", "lengths-with-state"])
+def test_an_output_written_wrong_is_named_in_both_directions_and_with_lengths(cases, case):
+    from lstm_conformance.mutants.zoo import OneElementOff
+    record = run_case(cases[case], "float64", OneElementOff())
+    assert record["status"] == "fail"
+    assert record["diagnosis"]["defects"] == ["output-written-wrong"]
+
+
+def test_a_wrong_state_carried_on_is_not_an_output_written_wrong(cases):
+    # c0 ignored: y is wrong from step 0 on and the error is carried (h_n wrong too)
+    record = run_case(cases[CASE], "float64", C0Ignored())
+    assert record["diagnosis"]["defects"] == ["c0-ignored"]
+    from lstm_conformance.diagnosis import written_wrong
+    from lstm_conformance.spec.materialize import materialize
+    from lstm_conformance.tolerances import tolerance_for
+    problem = materialize(cases[CASE], "float64")
+    run = CaseRun(cases[CASE], "float64", NumpyAdapter(), ReferenceCache(use_disk=False))
+    carried = {k: v.copy() for k, v in run.reference.items()}
+    carried["y"][1:3] += 0.1  # steps 1 and 2 wrong in every row, the final state right
+    assert written_wrong(problem, carried, run.reference, tolerance_for("float64")) is None
