@@ -122,8 +122,8 @@ def implementations_run(document: dict) -> list[str]:
 
 
 def status_cell(counts: Counter) -> str:
-    """'pass 40', 'fail 3 of 40', 'xfail 2 of 40', 'error 1 of 40', 'unsupported', or '–'; a
-    count of the records not run follows when some ran."""
+    """'pass 40', 'fail 3 of 40', 'xfail 2 of 40', 'error 1 of 40', 'unsupported', or '–'; the
+    counts of results unsupported and skipped follow when some ran."""
     ran = sum(counts[s] for s in (Status.PASS, Status.XPASS, Status.FAIL, Status.ERROR, Status.XFAIL))
     not_run = sum(counts[s] for s in NOT_RUN)
     if not ran:
@@ -141,8 +141,9 @@ def status_cell(counts: Counter) -> str:
         text += f", {known} xfail"
     if counts[Status.XPASS]:
         text += f", {counts[Status.XPASS]} xpass"
-    if not_run:
-        text += f" (+{not_run} not run)"
+    apart = [f"+{counts[s]} {s}" for s in (Status.UNSUPPORTED, Status.SKIPPED) if counts[s]]
+    if apart:
+        text += f" ({', '.join(apart)})"
     return text
 
 
@@ -221,14 +222,14 @@ def header_blocks(document: dict) -> list:
                        (f"; at most {selection['time_limit']:g} s per implementation"
                         if selection.get("time_limit") else "") +
                        (f"; a budget of {selection['budget']:g} s per implementation (run --budget: the units not "
-                        "started by then are counted as not run)" if selection.get("budget") else "") + "."))
+                        "started by then are recorded as skipped)" if selection.get("budget") else "") + "."))
     rows = []
     for e in entries:
         if e.get("status") in LEFT_OUT:
             continue
         counts = Counter({k: v for k, v in (e.get("counts") or {}).items() if v})
         rows.append([e["name"], _versions(e), e.get("status", "?") + (f": {e['reason']}" if e.get("reason") else ""),
-                     " ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "–",
+                     ", ".join(f"{counts[s]} {s}" for s in map(str, Status) if counts[s]) or "–",
                      _seconds(e.get("run_seconds")) + _when(e), _seconds((e.get("speed") or {}).get("seconds")),
                      e.get("description", "")])
     blocks += [heading(2, "Implementations", "implementations"),
@@ -258,7 +259,9 @@ def matrix_blocks(document: dict) -> list:
             para("Every result (case × dtype × check) of the cases that use a feature: 'pass N' when all N that ran "
                  "passed; 'fail K of N' when K failed (errors counted with them); 'xfail K of N' when the only "
                  "failures are known findings (below); 'unsupported' when the implementation declares it cannot "
-                 "run the feature; '(+M not run)': results unsupported or skipped beside those that ran."),
+                 "run the feature; '(+M unsupported, +K skipped)': results beside those that ran that the "
+                 "implementation declares it cannot run, and that were not run here (such as those a --budget "
+                 "left out, the reason in results.json)."),
             table(["feature"] + impls, rows),
             para("Declared gaps (capabilities, with the adapters' reasons in results.json's coverage):"),
             bullets(declared or ["none"]),

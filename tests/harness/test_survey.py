@@ -253,7 +253,8 @@ def test_reproducer_state_names_what_is_missing():
 
 @pytest.mark.parametrize("counts, text", [
     ({"pass": 4}, "pass 4"),
-    ({"pass": 3, "fail": 1, "unsupported": 2}, "fail 1 of 4 (+2 not run)"),
+    ({"pass": 3, "fail": 1, "unsupported": 2}, "fail 1 of 4 (+2 unsupported)"),
+    ({"pass": 3, "skipped": 5, "unsupported": 2}, "pass 3 (+2 unsupported, +5 skipped)"),
     ({"pass": 3, "xfail": 1}, "xfail 1 of 4"),
     ({"error": 2, "pass": 1}, "error 2 of 3"),
     ({"unsupported": 5}, "unsupported"),
