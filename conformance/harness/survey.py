@@ -20,6 +20,7 @@ turned into xfail (or xpass: the entry may be stale).
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import os
@@ -481,7 +482,9 @@ def findings(entries: list, records: list, user_expectations: list) -> list[dict
         if entry.get("status") not in RESULTS_KEPT:
             continue
         name = entry["name"]
-        own = [r for r in records if r.get("impl") == name and r.get("expected_failure")]
+        mine = [r for r in records if r.get("impl") == name]
+        own = [r for r in mine if r.get("expected_failure")]
+        not_run = [r for r in mine if r.get("status") in (Status.UNSUPPORTED, Status.SKIPPED)]
         for exp in expectation_sets_for(name, user_expectations):
             note = expectations.version_note(exp)
             groups: dict = {}
@@ -492,6 +495,8 @@ def findings(entries: list, records: list, user_expectations: list) -> list[dict
                 matched = [r for r in own if _same_file(r["expected_failure"].get("file"), exp.file)
                            and (r["expected_failure"].get("pattern"), r["expected_failure"].get("reason")) in keys]
                 first = items[0]
+                # the results an entry names that did not run here (a --budget, a missing feature)
+                unrun = [r for r in not_run if any(dataclasses.replace(i, message=None).matches(r) for i in items)]
                 reproducers = list(dict.fromkeys(i.reproducer for i in items if i.reproducer))
                 out.append({
                     "implementation": exp.implementation or name, "adapter": name, "title": _title(first),
@@ -501,11 +506,13 @@ def findings(entries: list, records: list, user_expectations: list) -> list[dict
                     "upstream": list(dict.fromkeys(i.upstream for i in items if i.upstream)),
                     "entries": [{k: v for k, v in (("case", i.pattern), ("dtype", i.dtype), ("check", i.check),
                                                    ("message", i.message)) if v} for i in items],
-                    "file": _display_path(exp.file), "versions": {"range": exp.versions,
-                                                                  "installed": entry.get("versions", {})},
+                    "file": _display_path(exp.file),
+                    "versions": {"range": exp.versions, "installed": entry.get("versions", {}),
+                                 "implementation": expectations.installed_version(exp.implementation or name)},
                     "not_applied": note,
                     "xfail": sum(1 for r in matched if r["status"] == Status.XFAIL),
                     "xpass": sum(1 for r in matched if r["status"] == Status.XPASS),
+                    "not_run": len(unrun),
                     "examples": [f"{r['case']} [{r['dtype']}] {results.check_of(r)}" for r in matched[:5]],
                 })
     return out

@@ -356,7 +356,9 @@ def finding_blocks(document: dict) -> list:
         return blocks + [para("None: no implementation that ran has an expectations entry.")]
     for number, f in enumerate(found, 1):
         installed = ", ".join(f"{k} {v}" for k, v in sorted(f["versions"].get("installed", {}).items())) or "–"
-        items = [f"Implementation: {f['implementation']} (adapter {f['adapter']}); versions here: {installed}; "
+        own = f["versions"].get("implementation")
+        items = [f"Implementation: {f['implementation']}" + (f" {own}" if own else "")
+                 + f" (adapter {f['adapter']}); the adapter's libraries here: {installed}; "
                  f"the entry holds for: {f['versions'].get('range') or 'any version'}",
                  "What it does: " + " / ".join(f["does"]),
                  "What the spec says: " + (" / ".join(f["spec"]) if f["spec"] else "not stated in the entry"),
@@ -367,6 +369,8 @@ def finding_blocks(document: dict) -> list:
                  + f" ({f['file']})",
                  f"In this survey: {f['xfail']} results failed as the entry says"
                  + (f", {f['xpass']} passed against it (the entry may be stale)" if f["xpass"] else "")
+                 + (f", {f['not_run']} it names were not run here (unsupported, or left out by the budget)"
+                    if f.get("not_run") else "")
                  + (": " + ", ".join(f["examples"]) if f["examples"] else "")]
         if f.get("not_applied"):
             items.append(f"Not applied here: {f['not_applied']}")
