@@ -197,6 +197,20 @@ def test_time_limit_stops_one_implementation_and_keeps_its_results(tmp_path):
     assert {(r["case"], r["status"]) for r in records} == {("toy-memory-linear", "pass")}
 
 
+def test_budget_is_passed_to_each_run_and_its_skipped_units_are_counted_apart(tmp_path):
+    out = tmp_path / "out"
+    status = cli.main(["survey", "--out", str(out), "--impl", "numpy", "-k", "toy-memory", "--check", "forward",
+                       "--skip-speed", "--budget", "0.001"])
+    assert status == 0
+    records = results.read(out / "results.json")["records"]
+    skipped = [r for r in records if r["status"] == "skipped"]
+    assert skipped and all("--budget" in r["message"] for r in skipped)
+    assert len(skipped) < len(records)  # the first unit starts: the budget is read before each unit
+    markdown = (out / "survey.md").read_text()
+    assert "a budget of 0.001 s per implementation" in markdown
+    assert re.fullmatch(r"pass \d+ \(\+\d+ skipped\)", _table_row(markdown, "forward", section="## Checks")["numpy"])
+
+
 def test_reuse_keeps_completed_runs(surveyed, tmp_path):
     """A second survey with --reuse and the same selection reruns nothing that completed."""
     _status, out = surveyed
