@@ -55,7 +55,7 @@ _DEFECTS = (
                                     "operation rounded to {dtype} does)"),
     # time and outputs
     Defect("time-reversed", "time reversed (steps processed from T-1 down to 0)"),
-    Defect("last-step-skipped", "last step skipped (T-1 steps computed)"),
+    Defect("last-step-skipped", "{direction} direction's last step skipped (T-1 steps computed)"),
     Defect("first-step-skipped", "{direction} direction started one step late (its first step, {first}, skipped: "
                                  "its outputs there stay zero)"),
     Defect("first-step-repeated", "{direction} direction started one step early (step t reads x at {read}: its first "
@@ -65,7 +65,8 @@ _DEFECTS = (
                                    "right, and no wrong value of {output} reaches the next step): an error in "
                                    "writing the output, not in the LSTM step"),
     Defect("final-state-swapped", "h_n and c_n swapped"),
-    Defect("final-state-from-step", "h_n and c_n taken from step {step} (spec: the last step, T-1)"),
+    Defect("final-state-from-step", "h_n and c_n taken from the outputs at step {step} (spec: the state after the "
+                                    "last step)"),
     Defect("padding-processed", "padding processed as data (lengths ignored by the recurrence)"),
     Defect("reverse-not-realigned", "reverse direction's outputs not re-aligned in time"),
     # an option of the case ignored, or applied in part

@@ -370,6 +370,10 @@ def _step_order_models(problem: Problem) -> Iterator[tuple[str, Callable[[], dic
 
     for d in range(D):
         label = "reverse" if config.runs_reverse(d) else "forward"
+        if D == 2 and label == "forward":  # (one forward direction: the listed last-step-skipped)
+            yield named("last-step-skipped", direction=label), on_steps(np.arange(T - 1), d, "back")
+        elif label == "reverse":  # its last step is step 0
+            yield named("last-step-skipped", direction=label), on_steps(np.arange(1, T), d, "front")
         if label == "forward":
             yield (named("first-step-skipped", direction=label, first=0), on_steps(np.arange(1, T), d, "front"))
             yield (named("first-step-repeated", direction=label, read="t - 1"),
@@ -434,7 +438,6 @@ def forward_variants(problem: Problem, reference: dict) -> Iterator[tuple[str, C
     for the patterns that apply to this problem's configuration."""
     config = problem.config
     H, T = config.hidden_size, problem.seq_len
-    single = config.num_layers == 1 and not config.bidirectional
     plain = not config.peepholes  # the state hooks recompute h' from o, which a peephole on c' changes
     yield from option_variants(problem)
     for perm in itertools.permutations(range(4)):
@@ -474,21 +477,28 @@ def forward_variants(problem: Problem, reference: dict) -> Iterator[tuple[str, C
             out = _reference(problem, x=_flip_time(config, problem.x).copy())
             return {k: (_flip_time(config, v) if k in ("y", "c") else v) for k, v in out.items()}
         yield named("time-reversed"), reversed_time
-
+    elif T >= 2 and config.num_directions == 1 and config.direction == "forward":
+        # with lengths, each row reversed within its length: what a reverse direction computes
+        yield named("time-reversed"), lambda: _reference(problem, config=config.with_options(direction="reverse"))
+    if problem.lengths is None and T >= 2 and config.num_directions == 1 and config.direction == "forward":
         def last_step_skipped():
             ax = config.time_axis
             out = _reference(problem, x=np.take(problem.x, np.arange(T - 1), axis=ax))
             pad = lambda a: np.concatenate([a, np.zeros_like(np.take(a, [0], axis=ax))], axis=ax)  # noqa: E731
             return {k: (pad(v) if k in ("y", "c") else v) for k, v in out.items()}
-        yield named("last-step-skipped"), last_step_skipped
+        yield named("last-step-skipped", direction="forward"), last_step_skipped
     if config.output_size == H:
         yield named("final-state-swapped"), lambda: dict(reference, h_n=reference["c_n"], c_n=reference["h_n"])
-    if single and problem.lengths is None and T >= 2:
+    if config.num_layers == 1 and T >= 2:  # each direction's final state from the outputs at step k
         tm_y, tm_c = to_time_major(config, reference["y"]), to_time_major(config, reference["c"])
+        D, P = config.num_directions, config.output_size
+
+        def from_step(k):
+            h = np.stack([tm_y[k][:, d * P:(d + 1) * P] for d in range(D)])
+            c = np.stack([tm_c[k][:, d * H:(d + 1) * H] for d in range(D)])
+            return dict(reference, h_n=state_from_batched(config, h), c_n=state_from_batched(config, c))
         for k in range(T - 1):
-            yield (named("final-state-from-step", step="T-2" if k == T - 2 else k),
-                   lambda k=k: dict(reference, h_n=state_from_batched(config, tm_y[k][None]),
-                                    c_n=state_from_batched(config, tm_c[k][None])))
+            yield named("final-state-from-step", step="T-2" if k == T - 2 else k), lambda k=k: from_step(k)
     if problem.lengths is not None:
         def padding_processed():
             out = _reference(problem, lengths=None)

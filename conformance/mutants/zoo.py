@@ -173,6 +173,7 @@ class LastStepSkipped(Mutant):
     name = "last-step-skipped"
     defect = "the loop runs T-1 steps (range(T - 1)); y at T-1 stays zero"
     defect_id = "last-step-skipped"
+    defect_fields = {"direction": "forward"}
     diagnosis_case = "gate-blocks-distinguishable"
 
     def time_steps(self, seq_len, reverse):

@@ -255,3 +255,18 @@ def test_a_wrong_state_carried_on_is_not_an_output_written_wrong(cases):
     carried = {k: v.copy() for k, v in run.reference.items()}
     carried["y"][1:3] += 0.1  # steps 1 and 2 wrong in every row, the final state right
     assert written_wrong(problem, carried, run.reference, tolerance_for("float64")) is None
+
+
+@pytest.mark.parametrize("mutant, case, defect", [
+    ("time-reversed", "lengths-with-state", "time-reversed"),  # each row reversed within its length
+    ("state-from-wrong-step", "bidirectional", "final-state-from-step"),
+    ("state-from-wrong-step", "lengths-with-state", "final-state-from-step"),
+    ("last-step-skipped", "bidirectional", "last-step-skipped"),  # the forward direction's only
+])
+def test_the_zoo_defects_are_named_with_lengths_and_in_two_directions(cases, mutant, case, defect):
+    from lstm_conformance.mutants import ZOO
+    implementation = next(m for m in ZOO if m.name == mutant)()
+    for check in ("forward", "gradients"):  # the gradients of a wrong forward pass name it too
+        record = run_case(cases[case], "float64", implementation, check=check)
+        assert record["status"] == "fail"
+        assert record["diagnosis"]["defects"] == [defect], (check, record["diagnosis"]["patterns"])
