@@ -29,7 +29,8 @@ from .canonical_inputs import check_parameters
 INSTALL_HINT = "pip install lstm-conformance[paddle]"
 
 REASONS = {
-    "dtype": "paddle.nn.LSTM on the CPU runs float32 and float64 (float16 and bfloat16 kernels are GPU-only)",
+    "dtype": "paddle.nn.LSTM on the CPU runs float32 and float64: float16 and bfloat16 have no CPU kernels "
+             "(its coalesce_tensor and LSTMCell ops refuse them; PaddlePaddle 3.3.1, measured)",
     "activations": "paddle.nn.LSTM has fixed activations (sigmoid gates, tanh cell input and output)",
     "peepholes": "paddle.nn.LSTM has no peephole connections",
     "cell_clip": "paddle.nn.LSTM has no clip",
