@@ -8,13 +8,19 @@ relies on and where they come from:
   tflite    TFLite LSTM op: per-gate tensors, gate biases, peepholes, projection, layer-norm
             coefficients (input, forget, cell, output)
   flax      Flax linen LSTMCell / OptimizedLSTMCell: Dense ii..io (no bias), hi..ho (bias)
+  equinox   Equinox eqx.nn.LSTMCell: weight_ih, weight_hh, one bias; gates i, f, g, o
+  haiku     Haiku hk.LSTM: one Linear over [x, h], gates i, g, f, o, + 1 on the forget gate
+  mlx       MLX mlx.nn.LSTM: Wx, Wh, one bias; gates i, f, g, o (Equinox's layout renamed)
   textbook  the per-gate and vectorised layouts of docs/TEXTBOOK.md §2, §4, §5
 Single-cell conventions work on one layer and direction (`cell_params`, `suffixed`).
 Pure NumPy: nothing here imports torch, onnx or a framework.
 """
 from .cells import LayoutError, all_cells, cell_params, suffixed
+from .equinox import from_equinox, to_equinox
 from .flax import from_flax, to_flax
+from .haiku import from_haiku, to_haiku
 from .keras import from_keras, to_keras
+from .mlx import from_mlx, to_mlx
 from .onnx import from_onnx, to_onnx
 from .tf_block import from_tf_block, to_tf_block
 from .tflite import from_tflite, to_tflite
@@ -25,6 +31,7 @@ __all__ = [
     "LayoutError", "all_cells", "cell_params", "suffixed",
     "to_keras", "from_keras", "to_onnx", "from_onnx", "to_flax", "from_flax", "to_tflite", "from_tflite",
     "to_tf_block", "from_tf_block",
+    "to_equinox", "from_equinox", "to_haiku", "from_haiku", "to_mlx", "from_mlx",
     "to_per_gate_right", "from_per_gate_right", "to_per_gate_column", "from_per_gate_column",
     "to_vectorised", "from_vectorised",
 ]
