@@ -68,8 +68,8 @@ def _parser() -> argparse.ArgumentParser:
                             f"{profiles.QUICK_BOUNDS['seq_len']} steps, width {profiles.QUICK_BOUNDS['width']}, "
                             f"{profiles.QUICK_BOUNDS['batch']} rows and {profiles.QUICK_BOUNDS['layers']} layers "
                             "(plus the cheapest larger case for a feature no such case has), forward on each, every "
-                            "other check on a subset reaching every feature; what it leaves out is recorded as "
-                            "skipped, saying so")
+                            "other check on a subset reaching every feature, in one dtype (float64 where declared); "
+                            "what it leaves out is recorded as skipped, saying so")
 
     def add_output(p):
         group = p.add_argument_group("output")

@@ -11,7 +11,10 @@ quick  bounded sizes, every feature still reached:
          cases it applies to that together carry every trait those cases carry, chosen per
          implementation among the cases its capabilities declare it supports (a subset of
          cases it does not run would test nothing); on a case it does not support, every
-         check runs (each is `unsupported` at no cost).
+         check runs (each is `unsupported` at no cost);
+       - dtypes: on a case with several dtypes, the checks other than forward and dtypes run in
+         one, float64 where the implementation declares it (the extra float16/bfloat16 runs of
+         the dtypes check stay where that check runs).
        What is left out is recorded, never dropped: each left-out check of each unit is a
        `skipped` record whose message starts "not run (--profile quick)" and says why.
 
@@ -30,6 +33,7 @@ PROFILES = ("full", "quick")
 QUICK_BOUNDS = {"seq_len": 64, "width": 64, "batch": 8, "layers": 2}  # width: input_size and hidden_size
 
 _TAG = "not run (--profile quick)"
+EVERY_DTYPE = ("forward", "dtypes")  # checks the quick profile runs in each dtype of a case (about the dtype)
 
 
 @dataclass(frozen=True)
@@ -39,21 +43,30 @@ class Plan:
     name: str
     runs: dict  # (implementation name, case id) -> frozenset of the check names that run
     reasons: dict  # (implementation name, check name) -> why it does not run on the other cases; "" -> case
+    # (implementation name, case id) -> the one dtype of the case's own in which its checks other
+    # than EVERY_DTYPE's run (absent: every dtype)
+    dtype_of: dict = None
 
     def keep(self, unit):
         """The unit with only the checks that run (None when none does)."""
-        runs = self.runs.get((unit.adapter.name, unit.case.id), ())
-        kept = tuple(c for c in unit.checks if c.name in runs)
+        left = self.left_out(unit)
+        kept = tuple(c for c in unit.checks if c.name not in left)
         if not kept:
             return None
         return unit if len(kept) == len(unit.checks) else type(unit)(unit.case, unit.dtype, unit.adapter, kept)
 
     def left_out(self, unit) -> dict:
         """{check name: reason} for the unit's checks that do not run."""
-        runs = self.runs.get((unit.adapter.name, unit.case.id))
+        key = (unit.adapter.name, unit.case.id)
+        runs = self.runs.get(key)
         if runs is None:
             return {c.name: self.reasons[""] for c in unit.checks}
-        return {c.name: self.reasons[(unit.adapter.name, c.name)] for c in unit.checks if c.name not in runs}
+        out = {c.name: self.reasons[(unit.adapter.name, c.name)] for c in unit.checks if c.name not in runs}
+        one = (self.dtype_of or {}).get(key)
+        if one and unit.dtype != one and unit.dtype in unit.case.dtypes:  # not the extra half-precision runs
+            out.update({c.name: f"{_TAG}: on this case the checks besides forward and dtypes run in {one} only"
+                        for c in unit.checks if c.name not in EVERY_DTYPE and c.name not in out})
+        return out
 
 
 def within_bounds(case) -> bool:
@@ -107,6 +120,7 @@ def quick_plan(cases, checks=None, adapters=()) -> Plan:
     kept = [c for c in cases if c.id in kept_ids]
     b = QUICK_BOUNDS
     runs: dict = {}
+    dtype_of: dict = {}
     reasons = {"": f"{_TAG}: over the quick bounds ({b['seq_len']} steps, width {b['width']}, {b['batch']} rows, "
                    f"{b['layers']} layers) and its features are reached by smaller cases"}
     for adapter in adapters:
@@ -114,6 +128,8 @@ def quick_plan(cases, checks=None, adapters=()) -> Plan:
         supported_ids = {c.id for c in supported}
         for case in kept:
             runs[(adapter.name, case.id)] = set() if case.id in supported_ids else {c.name for c in selected}
+            if case.id in supported_ids and case.expect_error is None:
+                dtype_of[(adapter.name, case.id)] = _repeat_dtype(adapter, case)
         for check in selected:
             applicable = [c for c in supported if check.applies(c)]
             if check.name == "forward":
@@ -129,7 +145,19 @@ def quick_plan(cases, checks=None, adapters=()) -> Plan:
                 f"{_TAG}: the {check.name} check runs on {len(chosen)} of the {len(applicable)} cases kept that it "
                 f"applies to and {adapter.name} declares it supports, which together reach every feature, "
                 "activation and group of those cases")
-    return Plan("quick", {key: frozenset(names) for key, names in runs.items()}, reasons)
+    return Plan("quick", {key: frozenset(names) for key, names in runs.items()}, reasons, dtype_of)
+
+
+def _repeat_dtype(adapter, case) -> str:
+    """The dtype of the case in which the quick profile runs its checks other than EVERY_DTYPE's:
+    float64 where the adapter declares it (the tightest tolerances: a defect of 1e-9 shows,
+    and a repeated run's bit-level spread is not rounded away), else the first it declares."""
+    try:
+        declared = set(adapter.capabilities().dtypes)
+    except Exception:
+        declared = set(case.dtypes)
+    own = [d for d in case.dtypes if d in declared] or list(case.dtypes)
+    return "float64" if "float64" in own else own[0]
 
 
 def plan_for(profile: Optional[str], cases, checks=None, adapters=()) -> Optional[Plan]:

@@ -35,7 +35,7 @@ class Budget:
 
     @property
     def reason(self) -> str:
-        return f"not run (--budget): the time budget of {self.seconds:g} s was spent before this unit started"
+        return f"not run (--budget): the time budget of {self.seconds:g} s was spent before this unit could run"
 
     def note(self, units: int) -> str:
         """What the summary says about a run the budget cut short."""

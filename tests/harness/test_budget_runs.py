@@ -192,6 +192,22 @@ def test_quick_plan_bounds_the_cases_and_still_reaches_every_trait(library):
     assert all("errors" in plan.runs[("numpy", c.id)] for c in kept if c.expect_error is not None)
 
 
+def test_quick_plan_runs_the_repeated_checks_in_one_dtype(library):
+    case = next(c for c in library if c.id == "random/t5b3i4h7/bias/given-state")
+    float32_only = zoo.NoisyRuns()  # the zoo's control declares float32 and float64: pretend float32 only
+    float32_only.capabilities = lambda: type(zoo.NoisyRuns().capabilities())(dtypes={"float32"}, features={
+        "bias", "initial_state"})
+    float32_only.name = "float32-only"
+    adapters = [NumpyAdapter(), float32_only]
+    plan = quick_plan([case], adapters=adapters)
+    kept = {(u.adapter.name, u.dtype): [c.name for c in u.checks]
+            for u in map(plan.keep, iter_units([case], adapters)) if u}
+    assert kept[("numpy", "float32")] == ["forward", "dtypes"]
+    assert "determinism" in kept[("numpy", "float64")] and "gradients" in kept[("numpy", "float64")]
+    assert "determinism" in kept[("float32-only", "float32")]  # its own dtype when it lacks float64
+    assert ("float32-only", "float64") in kept and kept[("float32-only", "float64")] == ["forward", "dtypes"]
+
+
 def test_quick_plan_chooses_among_the_cases_each_adapter_supports(library):
     narrow = zoo.PaddingProcessed()  # no peepholes, clips, reverse, padding carry, ...
     plan = quick_plan(library, ["padding-invariance"], [NumpyAdapter(), narrow])
