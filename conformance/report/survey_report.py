@@ -205,8 +205,15 @@ def header_blocks(document: dict) -> list:
     entries = survey.get("implementations", [])
     ran = [e for e in entries if e.get("status") not in LEFT_OUT]
     findings = survey.get("findings", [])
+    work = sum((e.get("run_seconds") or 0) + ((e.get("speed") or {}).get("seconds") or 0) + (e.get("probe_seconds") or 0)
+               for e in entries)
+    starts = sorted(e["run_started"] for e in entries if e.get("run_started"))
+    reused = [e["name"] for e in entries if e.get("reused")]
     blocks = [heading(1, "LSTM implementations survey"),
-              para(f"Started {survey.get('started', '?')} (UTC), took {_seconds(survey.get('seconds'))}; "
+              para(f"Written {survey.get('started', '?')} (UTC) by a command that took {_seconds(survey.get('seconds'))}"
+                   + (f", reusing the runs of {', '.join(reused)} made by the same command earlier" if reused else "")
+                   + (f"; the runs started from {starts[0]} to {starts[-1]}" if starts else "")
+                   + f"; probes, runs and timings took {_seconds(work)} in all (with -j, runs overlap). "
                    f"lstm-conformance {env.get('lstm_conformance', '?')} at {env.get('git_revision') or '?'}; "
                    f"{env.get('cpu', '?')}, {env.get('cpu_count', '?')} cores; Python {env.get('python', '?')}."),
               para(f"Implementations run: {len(ran)}; left out: {len(entries) - len(ran)}; findings: "
