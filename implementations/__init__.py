@@ -26,8 +26,6 @@ BUILTIN = {
     # optional extras: pip install lstm-conformance[equinox] / [haiku]
     "equinox": "lstm_conformance.implementations.equinox_lstm:EquinoxLSTMAdapter",
     "haiku": "lstm_conformance.implementations.haiku_lstm:HaikuLSTMAdapter",
-    # an ONNX LSTM node converted to torch by onnx2torch; optional extra: [onnx2torch]
-    "onnx2torch": "lstm_conformance.implementations.onnx2torch_lstm:Onnx2TorchAdapter",
     # Apple MLX's mlx.nn.LSTM on the CPU; optional extra: [mlx]
     "mlx": "lstm_conformance.implementations.mlx_lstm:MlxLSTMAdapter",
 }
