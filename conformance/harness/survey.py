@@ -20,7 +20,6 @@ turned into xfail (or xpass: the entry may be stale).
 """
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import json
 import os
@@ -484,7 +483,7 @@ def findings(entries: list, records: list, user_expectations: list) -> list[dict
         name = entry["name"]
         mine = [r for r in records if r.get("impl") == name]
         own = [r for r in mine if r.get("expected_failure")]
-        not_run = [r for r in mine if r.get("status") in (Status.UNSUPPORTED, Status.SKIPPED)]
+        skipped = [r for r in mine if r.get("status") == Status.SKIPPED]
         for exp in expectation_sets_for(name, user_expectations):
             note = expectations.version_note(exp)
             groups: dict = {}
@@ -495,8 +494,9 @@ def findings(entries: list, records: list, user_expectations: list) -> list[dict
                 matched = [r for r in own if _same_file(r["expected_failure"].get("file"), exp.file)
                            and (r["expected_failure"].get("pattern"), r["expected_failure"].get("reason")) in keys]
                 first = items[0]
-                # the results an entry names that did not run here (a --budget, a missing feature)
-                unrun = [r for r in not_run if any(dataclasses.replace(i, message=None).matches(r) for i in items)]
+                # the results an entry names that were not run here (a --budget); an entry bound to a
+                # message names no result before it has run
+                unrun = [r for r in skipped if any(i.message is None and i.matches(r) for i in items)]
                 reproducers = list(dict.fromkeys(i.reproducer for i in items if i.reproducer))
                 out.append({
                     "implementation": exp.implementation or name, "adapter": name, "title": _title(first),

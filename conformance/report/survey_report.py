@@ -376,7 +376,7 @@ def finding_blocks(document: dict) -> list:
                  + f" ({f['file']})",
                  f"In this survey: {f['xfail']} results failed as the entry says"
                  + (f", {f['xpass']} passed against it (the entry may be stale)" if f["xpass"] else "")
-                 + (f", {f['not_run']} it names were not run here (unsupported, or left out by the budget)"
+                 + (f", {f['not_run']} it names were skipped here (left out by the budget)"
                     if f.get("not_run") else "")
                  + (": " + ", ".join(f["examples"]) if f["examples"] else "")]
         if f.get("not_applied"):
