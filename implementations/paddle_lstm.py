@@ -24,6 +24,7 @@ import numpy as np
 
 from ..adapter import AbnormalExit, Adapter, Capabilities
 from ..reference.layouts import cell_params
+from ..spec.model import state_shapes
 from .canonical_inputs import check_parameters
 
 INSTALL_HINT = "pip install lstm-conformance[paddle]"
@@ -128,9 +129,10 @@ class PaddleLSTMAdapter(Adapter):
         return Capabilities(dtypes={"float32", "float64"}, devices={"cpu"},
                             features={"bias", "initial_state", "layers", "bidirectional", "projection",
                                       "variable_lengths", "batch_first"},
-                            reasons=dict(REASONS))
+                            gradients=True, reasons=dict(REASONS))
 
-    def prepare(self, problem):
+    @staticmethod
+    def _refuse_what_would_crash(problem):
         import paddle
 
         paddle.set_device("cpu")
@@ -142,6 +144,11 @@ class PaddleLSTMAdapter(Adapter):
         lengths = problem.lengths
         if lengths is not None and (np.any(np.asarray(lengths) > problem.seq_len) or np.any(np.asarray(lengths) < 0)):
             raise WouldCrash(LENGTH_OUT_OF_RANGE_CRASH)
+
+    def prepare(self, problem):
+        import paddle
+
+        self._refuse_what_would_crash(problem)
         dtype = problem.dtype
         module = build_module(problem, dtype)
         tensor = lambda a: paddle.to_tensor(np.ascontiguousarray(a, dtype=dtype))  # noqa: E731
@@ -160,3 +167,37 @@ class PaddleLSTMAdapter(Adapter):
             return {"y": y.numpy(), "h_n": h_n.numpy(), "c_n": c_n.numpy()}
 
         return run
+
+    def gradients(self, problem, upstream):
+        """paddle.grad through paddle.nn.LSTM (the rnn kernel's own backward, or autograd through
+        the LSTMCell loop), each cell's parameter gradients under their canonical names."""
+        import paddle
+
+        self._refuse_what_would_crash(problem)
+        cfg, dtype = problem.config, problem.dtype
+        module = build_module(problem, dtype)
+        module.train()  # the rnn kernel keeps what its backward needs only in training mode (dropout is 0)
+        shapes = state_shapes(cfg, problem.batch)
+        tensor = lambda a: paddle.to_tensor(np.ascontiguousarray(a, dtype=dtype), stop_gradient=False)  # noqa: E731
+        x = tensor(problem.x)
+        h0 = tensor(problem.h0 if problem.h0 is not None else np.zeros(shapes["h0"]))
+        c0 = tensor(problem.c0 if problem.c0 is not None else np.zeros(shapes["c0"]))
+        lengths = None if problem.lengths is None else paddle.to_tensor(np.asarray(problem.lengths, dtype=np.int64))
+        y, (h_n, c_n) = module(x, (h0, c0), lengths)
+        outputs = {"y": y, "h_n": h_n, "c_n": c_n}
+        loss = paddle.add_n([(outputs[k] * paddle.to_tensor(v.astype(dtype))).sum() for k, v in upstream.items()
+                             if v is not None])
+        named = {}
+        for (layer, direction), cell in cells(module, cfg).items():
+            suffix = f"_l{layer}{'_reverse' if direction else ''}"
+            names = ["weight_ih", "weight_hh", "bias_ih", "bias_hh"] + (["weight_ho"] if cfg.proj_size else [])
+            named.update({name + suffix: getattr(cell, name) for name in names})
+        leaves = [x, h0, c0, *named.values()]
+        grads = paddle.grad(loss, leaves, allow_unused=True)
+        out = {}
+        for name, leaf, grad in zip(["x", "h0", "c0", *named], leaves, grads):
+            value = np.zeros(leaf.shape) if grad is None else grad.numpy().astype(np.float64)
+            if name.startswith("weight_ho"):
+                name, value = name.replace("weight_ho", "weight_hr"), value.T  # weight_ho = weight_hrᵀ
+            out[name] = value
+        return out

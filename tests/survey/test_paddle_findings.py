@@ -96,3 +96,57 @@ def test_projection_outputs_past_the_length_are_not_zero():
     assert np.abs(y[1, 2:]).max() > 1e-3, UPDATE
     assert np.abs(y[1, 2:] - y2[1, 2:]).max() > 1e-3, UPDATE
     np.testing.assert_array_equal(y[1, :2], y2[1, :2])  # the valid steps are right and unaffected
+
+
+def _bidirectional_lstm(rng, T=5, B=2, I=3, H=4):
+    paddle.set_device("cpu")
+    default = paddle.get_default_dtype()
+    paddle.set_default_dtype("float64")
+    try:
+        lstm = paddle.nn.LSTM(I, H, direction="bidirect", time_major=True)
+    finally:
+        paddle.set_default_dtype(default)
+    lstm.train()  # the rnn kernel keeps what its backward needs only in training mode
+    leaf = lambda a: paddle.to_tensor(a, stop_gradient=False)  # noqa: E731
+    return lstm, leaf(rng.uniform(-1, 1, (T, B, I))), leaf(rng.uniform(-1, 1, (2, B, H))), leaf(rng.uniform(-1, 1, (2, B, H)))
+
+
+def test_reverse_weight_hh_gradient_with_lengths_and_states():
+    """paddle's gradient of the reverse direction's weight_hh against central differences of
+    paddle's own forward pass: wrong with a row shorter than T, right with full lengths."""
+    lstm, x, h0, c0 = _bidirectional_lstm(np.random.default_rng(0))
+    fw, bw = lstm[0].cell_fw, lstm[0].cell_bw
+    params = [getattr(cell, n) for cell in (fw, bw) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+    weight = bw.weight_hh
+    errors = {}
+    for lengths in ((5, 3), (5, 5)):
+        seq = paddle.to_tensor(np.array(lengths, dtype="int64"))
+        loss = lambda: lstm(x, (h0, c0), seq)[0].sum()  # noqa: E731
+        grad = paddle.grad(loss(), [x, h0, c0] + params)[3 + 5].numpy()  # bw.weight_hh
+        base, numeric = weight.numpy().copy(), np.zeros(weight.shape)
+        for idx in np.ndindex(base.shape):
+            for sign in (1, -1):
+                moved = base.copy()
+                moved[idx] += sign * 1e-6
+                weight.set_value(moved)
+                numeric[idx] += sign * float(loss().numpy()) / 2e-6
+        weight.set_value(base)
+        errors[lengths] = np.abs(grad - numeric).max()
+    assert errors[(5, 5)] < 1e-6, errors  # the method works where paddle is right
+    assert errors[(5, 3)] > 1e-2, (UPDATE, errors)
+
+
+def test_backward_of_an_empty_batch_raises():
+    """An empty batch runs in inference mode; in training mode, which the backward needs, the
+    rnn kernel raises."""
+    paddle.set_device("cpu")
+    lstm = paddle.nn.LSTM(3, 4, time_major=True)  # one direction, as the library's batch-0 case
+    x = paddle.to_tensor(np.zeros((5, 0, 3), dtype="float32"), stop_gradient=False)
+    lstm.eval()
+    with paddle.no_grad():
+        y, _ = lstm(x)
+    assert y.shape == [5, 0, 4]  # inference is right
+    lstm.train()
+    with pytest.raises(Exception, match="holds no memory"):
+        y, _ = lstm(x)
+        paddle.grad(y.sum(), [x] + list(lstm.parameters()))
