@@ -129,6 +129,16 @@ def _unit_key(unit) -> tuple:
     return unit.case.id, unit.dtype, unit.adapter.name
 
 
+def _listed_units(session: Session, selection: Selection, plan, budget) -> tuple:
+    """(every unit of the selection, the units to run in their order) when a profile or a budget
+    needs them listed before the run; (None, None) otherwise (the runner's lazy order)."""
+    if plan is None and budget is None:
+        return None, None
+    everything = list(iter_units(selection.cases, session.adapters, selection.dtypes, selection.checks))
+    units = [u for u in map(plan.keep, everything) if u] if plan is not None else everything
+    return everything, coverage_first(units) if budget is not None else units
+
+
 def run_correctness(session: Session, selection: Selection, out: Optional[Path] = None, maxfail: Optional[int] = None,
                     on_record: Optional[Callable[[dict], None]] = None,
                     on_journal: Optional[Callable[[Path], None]] = None, jobs: int = 1, *,
@@ -162,12 +172,7 @@ def run_correctness(session: Session, selection: Selection, out: Optional[Path] 
 
     plan = profiles.plan_for(selection.profile, selection.cases, selection.checks, session.adapters)
     parallel = jobs > 1 and len(selection.cases) > 1
-    units = None  # the units that will run, when a plan or a budget needs them listed first
-    if plan is not None or budget is not None:
-        everything = list(iter_units(selection.cases, session.adapters, selection.dtypes, selection.checks))
-        units = [u for u in map(plan.keep, everything) if u] if plan is not None else everything
-        if budget is not None:
-            units = coverage_first(units)
+    everything, units = _listed_units(session, selection, plan, budget)
     watch = keep_journal and not (session.isolated or parallel)
     with journal(out, watch, on_journal) if keep_journal else contextlib.nullcontext(_NoJournal()) as writer:
         try:

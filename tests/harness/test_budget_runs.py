@@ -279,3 +279,20 @@ def test_plugin_budget_and_quick_profile(pytester, tmp_path):
     quick = pytester.runpytest("--lstm-impl", "numpy", "-k", "long-sequence-t1000", "--lstm-profile", "quick", "-rs")
     quick.stdout.fnmatch_lines(["*not run (--lstm-profile quick): over the quick bounds*"])
     assert quick.ret == 0 and quick.parseoutcomes().get("passed", 0) == 0
+
+
+def test_quick_profile_and_budget_through_worker_processes(library):
+    cases = [c for c in library if c.group == "states"]
+
+    def records(jobs, budget=None):
+        with Session(RunOptions(), ["numpy"], lambda name: NumpyAdapter()) as session:
+            outcome = usecases.run_correctness(session, usecases.Selection(cases=cases, profile="quick"), jobs=jobs,
+                                               budget=budget, diagnose=False, keep_journal=False)
+        return outcome, sorted((r["case"], r["dtype"], r["check"], r["status"], r["message"]) for r in outcome.records)
+
+    serial, expected = records(1)
+    parallel, got = records(2, Budget(1e9))  # -j 2: the plan travels to the workers
+    assert got == expected and parallel.incomplete == ""
+    spent, cut = records(2, Budget(1e-9))  # spent at once: the first unit to come back stops the run
+    assert spent.incomplete and len(cut) == len(expected)
+    assert sum(r[4].startswith("not run (--budget)") for r in cut) > 0
