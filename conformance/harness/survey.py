@@ -382,6 +382,20 @@ def case_features(case) -> list[str]:
     return sorted(features)
 
 
+# What the survey's results.json leaves out of each record, to stay a few MB for a dozen
+# implementations: the per-array comparisons, tracebacks, per-step errors and the like. Each
+# run's own results.json (OUT/runs/NAME/) keeps them; the report does not read them.
+SLIM_DROPS = ("outputs", "gradients", "traceback", "invalid_inputs", "literals", "spread", "error_by_step",
+              "tolerance", "output_dtypes")
+
+
+def slim(record: dict) -> dict:
+    out = {k: v for k, v in record.items() if k not in SLIM_DROPS}
+    if isinstance(out.get("expected_failure"), dict):  # its reason is the finding's, held once in "survey"
+        out["expected_failure"] = {k: v for k, v in out["expected_failure"].items() if k != "reason"}
+    return out
+
+
 def _implementation_documents(entries: list) -> list:
     """(entry, its run's document) for each implementation whose results are kept: results.json,
     else what its journal holds (a run that crashed)."""
@@ -414,8 +428,6 @@ def assemble(meta: dict, options: SurveyOptions, user_expectations: list) -> dic
     coverage = {"columns": None, "rows": {}, "notes": {}}
     for entry, document in _implementation_documents(meta["implementations"]):
         own = document.get("records", [])
-        for record in own:  # the per-step errors feed run's plots only; runs/NAME/results.json keeps them
-            record.pop("error_by_step", None)
         entry["counts"] = {str(s): sum(1 for r in own if r.get("status") == s) for s in Status}
         entry["git_revision"] = (document.get("environment") or {}).get("git_revision")  # of its run
         records += own
@@ -429,6 +441,7 @@ def assemble(meta: dict, options: SurveyOptions, user_expectations: list) -> dic
         cases.setdefault(case.id, {"group": case.group, "about": case.about})
         cases[case.id]["features"] = case_features(case)
     meta["findings"] = findings(meta["implementations"], records, user_expectations)
+    records = [slim(r) for r in records]
     document = results.build(records, environment.collect(), speed, {"command": "survey"})
     document.update(checks=list(CHECKS), coverage=coverage, cases=dict(sorted(cases.items())), survey=meta)
     return document
