@@ -3,7 +3,6 @@ stops starting units and records the rest as not run, and `--profile quick` (pro
 bounds the cases and runs the repeated checks on a covering subset, and still catches broken
 implementations. Time is a fake clock that each call of the implementation advances, except
 in the CLI and plugin tests, which only check that the run stopped and said so."""
-import textwrap
 
 import pytest
 from fixtures.adapters import PerturbedAdapter, TextbookSwappedRows
