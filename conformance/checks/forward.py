@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ..literals import check_literals
-from ..diagnosis import diagnose_forward
+from ..diagnosis import attach, diagnose_outputs
 from ..tolerances import tolerance_for
 from .base import Check, compare_outputs, finish
 
@@ -32,8 +32,7 @@ class ForwardCheck(Check):
         if profile is not None:
             record["error_by_step"] = profile
         if record["status"] == "fail" and run.diagnose:
-            record["diagnosis"] = diagnose_forward(problem, got, run.reference, tol)
-            record["message"] += f" — diagnosis: {record['diagnosis']['summary']}"
+            attach(record, diagnose_outputs(run))
 
 
 
