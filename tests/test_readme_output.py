@@ -1,14 +1,14 @@
 """The README's "What you get" shows what the commands really print: each block there that
-starts with `$ lstm-conformance ...` is run from the repository root and its output compared
+starts with `$ lstm-conformance ...` is run (in this process) from the repository root and its output compared
 line by line (only timings may differ)."""
-import os
 import re
 import shlex
-import subprocess
-import sys
+import warnings
 from pathlib import Path
 
 import pytest
+
+from lstm_conformance.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMING = re.compile(r"\d+(\.\d+)?\s*(s|ms|µs|ns)\b")
@@ -23,15 +23,19 @@ def shown_runs():
 
 
 @pytest.mark.parametrize("command, shown", list(shown_runs()), ids=lambda v: v if isinstance(v, str) else "")
-def test_readme_shows_what_the_command_prints(command, shown):
-    argv = shlex.split(command)[1:]
-    done = subprocess.run([sys.executable, "-c", "import sys; from lstm_conformance.cli import main; sys.exit(main())",
-                           *argv], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "CI": "1"})
-    assert done.returncode in (0, 1), done.stderr
-    printed = done.stdout.rstrip("\n").split("\n")
+def test_readme_shows_what_the_command_prints(command, shown, capsys, monkeypatch):
+    # In this process (what is compared is the printed text, not process behaviour), from the
+    # repository root, with CI set as in the subprocess the README's reader starts.
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("CI", "1")
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")  # a warning would reach the reader's terminal (stderr)
+        code = main(shlex.split(command)[1:])
+    out, err = capsys.readouterr()
+    assert code in (0, 1), err
+    printed = out.rstrip("\n").split("\n")
     assert [TIMING.sub("<time>", line) for line in printed] == [TIMING.sub("<time>", line) for line in shown]
-    assert done.stderr == ""
+    assert err == "" and [str(w.message) for w in warned] == []
 
 
 def test_the_toy_run_prints_at_most_15_lines():
