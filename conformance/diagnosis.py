@@ -40,6 +40,7 @@ from .tolerances import Tolerance, gradient_tolerance, tolerance_for
 
 MATCH_FACTOR = 4.0  # a pattern reproduces the outputs within this multiple of the tolerance
 _BITS = {"float16": 16, "bfloat16": 16, "float32": 32, "float64": 64}  # the float dtypes by width
+MAX_PLACES = 4  # places a summary names (y, h_n, c_n, c fit; gradients list the first three)
 MAX_STEPS_FOR_PATTERNS = 2000  # T·L·D above which re-running ~40 variants is not worth the time
 
 
@@ -702,6 +703,8 @@ def _summary(where: dict, patterns: list, tried: bool = True) -> str:
         if info.get("non_finite"):
             parts[-1] += f", {info['non_finite']} NaN/Inf where the reference is finite"
     text = "no known defect pattern reproduces it" if tried else "defect patterns not tried (problem too large)"
+    if len(parts) > MAX_PLACES:  # a gradient failure can list dozens of arrays: the record's "where" has them all
+        parts = parts[:MAX_PLACES - 1] + [f"and {len(parts) - MAX_PLACES + 1} more (the diagnosis' where lists them)"]
     return text + ("; deviates in " + "; ".join(parts) if parts else "")
 
 

@@ -36,3 +36,22 @@ def test_a_gradient_failure_message_is_short_and_starts_with_the_worst_array(cas
     assert len(head) <= 400, head
     worst = max((c for c in record["gradients"] if not c["passed"]), key=lambda c: c["tolerance_used"])
     assert head.startswith(f"upstream {worst['upstream']}: {worst['message']}")
+
+
+def test_a_gradient_failure_no_defect_explains_keeps_its_whole_message_short(cases):
+    import numpy as np
+
+    from lstm_conformance.implementations.numpy_lstm import NumpyAdapter
+
+    class EveryGradientOff(NumpyAdapter):
+        def gradients(self, problem, upstream):
+            grads = {k: np.array(v) for k, v in super().gradients(problem, upstream).items()}
+            for value in grads.values():
+                value.flat[0] += 1.0
+            return grads
+
+    record = run_case(cases["random/t5b3i4h7/bias/given-state"], "float64", EveryGradientOff(), check="gradients")
+    assert record["status"] == "fail" and record["diagnosis"]["patterns"] == []
+    assert len(record["diagnosis"]["where"]) > 10  # every array under every upstream combination, in the record
+    assert len(record["message"]) <= 600, record["message"]
+    assert "more (the diagnosis' where lists them)" in record["message"]
