@@ -68,7 +68,7 @@ def test_a_failing_node_id_can_be_run_again(pytester):
     assert words[:3] == ["pytest", "--lstm-impl", f"{FIXTURES}:TextbookSwappedRows"]
     summary = next(line for line in first.stdout.lines if line.startswith("FAILED "))
     assert summary.split()[1] == words[3]  # the short summary's node id is the one to pass back
-    again = pytester.runpytest_subprocess(*words[1:])
+    again = pytester.runpytest(*words[1:])
     again.assert_outcomes(failed=1)
     again.stdout.fnmatch_lines(["fail: textbook-swapped-rows on toy-memory-tanh ?float64?, check forward"])
     # the case without the [impl-dtype] part runs it in every dtype
