@@ -1,11 +1,13 @@
 """`tflite`: TensorFlow Lite's fused LSTM kernel, the UNIDIRECTIONAL_SEQUENCE_LSTM builtin op
 (tensorflow/lite/kernels/unidirectional_sequence_lstm.cc with lstm_eval.cc), run by the TFLite
-interpreter on the CPU (its builtin kernels, without the default XNNPACK delegate).
+interpreter on the CPU (its builtin kernels, without the default XNNPACK delegate): LiteRT's
+(`ai_edge_litert`, the package TFLite moved to; tf.lite.Interpreter is deprecated) when it is
+installed, else TensorFlow's.
 
 How the model is made: the adapter writes a TFLite flatbuffer holding exactly one
 UNIDIRECTIONAL_SEQUENCE_LSTM operator, with the problem's parameters as constant tensors
 (reference/layouts/tflite.py names and shapes them) and h0, c0 as the op's variable state
-tensors, using TFLite's own schema (tensorflow.lite.python.schema_py_generated). It does not go
+tensors, using TFLite's own schema (schema_py_generated, shipped by both packages). It does not go
 through tf.lite.TFLiteConverter: with TensorFlow 2.21 the converter turns a Keras LSTM layer
 (Keras 3, and tf_keras 2.21 too) into a WHILE loop of primitive ops, not the fused op
 (measured; tensorflow/tensorflow#126061: fused with Keras 2.15, a WHILE loop with Keras 3),
@@ -18,7 +20,7 @@ and §12), `proj_clip` the projected output (proj_clip), `time_major` False is b
 op has one bias per gate (b_ih + b_hh; zeros without bias: the op has no bias-free form) and
 its single output is y; h_n and c_n are read from its state tensors after the run (the kernel
 updates them in place), which are set again from h0 and c0 before every run.
-TensorFlow is an optional extra and is imported only in prepare.
+The runtime is an optional extra and is imported only in prepare.
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ from ..adapter import Adapter, Capabilities
 from ..reference.layouts import cell_params, to_tflite
 from .canonical_inputs import check_parameters, states_or_zeros
 
-INSTALL_HINT = "pip install lstm-conformance[tensorflow]"
+INSTALL_HINT = "pip install lstm-conformance[tflite] (LiteRT) or lstm-conformance[tensorflow]"
 OP_NAME = "UNIDIRECTIONAL_SEQUENCE_LSTM"
 
 # The op's 24 inputs in order (lstm_shared.h); None marks the input and state tensors.
@@ -67,14 +69,36 @@ REASONS = {
 }
 
 
+def runtime() -> str:
+    """The TFLite runtime used: LiteRT (ai-edge-litert, TFLite's successor package, which ships the
+    same interpreter and schema without TensorFlow) when installed, else TensorFlow's tf.lite."""
+    if importlib.util.find_spec("ai_edge_litert") is not None:
+        return "ai_edge_litert"
+    if importlib.util.find_spec("tensorflow") is not None:
+        return "tensorflow"
+    return ""
+
+
 def missing_package() -> Optional[str]:
-    return None if importlib.util.find_spec("tensorflow") is not None else "tensorflow"
+    return None if runtime() else "ai-edge-litert or tensorflow"
+
+
+def tflite_modules():
+    """(schema module, Interpreter class, OpResolverType) of the runtime in use."""
+    if runtime() == "ai_edge_litert":
+        from ai_edge_litert import interpreter
+        from ai_edge_litert import schema_py_generated as schema
+        return schema, interpreter.Interpreter, interpreter.OpResolverType
+    import tensorflow as tf
+    from tensorflow.lite.python import schema_py_generated as schema
+    return schema, tf.lite.Interpreter, tf.lite.experimental.OpResolverType
 
 
 def build_model(problem, h0: np.ndarray, c0: np.ndarray) -> bytes:
     """A TFLite flatbuffer with one UNIDIRECTIONAL_SEQUENCE_LSTM op for `problem` (float32)."""
     import flatbuffers
-    from tensorflow.lite.python import schema_py_generated as schema
+
+    schema = tflite_modules()[0]
 
     cfg = problem.config
     hidden = cfg.hidden_size
@@ -128,10 +152,9 @@ def build_model(problem, h0: np.ndarray, c0: np.ndarray) -> bytes:
 
 
 def interpreter_for(content: bytes):
-    import tensorflow as tf
-
-    resolver = tf.lite.experimental.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
-    interpreter = tf.lite.Interpreter(model_content=content, experimental_op_resolver_type=resolver)
+    _, interpreter_class, resolvers = tflite_modules()
+    interpreter = interpreter_class(model_content=content,
+                                    experimental_op_resolver_type=resolvers.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
     names = [op["op_name"] for op in interpreter._get_ops_details()]
     if names != [OP_NAME]:
         raise RuntimeError(f"the TFLite model runs {names}, not the one fused {OP_NAME} op")
@@ -142,8 +165,9 @@ def interpreter_for(content: bytes):
 class TFLiteLSTMAdapter(Adapter):
     name = "tflite"
     description = ("TFLite's fused UNIDIRECTIONAL_SEQUENCE_LSTM op (one op per model, checked in the interpreter's "
-                   "op list), run by tf.lite.Interpreter's builtin CPU kernels; the model is written with TFLite's "
-                   "schema, as TFLiteConverter turns a Keras 3 LSTM into a WHILE loop of primitive ops")
+                   "op list), run by the LiteRT interpreter (ai-edge-litert; else tf.lite.Interpreter) with its "
+                   "builtin CPU kernels; the model is written with TFLite's schema, as TFLiteConverter turns a "
+                   "Keras 3 LSTM into a WHILE loop of primitive ops")
 
     def skip_reason(self) -> Optional[str]:
         missing = missing_package()

@@ -3,17 +3,29 @@ cases (peepholes, projection, state and projection clips, layer norm, batch_firs
 the model really runs that one op, a deliberately broken conversion fails, and the reason the
 adapter writes the model itself (the converter's WHILE loop) still holds."""
 import dataclasses
+import importlib.util
 import os
 
 import numpy as np
 import pytest
 
-pytest.importorskip("tensorflow", reason="tensorflow not installed (pip install lstm-conformance[tensorflow])")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from lstm_conformance import run  # noqa: E402
 from lstm_conformance.implementations import tflite_lstm  # noqa: E402
 from lstm_conformance.implementations.tflite_lstm import TFLiteLSTMAdapter  # noqa: E402
+
+if not tflite_lstm.runtime():
+    pytest.skip("neither ai-edge-litert nor tensorflow is installed (pip install lstm-conformance[tflite])",
+                allow_module_level=True)
+RUNTIMES = [r for r in ("ai_edge_litert", "tensorflow") if importlib.util.find_spec(r) is not None]
+
+
+@pytest.fixture(params=RUNTIMES)
+def each_runtime(request, monkeypatch):
+    """Run the test with each installed runtime (LiteRT, TensorFlow's tf.lite)."""
+    monkeypatch.setattr(tflite_lstm, "runtime", lambda: request.param)
+    return request.param
 
 CASES = ["random/t5b3i4h7/*", "random/t20b4i16h32/*", "peepholes", "projection", "layer-norm*", "proj-clip-binds",
          "state-clip-binds", "batch-first*", "h0-only", "c0-only", "gate-blocks-distinguishable", "batch-0"]
@@ -24,7 +36,7 @@ def records_of(adapter, checks=("forward", "errors")):
     return [r for r in records if r["status"] != "unsupported"]
 
 
-def test_tflite_passes():
+def test_tflite_passes(each_runtime):
     records = records_of(TFLiteLSTMAdapter())
     assert len(records) >= 25
     bad = [(r["case"], r["check"], r["status"], r.get("message", "")[:200]) for r in records if r["status"] != "pass"]
@@ -34,7 +46,7 @@ def test_tflite_passes():
     assert any(c.startswith("layer-norm") for c in ran)
 
 
-def test_the_model_is_one_fused_op_with_the_options_set():
+def test_the_model_is_one_fused_op_with_the_options_set(each_runtime):
     from lstm_conformance.spec.model import LSTMConfig, Problem, parameter_shapes
 
     config = LSTMConfig(input_size=3, hidden_size=5, proj_size=2, peepholes=True, layer_norm=True,
@@ -71,8 +83,7 @@ def test_the_converter_still_unrolls_a_keras_lstm():
     """Why the adapter writes the model itself: TFLiteConverter turns a Keras 3 LSTM layer into a
     WHILE loop of primitive ops (tensorflow/tensorflow#126061). When this fails, the converter
     fuses again: reconsider converting through it (implementations/tflite_lstm.py)."""
-    import tensorflow as tf
-
+    tf = pytest.importorskip("tensorflow", reason="tensorflow not installed")
     keras = pytest.importorskip("keras", reason="keras not installed")
     inputs = keras.Input(shape=(5, 4), batch_size=2)
     model = keras.Model(inputs, keras.layers.LSTM(3, return_sequences=True)(inputs))
