@@ -6,12 +6,17 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-# Keep the tests hermetic: reference results are cached in a folder of this run only.
+# Keep the tests hermetic: reference results are cached in a folder of this run only, which the
+# pytest-xdist workers of a run share (they inherit the controller's; the cache is keyed by
+# content and written atomically).
 import tempfile  # noqa: E402
 
-os.environ["LSTM_CONFORMANCE_CACHE"] = tempfile.mkdtemp(prefix="lstm-conformance-cache-")
+if not (os.environ.get("PYTEST_XDIST_WORKER") and os.environ.get("LSTM_CONFORMANCE_TEST_RUN_CACHE")):
+    os.environ["LSTM_CONFORMANCE_TEST_RUN_CACHE"] = tempfile.mkdtemp(prefix="lstm-conformance-cache-")
+os.environ["LSTM_CONFORMANCE_CACHE"] = os.environ["LSTM_CONFORMANCE_TEST_RUN_CACHE"]
 
 import copy  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
@@ -56,13 +61,56 @@ def library_runs(library) -> LibraryRuns:
     return LibraryRuns(library)
 
 
+# Under pytest-xdist (`--dist loadgroup`, pyproject.toml), the tests that share an expensive
+# fixture run on one worker, so that it is computed once: the library matrix (library_runs,
+# used across files) and the report generated once a session (generated_report) each in one
+# group, the tests of a module with an expensive module-scoped fixture (None: named after the
+# module) in another. The other tests are spread one by one.
+SHARED_FIXTURE_GROUPS = {"library_runs": "library-runs", "generated_report": "generated-report",
+                         "quick_result": None, "golden": None}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        name = next((n for n in getattr(item, "fixturenames", ()) if n in SHARED_FIXTURE_GROUPS), None)
+        if name is not None and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(SHARED_FIXTURE_GROUPS[name] or item.module.__name__))
+
+
 def pytest_collection_finish(session):
     """Start the README's pip resolutions (tests/test_install.py: tens of seconds of network and
     pip) in a background thread as soon as the test is selected, so that they overlap the rest
-    of the run. pytest-xdist workers do not: the worker that gets the test starts them."""
+    of the run. Under pytest-xdist the controller starts them (XdistController below)."""
     config = session.config
     if config.option.collectonly or hasattr(config, "workerinput"):
         return
     for item in session.items:
-        if item.name == "test_every_readme_install_resolves_against_the_public_index":
+        if item.name == INSTALL_TEST:
             config.stash[item.module.RESOLUTIONS] = item.module.Resolutions()
+
+
+INSTALL_TEST = "test_every_readme_install_resolves_against_the_public_index"
+
+
+def pytest_configure(config):
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):  # pytest -n N
+        config.pluginmanager.register(XdistController(), "lstm-conformance-xdist-controller")
+
+
+class XdistController:
+    """In the pytest-xdist controller (which collects nothing itself): starts the README's pip
+    resolutions once a worker reports the install test among its collected tests, and tells
+    every worker the file their outcome is written to (tests/test_install.py reads it)."""
+
+    def __init__(self):
+        self.report = Path(tempfile.mkdtemp(prefix="lstm-conformance-pip-")) / "resolutions.json"
+        self.resolutions = None
+
+    def pytest_configure_node(self, node):
+        import test_install
+        node.workerinput[test_install.REPORT_KEY] = str(self.report)
+
+    def pytest_xdist_node_collection_finished(self, node, ids):
+        if self.resolutions is None and any(i.split("[")[0].endswith("::" + INSTALL_TEST) for i in ids):
+            import test_install
+            self.resolutions = test_install.Resolutions(report_to=self.report)
