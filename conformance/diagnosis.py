@@ -4,19 +4,30 @@
 (batch), units, directions and layers; for gradients, the failing arrays and, for the
 (4H, ·) parameters, the gate blocks.
 
-`patterns`: the reference is re-run with each known defect built in (gate blocks in each of
-the 23 wrong orders, a bias dropped, the initial state ignored, no activation on the cell
-output, the cell clipped, the forget path dropped, time reversed, h_n/c_n swapped or taken
-from the wrong step, the last step skipped, padding processed, rows sharing state, the
-reverse direction misaligned), and with each option of the case at its default ("X
-ignored": peepholes, input_forget, cell clip, forget_bias, each non-standard activation and
-its alpha/beta, layers, direction, batch_first, lengths; not projection: weight_hh is
-(4H, P), so an implementation without it cannot run the case at all) or in a known partial
-form (the clip applied to the gate pre-activations only, or to ψ's input only, or to the
-carried state as TF1 does). A pattern is named when its outputs differ from the
-reference on this problem (so it could explain a failure) and reproduce the implementation's
-outputs within 4× the tolerance. Two patterns are recognised from the values instead:
-float16 or bfloat16 computation (every output is a number of that dtype).
+`patterns` (forward): the reference is re-run with each known defect built in, through its
+own loop (StepHooks) so that only the defect differs. Listed defects: gate blocks in each of
+the 23 wrong orders, a bias dropped, the initial state (or h0, or c0) ignored, no activation
+on the cell output, the cell clipped, the forget path dropped, time reversed, h_n/c_n
+swapped or taken from the wrong step, a direction's last step skipped, padding processed,
+rows sharing state, the reverse direction misaligned, inputs' strides ignored; each option of
+the case at its default ("X ignored") or in a known partial form (the clip applied to the
+gate pre-activations only, or to ψ's input only, or to the carried state as TF1 does).
+Searched systematically (`defect_models`): a gate swap confined to one array, each gate
+forced to 1 or 0, each activation computed as each other one, σ overflowing as
+e^z / (1 + e^z), a direction started a step late or early, y and c batch-major. A pattern is
+named when its outputs differ from the reference on this problem (so it could explain a
+failure) and reproduce the implementation's within 4× the tolerance. Recognised from the
+outputs instead: computed in float16 / bfloat16 (every output a number of that dtype), then,
+where nothing else is named, arithmetic rounded per operation (deviating as the reference
+rounded so does) and y written wrong while the recurrence is right.
+
+Gradients: an upstream term ignored, the state path through h, c or both detached, the
+initial state ignored (the reference backward with that defect), a gate block's gradient
+copied from another block, else the defect of a wrong forward pass. The other checks:
+the derived runs of state-chaining, batch-independence, strided and padding-invariance are
+diagnosed as the forward check's run (so one defect is one group in the summary),
+determinism names run-to-run noise, dtypes upcast outputs, errors what an accepted invalid
+input computed.
 """
 from __future__ import annotations
 
