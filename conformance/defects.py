@@ -60,7 +60,7 @@ _DEFECTS = (
                                  "its outputs there stay zero)"),
     Defect("first-step-repeated", "{direction} direction started one step early (step t reads x at {read}: its first "
                                   "step's x computed twice, its last step's never)"),
-    Defect("outputs-axes-swapped", "{outputs} returned with the time and batch axes swapped ({got}; spec: {spec})"),
+    Defect("outputs-axes-swapped", "{outputs} returned with their first two axes swapped ({got}; spec: {spec})"),
     Defect("output-written-wrong", "{output} wrong while the state the recurrence carries is right (h_n and c_n "
                                    "right, and no wrong value of {output} reaches the next step): an error in "
                                    "writing the output, not in the LSTM step"),

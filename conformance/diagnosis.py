@@ -398,17 +398,19 @@ def _step_order_models(problem: Problem) -> Iterator[tuple[str, Callable[[], dic
 
 def _layout_models(problem: Problem) -> Iterator[tuple[str, Callable[[], dict]]]:
     """y and c returned with the time and batch axes swapped (batch-major for a time-major
-    case, or the reverse)."""
+    case, or the reverse); h_n and c_n with the batch axis first."""
     config = problem.config
     if config.unbatched:
         return
     layouts = ("time-major (T, B, ·)", "batch-major (B, T, ·)")
     got, spec = layouts[::-1] if not config.batch_first else layouts
 
-    def swapped():
+    def swapped(names):
         out = _reference(problem)
-        return {k: (np.swapaxes(v, 0, 1) if k in ("y", "c") else v) for k, v in out.items()}
-    yield named("outputs-axes-swapped", outputs="y and c", got=got, spec=spec), swapped
+        return {k: (np.swapaxes(v, 0, 1) if k in names else v) for k, v in out.items()}
+    yield named("outputs-axes-swapped", outputs="y and c", got=got, spec=spec), lambda: swapped(("y", "c"))
+    yield (named("outputs-axes-swapped", outputs="h_n and c_n", got="(B, L·D, ·)", spec="(L·D, B, ·)"),
+           lambda: swapped(("h_n", "c_n")))
 
 
 def _contiguous_reading(a):

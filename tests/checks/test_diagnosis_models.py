@@ -61,6 +61,14 @@ class BatchMajorOutputs(ControlLSTM):
         return dict(outputs, y=outputs["y"].transpose(0, 1).contiguous(), c=outputs["c"].transpose(0, 1).contiguous())
 
 
+class BatchFirstStates(ControlLSTM):
+    name = "batch-first-states"
+
+    def finish(self, outputs, problem):
+        return dict(outputs, h_n=outputs["h_n"].transpose(0, 1).contiguous(),
+                    c_n=outputs["c_n"].transpose(0, 1).contiguous())
+
+
 class Detached(ControlLSTM):
     """Truncated backpropagation through one part of the state (the final state keeps its graph)."""
     parts = ()
@@ -92,7 +100,9 @@ class CDetached(Detached):
                                                           "at t - 1: its first step's x computed twice, its last "
                                                           "step's never)"),
     (BatchMajorOutputs, "forward", "outputs-axes-swapped",
-     "y and c returned with the time and batch axes swapped (batch-major (B, T, ·); spec: time-major (T, B, ·))"),
+     "y and c returned with their first two axes swapped (batch-major (B, T, ·); spec: time-major (T, B, ·))"),
+    (BatchFirstStates, "forward", "outputs-axes-swapped",
+     "h_n and c_n returned with their first two axes swapped ((B, L·D, ·); spec: (L·D, B, ·))"),
     (HDetached, "gradients", "state-path-detached", "gradient through h (c's path kept) cut between steps "
                                                     "(truncated backpropagation with a window of one step)"),
     (CDetached, "gradients", "state-path-detached", "gradient through c (h's path kept) cut between steps "
