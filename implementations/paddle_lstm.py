@@ -18,6 +18,7 @@ in prepare.
 from __future__ import annotations
 
 import importlib.util
+import sys
 from typing import Optional
 
 import numpy as np
@@ -90,6 +91,13 @@ def build_module(problem, dtype: str):
     return module
 
 
+# PaddlePaddle 3.3.1 crashes the process (SIGSEGV in paddle.base.core) when it is imported after
+# TensorFlow; imported first, both work. In a process that already has TensorFlow the adapter
+# is skipped with this reason (lstm-conformance survey and --isolate run each adapter alone).
+AFTER_TENSORFLOW = ("paddle cannot be imported in a process that has already imported tensorflow (paddle 3.3.1 "
+                    "crashes with SIGSEGV); run it in a process of its own (--isolate, or lstm-conformance survey)")
+
+
 class WouldCrash(RuntimeError, AbnormalExit):
     """Not run because paddle would kill the process: an error of the run, never a rejection."""
 
@@ -123,7 +131,11 @@ class PaddleLSTMAdapter(Adapter):
 
     def skip_reason(self) -> Optional[str]:
         missing = missing_package()
-        return f"{missing} not installed ({INSTALL_HINT})" if missing else None
+        if missing:
+            return f"{missing} not installed ({INSTALL_HINT})"
+        if "tensorflow" in sys.modules and "paddle" not in sys.modules:
+            return AFTER_TENSORFLOW
+        return None
 
     def capabilities(self) -> Capabilities:
         return Capabilities(dtypes={"float32", "float64"}, devices={"cpu"},
