@@ -1,0 +1,113 @@
+"""Pieces shared by the JAX-family adapters (equinox_lstm.py, haiku_lstm.py): dtypes, float64
+mode, checks of what a converter would otherwise drop, outputs back as NumPy, and gradients
+by jax.vjp. jax is imported inside the functions, so importing this module needs no jax."""
+from __future__ import annotations
+
+import importlib.util
+from typing import Optional
+
+import numpy as np
+
+from ..spec.model import parameter_shapes, state_shapes
+
+DTYPES = frozenset({"float16", "bfloat16", "float32", "float64"})
+
+
+def missing(*packages: str) -> Optional[str]:
+    """The first of `packages` that is not installed, or None."""
+    return next((p for p in packages if importlib.util.find_spec(p) is None), None)
+
+
+def jax_dtype(name: str):
+    """The jax.numpy dtype of a spec dtype name. float64 needs JAX's 64-bit mode, which is
+    switched on here (a process-wide setting: without it JAX silently computes float64 inputs
+    in float32); explicitly typed float16/bfloat16/float32 arrays are not affected by it."""
+    import jax
+    import jax.numpy as jnp
+
+    if name == "float64" and not jax.config.jax_enable_x64:
+        jax.config.update("jax_enable_x64", True)
+    return {"float16": jnp.float16, "bfloat16": jnp.bfloat16, "float32": jnp.float32, "float64": jnp.float64}[name]
+
+
+def check_params(problem) -> None:
+    """ValueError unless the parameters are exactly SPEC.md §5's names and shapes: the
+    converters read the names they need, so an extra or misshaped one would otherwise go unseen."""
+    expected = parameter_shapes(problem.config)
+    given = {name: tuple(np.shape(value)) for name, value in problem.params.items()}
+    if given != expected:
+        wrong = sorted(n for n in set(given) | set(expected) if given.get(n) != expected.get(n))
+        details = ", ".join(f"{n}: {given.get(n, 'missing')} (expected {expected.get(n, 'none')})" for n in wrong)
+        raise ValueError(f"parameters do not match the configuration: {details}")
+
+
+def check_input_rank(problem) -> None:
+    rank = 2 if problem.config.unbatched else 3
+    if np.ndim(problem.x) != rank:
+        raise ValueError(f"x must have {rank} dimensions, got shape {np.shape(problem.x)}")
+
+
+def initial_states(problem, lead_axis: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """h0 and c0 as canonical arrays (zeros where absent), after checking their shapes in full:
+    (L·D, B, ·), or (L·D, ·) unbatched."""
+    shapes = state_shapes(problem.config, problem.batch)
+    states = []
+    for name, value in (("h0", problem.h0), ("c0", problem.c0)):
+        if value is None:
+            value = np.zeros(shapes[name])
+        elif np.shape(value) != shapes[name]:
+            raise ValueError(f"{name} has shape {np.shape(value)}, expected {shapes[name]}")
+        states.append(np.asarray(value))
+    return states[0], states[1]
+
+
+def as_numpy(value) -> np.ndarray:
+    """A JAX array as NumPy; bfloat16 (ml_dtypes in NumPy) comes back as float32, which holds
+    its values exactly (the result's dtype is recorded before this conversion)."""
+    array = np.asarray(value)
+    return array.astype(np.float32) if array.dtype.name == "bfloat16" else array
+
+
+def ready(outputs: dict) -> dict:
+    """Wait for JAX's asynchronous dispatch, so that a timed call includes the computation."""
+    import jax
+
+    return jax.block_until_ready(outputs)
+
+
+# Compiled functions by (adapter, configuration, dtype): the checks prepare the same problem
+# several times and the training check asks for gradients 300 times, and jax.jit compiles anew
+# for every new Python function, so each adapter builds its function once per key.
+_COMPILED: dict = {}
+
+
+def compiled(key, build):
+    """(forward, jitted forward, jitted gradient function) for `key`, built once from build(),
+    which returns forward(*arguments) -> {output name: array}."""
+    import jax
+
+    if key not in _COMPILED:
+        if len(_COMPILED) >= 256:  # the library has fewer configurations; a fuzz run may not
+            _COMPILED.clear()
+        forward = build()
+
+        def gradient(arguments, cotangent):
+            _, pullback = jax.vjp(forward, *arguments)
+            return pullback(cotangent)
+
+        _COMPILED[key] = (forward, jax.jit(forward), jax.jit(gradient))
+    return _COMPILED[key]
+
+
+def vjp_gradients(functions, arguments: tuple, upstream: dict) -> tuple:
+    """The cotangents of `arguments` for L = Σ upstream[k] ⊙ forward(*arguments)[k] (absent
+    upstream terms are zeros); `functions` is what compiled() returned."""
+    import jax
+    import jax.numpy as jnp
+
+    forward, _, gradient = functions
+    shapes = jax.eval_shape(forward, *arguments)
+    cotangent = {key: (jnp.zeros(shape.shape, shape.dtype) if upstream.get(key) is None
+                       else jnp.asarray(upstream[key], dtype=shape.dtype))
+                 for key, shape in shapes.items()}
+    return gradient(arguments, cotangent)
