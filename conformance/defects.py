@@ -1,6 +1,6 @@
 """The defects the suite knows by name: one registry, keyed by id.
 
-The diagnosis (diagnosis.py) names a defect when it reproduces a failure, the mutant zoo
+The diagnosis (diagnosis/) names a defect when it reproduces a failure, the mutant zoo
 (mutants/zoo.py) builds implementations that have one, and the tests check that the
 diagnosis names each mutant's defect by its id. The text is how a report says it; fields in
 braces are filled in for the case at hand.

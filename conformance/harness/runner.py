@@ -34,7 +34,7 @@ Record format (a dict, typed as report.results.Record; results.json stores a lis
   valid_twin           errors: the valid problem an exception is confirmed against (checks/errors.py)
   spread               determinism: {max_abs, max_ulp} between runs
   split                state-chaining: the step where the second chunk starts
-  diagnosis            on a failed forward or gradients check (diagnosis.py): {"where": ...,
+  diagnosis            on a failed forward or gradients check (diagnosis/): {"where": ...,
                        "patterns": [names of known defects that reproduce the outputs],
                        "summary": one line}
   traceback            error: the last frames

@@ -1,5 +1,7 @@
 """One defect registry (defects.py): the diagnosis names defects from it, the zoo builds them."""
+import importlib
 import inspect
+import pkgutil
 import re
 
 import pytest
@@ -10,7 +12,9 @@ from lstm_conformance.mutants import ZOO
 
 
 def test_every_registered_defect_is_one_the_diagnosis_can_name():
-    source = inspect.getsource(diagnosis)
+    names = [f"{diagnosis.__name__}.{m.name}" for m in pkgutil.iter_modules(diagnosis.__path__)]
+    modules = [importlib.import_module(name) for name in names]
+    source = "\n".join(inspect.getsource(m) for m in modules)
     used = set(re.findall(r'named\("([a-z0-9-]+)"', source))
     assert used == set(DEFECTS), (set(DEFECTS) - used, used - set(DEFECTS))
 
