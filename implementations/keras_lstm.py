@@ -9,8 +9,9 @@ The pinned names set KERAS_BACKEND themselves and are skipped, with the reason, 
 backend is not installed or Keras was already imported here with another backend (one
 process runs one Keras backend: run each pinned name in its own process).
 
-The mapping (reference/layouts/keras.py for the weights, set with set_weights, so that
-Keras's initialisers and unit_forget_bias play no part):
+The mapping (reference/layouts/keras.py for the weights, handed to each layer's
+`stateless_call`, so that Keras's initialisers and unit_forget_bias play no part; on JAX the
+call is jitted, once per configuration):
 
 * one `LSTM(return_sequences=True, return_state=True)` per layer; two directions:
   `Bidirectional` of it (Keras makes the backward copy with go_backwards=True and flips its
@@ -32,6 +33,7 @@ imported only in prepare.
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
@@ -145,30 +147,64 @@ def import_keras(backend: str, dtype: str):
     return keras
 
 
-def build_layers(keras, problem) -> list:
-    """One Keras layer per canonical layer, weights set from the problem."""
-    cfg = problem.config
-    gate = KERAS_ACTIVATIONS[cfg.activation("gate").name]
-    act = KERAS_ACTIVATIONS[cfg.activation("cell").name]
-    layers, inputs = [], cfg.input_size
-    for k in range(cfg.num_layers):
-        # zeros initialisers: set_weights replaces every weight, and Keras's orthogonal initialiser
-        # (a QR decomposition) has no half-precision kernel on JAX's CPU backend
-        lstm = keras.layers.LSTM(cfg.hidden_size, activation=act, recurrent_activation=gate, use_bias=cfg.bias,
+def make_layers(keras, config, dtype: str) -> list:
+    """One built Keras layer per canonical layer (its weights come with each call)."""
+    gate = KERAS_ACTIVATIONS[config.activation("gate").name]
+    act = KERAS_ACTIVATIONS[config.activation("cell").name]
+    layers, inputs = [], config.input_size
+    for _ in range(config.num_layers):
+        # zeros initialisers: every weight is replaced, and Keras's orthogonal initialiser (a QR
+        # decomposition) has no half-precision kernel on JAX's CPU backend
+        lstm = keras.layers.LSTM(config.hidden_size, activation=act, recurrent_activation=gate, use_bias=config.bias,
                                  kernel_initializer="zeros", recurrent_initializer="zeros", unit_forget_bias=False,
-                                 return_sequences=True, return_state=True, go_backwards=cfg.runs_reverse(0),
-                                 zero_output_for_mask=cfg.padding == "zeros", dtype=problem.dtype)
-        layer = keras.layers.Bidirectional(lstm, dtype=problem.dtype) if cfg.num_directions == 2 else lstm
+                                 return_sequences=True, return_state=True, go_backwards=config.runs_reverse(0),
+                                 zero_output_for_mask=config.padding == "zeros", dtype=dtype)
+        layer = keras.layers.Bidirectional(lstm, dtype=dtype) if config.num_directions == 2 else lstm
         layer.build((None, None, inputs))
-        weights = []
-        for d in range(cfg.num_directions):  # Bidirectional's weights: the forward layer's, then the backward's
-            converted = to_keras(cell_params(problem.params, k, d))
-            # float64 values, exactly representable in the dtype: Keras casts them to its variables'
-            weights += [converted[n] for n in ("kernel", "recurrent_kernel", "bias") if n in converted]
-        layer.set_weights(weights)
         layers.append(layer)
-        inputs = cfg.num_directions * cfg.hidden_size
+        inputs = config.num_directions * config.hidden_size
     return layers
+
+
+def keras_weights(problem) -> list:
+    """Per layer, its weights in Keras's order (layer.weights: kernel, recurrent_kernel[, bias],
+    the forward layer's then the backward's), from reference/layouts/keras.py."""
+    cfg = problem.config
+    weights = []
+    for k in range(cfg.num_layers):
+        layer = []
+        for d in range(cfg.num_directions):
+            converted = to_keras(cell_params(problem.params, k, d))
+            layer += [converted[n] for n in ("kernel", "recurrent_kernel", "bias") if n in converted]
+        weights.append(layer)
+    return weights
+
+
+@functools.lru_cache(maxsize=16)
+def keras_forward(backend: str, config, dtype: str):
+    """(weights, x, states, mask) -> (y, h_n, c_n) in Keras's layout, through the layers'
+    stateless_call (Keras's functional call, which its JAX trainer uses), jitted on JAX. One
+    per configuration: the checks of a case run the same model many times."""
+    keras = import_keras(backend, dtype)
+    ops = keras.ops
+    layers = make_layers(keras, config, dtype)
+    fixed = [[v.value for v in layer.non_trainable_variables] for layer in layers]  # dropout seed states
+    reverse_only = config.runs_reverse(0) and config.num_directions == 1
+
+    def forward(weights, x, states, mask):
+        y, finals = x, []
+        for layer, w, nt, initial in zip(layers, weights, fixed, states):
+            (y, *final), _ = layer.stateless_call(w, nt, y, initial_state=initial, mask=mask)
+            if reverse_only:
+                y = ops.flip(y, axis=1)  # go_backwards returns the outputs in processing order
+            finals += final
+        return y, ops.stack(finals[0::2]), ops.stack(finals[1::2])  # states are [h, c] per direction
+
+    if backend == "jax":
+        import jax
+
+        forward = jax.jit(forward)
+    return forward, layers
 
 
 class KerasAdapter(Adapter):
@@ -203,14 +239,22 @@ class KerasAdapter(Adapter):
             return BIDIRECTIONAL_CARRY
         return reason
 
-    def build_layers(self, keras, problem) -> list:
-        return build_layers(keras, problem)
+    def keras_weights(self, problem) -> list:
+        return keras_weights(problem)
 
     def prepare(self, problem):
         check_canonical_inputs(problem)
-        keras = import_keras(self._backend(), problem.dtype)
-        cfg, dtype = problem.config, problem.dtype
-        layers = self.build_layers(keras, problem)
+        backend, cfg, dtype = self._backend(), problem.config, problem.dtype
+        keras = import_keras(backend, dtype)
+        forward, layers = keras_forward(backend, cfg, dtype)
+        ops = keras.ops
+        weights = self.keras_weights(problem)
+        for layer, values in zip(layers, weights):
+            expected = [tuple(v.shape) for v in layer.trainable_variables]
+            if [tuple(np.shape(v)) for v in values] != expected:
+                raise ValueError(f"Keras weights of shapes {[np.shape(v) for v in values]}, expected {expected}")
+        # float64 values, exactly representable in the dtype: converted once, untimed
+        weights = [[ops.convert_to_tensor(v, dtype) for v in layer] for layer in weights]
         # Keras's layout: x (B, T, I); states per layer [h, c] (Bidirectional: forward's, then backward's)
         x = np.asarray(problem.x)
         x = x[None] if cfg.unbatched else (x if cfg.batch_first else x.swapaxes(0, 1))
@@ -220,28 +264,18 @@ class KerasAdapter(Adapter):
         if cfg.unbatched:
             h0, c0 = h0[:, None], c0[:, None]
         D = cfg.num_directions
-        states = [[s for d in range(D) for s in (h0[k * D + d], c0[k * D + d])] for k in range(cfg.num_layers)]
-        mask = None if problem.lengths is None else np.atleast_2d(valid_steps(problem))  # (B, T)
-        ops = keras.ops
-        x, mask = ops.convert_to_tensor(x, dtype), None if mask is None else ops.convert_to_tensor(mask)
-        states = [[ops.convert_to_tensor(s, dtype) for s in layer_states] for layer_states in states]
+        states = [[ops.convert_to_tensor(s, dtype) for d in range(D) for s in (h0[k * D + d], c0[k * D + d])]
+                  for k in range(cfg.num_layers)]
+        mask = None if problem.lengths is None else ops.convert_to_tensor(np.atleast_2d(valid_steps(problem)))
+        x = ops.convert_to_tensor(x, dtype)
 
         def run():
-            y, finals = x, []
-            for layer, initial in zip(layers, states):
-                y, *final = layer(y, initial_state=initial, mask=mask)
-                if cfg.runs_reverse(0) and D == 1:
-                    y = ops.flip(y, axis=1)  # go_backwards returns the outputs in processing order
-                finals += final
-            return {"y": y, "h_n": ops.stack(finals[0::2]), "c_n": ops.stack(finals[1::2])}
-
-        def canonical(out: dict) -> dict:
-            y, h_n, c_n = (ops.convert_to_numpy(out[k]) for k in ("y", "h_n", "c_n"))
+            y, h_n, c_n = (ops.convert_to_numpy(a) for a in forward(weights, x, states, mask))
             if cfg.unbatched:
                 return {"y": y[0], "h_n": h_n[:, 0], "c_n": c_n[:, 0]}
             return {"y": y if cfg.batch_first else y.swapaxes(0, 1), "h_n": h_n, "c_n": c_n}
 
-        return lambda: canonical(run())
+        return run
 
 
 class KerasTensorflowAdapter(KerasAdapter):

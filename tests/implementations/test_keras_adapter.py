@@ -183,3 +183,33 @@ def test_finding_keras_on_jax_computes_tanh_of_float64_in_float32():
     """)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.split() == ["float32", "float64"]
+
+
+CARRY_BEFORE_ANY_STEP = """
+    import numpy as np, keras
+    # one row whose first step is masked, with an initial state: the output there is what
+    # the masked loop carries before any step was computed
+    layer = keras.layers.LSTM(2, return_sequences=True)
+    x = keras.ops.convert_to_tensor(np.ones((1, 3, 1)), "float32")
+    h0 = keras.ops.convert_to_tensor(np.array([[0.5, -0.25]]), "float32")
+    mask = keras.ops.convert_to_tensor(np.array([[False, True, True]]))
+    y = layer(x, initial_state=[h0, keras.ops.zeros((1, 2))], mask=mask)
+    print(*keras.ops.convert_to_numpy(y)[0, 0])
+"""
+
+
+@pytest.mark.skipif(any(keras_lstm.backend_reason(b) not in (None,) and "already imported" not in
+                        str(keras_lstm.backend_reason(b)) for b in ("jax", "torch")),
+                    reason="needs keras with both jax and torch (pip install lstm-conformance[keras] jax torch)")
+def test_finding_keras_on_jax_carries_the_initial_state_as_output_before_any_step():
+    # Keras alone. Masked steps output the previous step's output (zero_output_for_mask=False);
+    # before any step the torch and tensorflow backends output zeros (their loops start the
+    # carried output at zeros), the JAX backend outputs its first state, h0 (jax/rnn.py:
+    # "Assume the first state is the previous output"). Shipped as expectations/keras-jax.yaml
+    # (padding-carry-reverse: a reverse direction meets the padding first).
+    outputs = {}
+    for backend in ("jax", "torch"):
+        done = run_with_backend(backend, CARRY_BEFORE_ANY_STEP)
+        assert done.returncode == 0, done.stderr[-3000:]
+        outputs[backend] = [float(v) for v in done.stdout.split()]
+    assert outputs == {"jax": [0.5, -0.25], "torch": [0.0, 0.0]}
