@@ -386,13 +386,21 @@ def case_features(case) -> list[str]:
 # implementations: the per-array comparisons, tracebacks, per-step errors and the like. Each
 # run's own results.json (OUT/runs/NAME/) keeps them; the report does not read them.
 SLIM_DROPS = ("outputs", "gradients", "traceback", "invalid_inputs", "literals", "spread", "error_by_step",
-              "tolerance", "output_dtypes")
+              "tolerance", "output_dtypes", "max_rel", "max_ulp")
+SLIM_MESSAGE = 400  # characters of a message kept (the run's own results.json has the whole text)
 
 
 def slim(record: dict) -> dict:
-    out = {k: v for k, v in record.items() if k not in SLIM_DROPS}
-    if isinstance(out.get("expected_failure"), dict):  # its reason is the finding's, held once in "survey"
-        out["expected_failure"] = {k: v for k, v in out["expected_failure"].items() if k != "reason"}
+    out = {k: v for k, v in record.items() if k not in SLIM_DROPS and v is not None and v != ""}
+    expected = out.get("expected_failure")
+    if isinstance(expected, dict):  # its reason is the finding's, held once in "survey"
+        prefix = f"expected {expected.get('status')} ({expected.get('reason')}): "
+        if out.get("message", "").startswith(prefix):
+            out["message"] = out["message"][len(prefix):]
+        out["expected_failure"] = {k: v for k, v in expected.items() if k != "reason"}
+    message = out.get("message", "")
+    if len(message) > SLIM_MESSAGE:
+        out["message"] = message[:SLIM_MESSAGE] + " [...]"
     return out
 
 
