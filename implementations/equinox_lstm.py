@@ -103,16 +103,23 @@ class EquinoxLSTMAdapter(Adapter):
         return functions, (cell_fields(problem, dtype), *arrays), dtype
 
     def prepare(self, problem):
-        (_, forward, _), arguments, _ = self._arguments(problem)
-        return lambda: jax_common.ready(forward(*arguments))
+        with jax_common.x64():
+            (_, forward, _), arguments, _ = self._arguments(problem)
+
+        def run():
+            with jax_common.x64():
+                return jax_common.ready(forward(*arguments))
+
+        return run
 
     def to_numpy(self, result):
         return {key: jax_common.as_numpy(value) for key, value in result.items()}
 
     def gradients(self, problem, upstream):
         """jax.vjp through the scan; the one bias's gradient is both canonical biases'."""
-        functions, arguments, _ = self._arguments(problem)
-        g_fields, g_x, g_h0, g_c0 = jax_common.vjp_gradients(functions, arguments, upstream)
+        with jax_common.x64():
+            functions, arguments, _ = self._arguments(problem)
+            g_fields, g_x, g_h0, g_c0 = jax_common.vjp_gradients(functions, arguments, upstream)
         grads = {"x": g_x, "h0": g_h0, "c0": g_c0,
                  "weight_ih_l0": g_fields["weight_ih"], "weight_hh_l0": g_fields["weight_hh"]}
         if "bias" in g_fields:

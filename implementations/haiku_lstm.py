@@ -103,8 +103,14 @@ class HaikuLSTMAdapter(Adapter):
         return functions, (haiku_params(problem, dtype), *arrays), dtype
 
     def prepare(self, problem):
-        (_, forward, _), arguments, _ = self._arguments(problem)
-        return lambda: jax_common.ready(forward(*arguments))
+        with jax_common.x64():
+            (_, forward, _), arguments, _ = self._arguments(problem)
+
+        def run():
+            with jax_common.x64():
+                return jax_common.ready(forward(*arguments))
+
+        return run
 
     def to_numpy(self, result):
         return {key: jax_common.as_numpy(value) for key, value in result.items()}
@@ -112,8 +118,9 @@ class HaikuLSTMAdapter(Adapter):
     def gradients(self, problem, upstream):
         """jax.vjp through dynamic_unroll; each layer's (w, b) gradient back to canonical names
         (the one bias's gradient is both canonical biases')."""
-        functions, arguments, _ = self._arguments(problem)
-        g_params, g_x, g_h0, g_c0 = jax_common.vjp_gradients(functions, arguments, upstream)
+        with jax_common.x64():
+            functions, arguments, _ = self._arguments(problem)
+            g_params, g_x, g_h0, g_c0 = jax_common.vjp_gradients(functions, arguments, upstream)
         grads = {"x": g_x, "h0": g_h0, "c0": g_c0}
         cfg = problem.config
         for k in range(cfg.num_layers):

@@ -1,4 +1,4 @@
-"""Pieces shared by the JAX-family adapters (equinox_lstm.py, haiku_lstm.py): dtypes, float64
+"""Pieces shared by the JAX-family adapters (equinox_lstm.py, haiku_lstm.py): dtypes, 64-bit
 mode, checks of what a converter would otherwise drop, outputs back as NumPy, and gradients
 by jax.vjp. jax is imported inside the functions, so importing this module needs no jax."""
 from __future__ import annotations
@@ -19,15 +19,20 @@ def missing(*packages: str) -> Optional[str]:
 
 
 def jax_dtype(name: str):
-    """The jax.numpy dtype of a spec dtype name. float64 needs JAX's 64-bit mode, which is
-    switched on here (a process-wide setting: without it JAX silently computes float64 inputs
-    in float32); explicitly typed float16/bfloat16/float32 arrays are not affected by it."""
-    import jax
+    """The jax.numpy dtype of a spec dtype name (float64 arrays need x64(), below)."""
     import jax.numpy as jnp
 
-    if name == "float64" and not jax.config.jax_enable_x64:
-        jax.config.update("jax_enable_x64", True)
     return {"float16": jnp.float16, "bfloat16": jnp.bfloat16, "float32": jnp.float32, "float64": jnp.float64}[name]
+
+
+def x64():
+    """JAX's 64-bit mode for the block it encloses: without it JAX silently computes float64
+    inputs in float32. A context, not the process-wide switch, so that other JAX adapters of the
+    same run (Flax, Keras on JAX) keep their defaults; explicitly typed float16/bfloat16/float32
+    arrays are computed in their own dtype either way."""
+    import jax
+
+    return jax.enable_x64(True)
 
 
 def check_params(problem) -> None:

@@ -53,3 +53,11 @@ def test_a_broken_conversion_fails():
     records = records_of(SwappedInputAndForget(), checks=("forward",), dtypes=("float32",))
     failed = [r for r in records if r["status"] == "fail"]
     assert len(failed) >= 8, [(r["case"], r["status"]) for r in records]
+
+
+def test_float64_runs_in_float64_without_switching_jax_to_64_bit_for_the_process():
+    import jax
+
+    records = run([EquinoxLSTMAdapter()], filters=["float64-only-precision"], checks=["forward"], diagnose=False)
+    assert [r["status"] for r in records] == ["pass"], records  # float32 arithmetic fails this case
+    assert not jax.config.jax_enable_x64  # other JAX adapters of the same run keep their defaults
