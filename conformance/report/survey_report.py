@@ -314,6 +314,14 @@ def speed_blocks(document: dict) -> list:
                        f"beside it (the ratio is its median time over {baseline}'s, lower is faster), one thread per "
                        "library. Median ratio over the shapes measured, then each shape."
                        + (" Fewer rounds (--quick)." if setting.get("quick") else "")))
+    measured = [s for s in speed if s.get("status") == "ok"]
+    unreliable = [s for s in measured if s.get("reliable") is False]
+    if unreliable:
+        loads = sorted({(s.get("noise") or {}).get("load_average_1min") for s in unreliable} - {None})
+        blocks.append(para(f"{len(unreliable)} of {len(measured)} rows are marked unreliable by the noise guard "
+                           "(load above the cores, or a spread above 10% after re-measuring)"
+                           + (f"; the 1-minute load average was {loads[0]:g} to {loads[-1]:g}" if loads else "")
+                           + ": read the ratios as rough."))
     groups: dict = defaultdict(list)
     for s in speed:
         if s.get("ratio") is not None:
