@@ -61,22 +61,6 @@ def library_runs(library) -> LibraryRuns:
     return LibraryRuns(library)
 
 
-# Under pytest-xdist (`--dist loadgroup`, pyproject.toml), the tests that share an expensive
-# fixture run on one worker, so that it is computed once: the library matrix (library_runs,
-# used across files) and the report generated once a session (generated_report) each in one
-# group, the tests of a module with an expensive module-scoped fixture (None: named after the
-# module) in another. The other tests are spread one by one.
-SHARED_FIXTURE_GROUPS = {"library_runs": "library-runs", "generated_report": "generated-report",
-                         "quick_result": None, "golden": None}
-
-
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        name = next((n for n in getattr(item, "fixturenames", ()) if n in SHARED_FIXTURE_GROUPS), None)
-        if name is not None and item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(SHARED_FIXTURE_GROUPS[name] or item.module.__name__))
-
-
 def pytest_collection_finish(session):
     """Start the README's pip resolutions (tests/test_install.py: tens of seconds of network and
     pip) in a background thread as soon as the test is selected, so that they overlap the rest
