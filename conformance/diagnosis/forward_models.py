@@ -131,7 +131,7 @@ def forward_variants(problem: Problem, reference: dict) -> Iterator[tuple[str, C
             return out
         yield named("reverse-not-realigned"), reverse_misaligned
     yield from _strides_ignored(problem)
-    yield from defect_models(problem)  # last: the listed patterns come first when several match
+    yield from defect_models(problem, reference)  # last: the listed patterns come first when several match
 
 
 def _one_name_per_defect(patterns: list) -> list:

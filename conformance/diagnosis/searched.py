@@ -14,7 +14,7 @@ from ..spec.model import ACTIVATION_NAMES, ACTIVATION_ROLES, GATE_ORDER, STANDAR
 from .rerun import _cell_output, _psi_output, _reference, forward_with, permute_gates
 
 
-def defect_models(problem: Problem) -> Iterator[tuple[str, Callable[[], dict]]]:
+def defect_models(problem: Problem, reference: Optional[dict] = None) -> Iterator[tuple[str, Callable[[], dict]]]:
     """Defects searched systematically rather than listed one by one: a gate-block swap
     confined to one kind of array (weight_ih, weight_hh, the biases), each gate forced to 1,
     and each activation role computed with each other activation of the spec."""
@@ -40,8 +40,9 @@ def defect_models(problem: Problem) -> Iterator[tuple[str, Callable[[], dict]]]:
         if (config.activation("gate") == STANDARD_ACTIVATIONS["gate"] and not config.layer_norm
                 and config.state_clip is None and config.proj_clip is None):
             yield _sigmoid_overflow(problem)
-    yield from _step_order_models(problem)
-    yield from _layout_models(problem)
+    correct = _correct(problem, reference)
+    yield from _step_order_models(problem, correct)
+    yield from _layout_models(problem, correct)
     symbols = {"gate": "σ", "cell": "φ", "hidden": "ψ"}
     for role in ACTIVATION_ROLES:
         act = config.activation(role)
@@ -81,7 +82,18 @@ def _sigmoid_overflow(problem: Problem) -> tuple[str, Callable[[], dict]]:
     return named("sigmoid-overflows"), lambda: forward_with(problem, new_state)
 
 
-def _step_order_models(problem: Problem) -> Iterator[tuple[str, Callable[[], dict]]]:
+def _correct(problem: Problem, reference: Optional[dict]) -> Callable[[], dict]:
+    """The reference's outputs on the problem: `reference` when given, else computed once."""
+    computed = {"full": reference} if reference is not None else {}
+
+    def correct() -> dict:
+        if "full" not in computed:
+            computed["full"] = _reference(problem)
+        return computed["full"]
+    return correct
+
+
+def _step_order_models(problem: Problem, correct: Callable[[], dict]) -> Iterator[tuple[str, Callable[[], dict]]]:
     """A direction's loop over time started one step late (its first step skipped, its output
     there zero) or one step early (step t reading x at t ∓ 1, so its first step's x is computed
     twice): for one layer without lengths, in each direction of the case."""
@@ -90,12 +102,6 @@ def _step_order_models(problem: Problem) -> Iterator[tuple[str, Callable[[], dic
         return
     ax = config.time_axis
     D = config.num_directions
-    computed = {}
-
-    def correct() -> dict:
-        if "full" not in computed:
-            computed["full"] = _reference(problem)
-        return computed["full"]
 
     def on_steps(indices, direction: int, pad: Optional[str] = None):
         """The reference on x at `indices`; in direction `direction` only (the others as the
@@ -134,7 +140,7 @@ def _step_order_models(problem: Problem) -> Iterator[tuple[str, Callable[[], dic
                    on_steps(np.r_[np.arange(1, T), T - 1], d))
 
 
-def _layout_models(problem: Problem) -> Iterator[tuple[str, Callable[[], dict]]]:
+def _layout_models(problem: Problem, correct: Callable[[], dict]) -> Iterator[tuple[str, Callable[[], dict]]]:
     """y and c returned with the time and batch axes swapped (batch-major for a time-major
     case, or the reverse); h_n and c_n with the batch axis first."""
     config = problem.config
@@ -144,7 +150,7 @@ def _layout_models(problem: Problem) -> Iterator[tuple[str, Callable[[], dict]]]
     got, spec = layouts[::-1] if not config.batch_first else layouts
 
     def swapped(names):
-        out = _reference(problem)
+        out = correct()
         return {k: (np.swapaxes(v, 0, 1) if k in names else v) for k, v in out.items()}
     yield named("outputs-axes-swapped", outputs="y and c", got=got, spec=spec), lambda: swapped(("y", "c"))
     yield (named("outputs-axes-swapped", outputs="h_n and c_n", got="(B, L·D, ·)", spec="(L·D, B, ·)"),

@@ -1,4 +1,4 @@
-"""A long problem's defect models are screened on their first steps (diagnosis/prefix.py):
+"""A problem's defect models are screened on their first steps (diagnosis/prefix.py):
 only models that are causal are, and screening never rejects a model that reproduces."""
 import dataclasses
 
@@ -25,8 +25,8 @@ def lengthened(problem, steps):
 
 
 def screened_cases(library):
-    return [c for c in library if c.config.num_directions == 1 and c.config.direction == "forward"
-            and c.shape.get("seq_len", 0) > 0 and c.expect_error is None]
+    return [c for c in library if c.config.num_directions == 1 and c.shape.get("seq_len", 0) > 0
+            and c.expect_error is None and (c.config.direction == "forward" or "lengths" not in c.inputs)]
 
 
 def loose(dtype):
@@ -34,14 +34,15 @@ def loose(dtype):
     return Tolerance(tol.atol * MATCH_FACTOR, tol.rtol * MATCH_FACTOR)
 
 
-def test_every_causal_model_passes_the_screen_on_its_own_outputs(library):
+@pytest.mark.parametrize("steps", [prefix.MIN_STEPS_TO_SCREEN, 64], ids=["as-in-the-library", "lengthened-to-64"])
+def test_every_causal_model_passes_the_screen_on_its_own_outputs(library, steps):
     """The claim screening rests on: a causal model's first steps on x[:k] are those of its run
     on all of x. Each causal model's full outputs, taken as an implementation's, must pass."""
     checked = {}  # defect id: how many models of it were checked (three of each are enough)
     for case in screened_cases(library):
         dtype = case.dtypes[0]
         try:
-            problem = lengthened(materialize(case, dtype), prefix.MIN_STEPS_TO_SCREEN)
+            problem = lengthened(materialize(case, dtype), steps)
         except ValueError:
             continue
         # num_layers ignored is undefined with an initial state of several layers: also without it
@@ -66,8 +67,9 @@ def test_every_causal_model_passes_the_screen_on_its_own_outputs(library):
     assert set(checked) == prefix.CAUSAL, sorted(prefix.CAUSAL - set(checked))
 
 
-def test_the_screen_rejects_models_whose_first_steps_disagree(cases):
-    case = cases["long-sequence-t1000"]
+@pytest.mark.parametrize("case_id", ["long-sequence-t1000", "reverse"])
+def test_the_screen_rejects_models_whose_first_steps_disagree(cases, case_id):
+    case = cases[case_id]
     problem = materialize(case, "float64")
     reference = _reference(problem)
     screen = prefix.PrefixScreen(problem, reference, reference, loose("float64"), forward_variants)
@@ -81,10 +83,11 @@ def test_the_screen_rejects_models_whose_first_steps_disagree(cases):
     assert "time reversed (steps processed from T-1 down to 0)" not in rejected
 
 
-def test_short_and_reverse_problems_are_not_screened(cases):
-    short = materialize(cases["gate-blocks-distinguishable"], "float32")
-    reference = _reference(short)
-    assert prefix.screen_for(short, reference, reference, loose("float32"), forward_variants) is None
+def test_one_step_and_reverse_problems_are_not_screened(cases):
+    for case_id in ("single-step", "reverse-lengths", "bidi-reverse-activations"):
+        problem = materialize(cases[case_id], cases[case_id].dtypes[0])
+        reference = _reference(problem)
+        assert prefix.screen_for(problem, reference, reference, loose(problem.dtype), forward_variants) is None
 
 
 @pytest.mark.parametrize("mutant", [m for m in ZOO if m.name in (
