@@ -31,8 +31,9 @@ input computed.
 
 Modules: where.py (locating the deviation), rerun.py (the reference re-run with a defect),
 options.py, searched.py and forward_models.py (forward defect models), prefix.py (a long
-problem's causal models screened on its first steps), forward.py (the forward check's diagnosis), gradients.py (gradient defect models and their diagnosis), consistency.py
-(the other checks), messages.py (the text).
+problem's causal models screened on its first steps), forward.py (the forward check's
+diagnosis), gradients.py (gradient defect models and their diagnosis), consistency.py (the
+other checks), messages.py (the text).
 """
 from .consistency import (diagnose_accepted_inputs, diagnose_output_dtypes, diagnose_repeated_runs,
                           diagnose_runs)
