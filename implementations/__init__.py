@@ -29,3 +29,14 @@ BUILTIN = {
     # Apple MLX's mlx.nn.LSTM on the CPU; optional extra: [mlx]
     "mlx": "lstm_conformance.implementations.mlx_lstm:MlxLSTMAdapter",
 }
+
+# Libraries tried for the survey that have no adapter, and why (the survey report lists them).
+TRIED_WITHOUT_ADAPTER = {
+    "onnx2torch": "onnx2torch 1.5.15 has no converter for the ONNX LSTM node (NotImplementedError: 'Converter is "
+                  "not implemented ... operation_type=LSTM'; ENOT-AutoDL/onnx2torch#136, open); it also imports "
+                  "torchvision at load, which does not import beside a torch CPU wheel of another release",
+    "mxnet": "mxnet 1.9.1 (the last release) fails at import with the numpy pip picks for it (1.26.4): "
+             "\"module 'numpy' has no attribute 'bool'\"; it needs numpy < 1.24, below this project's numpy >= 1.24",
+    "dynet": "dynet 2.1.2 has no wheel for Python 3.11; its source build downloads Eigen from github.com during the "
+             "build, so it does not install from the public package index alone",
+}

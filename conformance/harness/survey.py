@@ -38,6 +38,7 @@ from ..report import results
 from ..report.results import Status
 from ..spec.loader import load_cases
 from . import environment, expectations
+from ..implementations import TRIED_WITHOUT_ADAPTER
 from .registry import available_names
 
 # Built-ins a survey leaves out unless --impl names them, with the reason the report gives.
@@ -361,7 +362,8 @@ class Survey:
                 "speed": {"set": None if self.options.shapes else self.options.bench_set,
                           "shapes": list(self.options.shapes), "skipped": self.options.skip_speed,
                           "quick": self.options.quick},
-                "implementations": entries}
+                "implementations": entries,
+                "tried_without_adapter": dict(TRIED_WITHOUT_ADAPTER)}
         document = assemble(meta, self.options, self.user_expectations)
         written = write(document, self.options.out)
         return Outcome(document, written, interrupted)

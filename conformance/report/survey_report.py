@@ -411,9 +411,15 @@ def left_out_blocks(document: dict) -> list:
     rows = [[e["name"], e["status"], e.get("reason", "")] for e in entries if e.get("status") in LEFT_OUT]
     blocks = [heading(2, "Left out", "left-out")]
     if not rows:
-        return blocks + [para("Nothing: every implementation selected ran.")]
-    return blocks + [para("Implementations selected or available that did not run, and why."),
-                     table(["implementation", "status", "reason"], rows)]
+        blocks.append(para("Nothing: every implementation selected ran."))
+    else:
+        blocks += [para("Implementations selected or available that did not run, and why."),
+                   table(["implementation", "status", "reason"], rows)]
+    tried = document.get("survey", {}).get("tried_without_adapter", {})
+    if tried:
+        blocks += [para("Libraries tried that have no adapter, and why."),
+                   table(["library", "why there is no adapter"], [[k, v] for k, v in sorted(tried.items())])]
+    return blocks
 
 
 def environment_blocks(document: dict) -> list:

@@ -143,6 +143,8 @@ def test_left_out_implementations_are_listed_with_their_reasons(surveyed):
     left_out = markdown.split("## Left out", 1)[1]
     assert "needs-gpu | skipped | needs a GPU that this test pretends is absent" in left_out
     assert "load error" in left_out and "crasher" not in left_out.split("## Environment")[0]
+    # the libraries tried that have no adapter are listed with why (implementations.TRIED_WITHOUT_ADAPTER)
+    assert "onnx2torch | onnx2torch 1.5.15 has no converter for the ONNX LSTM node" in left_out
 
 
 def test_features_matrix_shows_pass_fail_and_unsupported_per_implementation(surveyed):
