@@ -81,12 +81,14 @@ def bad_records(records):
 
 @NEEDS_KERAS
 def test_every_applicable_case_of_the_library_passes():
-    records = api.run("keras")
+    # the pinned name of this process's backend (the same adapter as `keras`), so that the
+    # shipped expectations of that backend apply (expectations/keras-jax.yaml)
+    records = api.run(f"keras-{BACKEND}")
     assert not bad_records(records), "\n".join(bad_records(records))
     passed = [r for r in records if r["status"] == "pass"]
     assert len(passed) >= 250
     ran = {(r["case"], r["check"]) for r in passed}
-    for case in ("padding-carry", "padding-carry-reverse", "lengths-bidirectional/unsorted", "reverse-lengths",
+    for case in ("padding-carry", "lengths-bidirectional/unsorted", "reverse-lengths",
                  "unbatched-bidirectional-multi-layer"):
         assert (case, "forward") in ran, case
     for r in records:
