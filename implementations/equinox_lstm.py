@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..adapter import Adapter, Capabilities
+from ..adapter import Capabilities
 from ..reference.layouts.cells import cell_params
 from ..reference.layouts.equinox import to_equinox
 from . import jax_common
@@ -77,7 +77,7 @@ def build_forward(problem, dtype):
     return forward
 
 
-class EquinoxLSTMAdapter(Adapter):
+class EquinoxLSTMAdapter(jax_common.JaxAdapter):
     name = "equinox"
     description = "eqx.nn.LSTMCell scanned over time with jax.lax.scan (jax.vmap over the batch), jit, CPU"
 
@@ -90,30 +90,11 @@ class EquinoxLSTMAdapter(Adapter):
                             features={"bias", "initial_state", "batch_first", "unbatched"},
                             outputs={"y", "h_n", "c_n", "c"}, gradients=True, reasons=dict(REASONS))
 
-    def _arguments(self, problem):
-        import jax.numpy as jnp
+    def parameter_tree(self, problem, dtype):
+        return cell_fields(problem, dtype)
 
-        jax_common.check_params(problem)
-        jax_common.check_input_rank(problem)
-        dtype = jax_common.jax_dtype(problem.dtype)
-        h0, c0 = jax_common.initial_states(problem)
-        arrays = [jnp.asarray(a, dtype=dtype) for a in (problem.x, h0, c0)]
-        functions = jax_common.compiled((self.name, problem.config, problem.dtype),
-                                        lambda: build_forward(problem, dtype))
-        return functions, (cell_fields(problem, dtype), *arrays), dtype
-
-    def prepare(self, problem):
-        with jax_common.x64():
-            (_, forward, _), arguments, _ = self._arguments(problem)
-
-        def run():
-            with jax_common.x64():
-                return jax_common.ready(forward(*arguments))
-
-        return run
-
-    def to_numpy(self, result):
-        return {key: jax_common.as_numpy(value) for key, value in result.items()}
+    def build_forward(self, problem, dtype):
+        return build_forward(problem, dtype)
 
     def gradients(self, problem, upstream):
         """jax.vjp through the scan; the one bias's gradient is both canonical biases'."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..adapter import Adapter, Capabilities
+from ..adapter import Capabilities
 from ..reference.layouts.cells import cell_params
 from ..reference.layouts.haiku import from_haiku, to_haiku
 from . import jax_common
@@ -75,7 +75,7 @@ def build_forward(problem):
     return forward
 
 
-class HaikuLSTMAdapter(Adapter):
+class HaikuLSTMAdapter(jax_common.JaxAdapter):
     name = "haiku"
     description = ("hk.LSTM unrolled with hk.dynamic_unroll (hk.DeepRNN for layers), jit, CPU; "
                    "Haiku's + 1 forget offset mapped into the bias")
@@ -90,30 +90,11 @@ class HaikuLSTMAdapter(Adapter):
                                       "forget_bias"},
                             outputs={"y", "h_n", "c_n"}, gradients=True, reasons=dict(REASONS))
 
-    def _arguments(self, problem):
-        import jax.numpy as jnp
+    def parameter_tree(self, problem, dtype):
+        return haiku_params(problem, dtype)
 
-        jax_common.check_params(problem)
-        jax_common.check_input_rank(problem)
-        dtype = jax_common.jax_dtype(problem.dtype)
-        h0, c0 = jax_common.initial_states(problem)
-        arrays = [jnp.asarray(a, dtype=dtype) for a in (problem.x, h0, c0)]
-        functions = jax_common.compiled((self.name, problem.config, problem.dtype),
-                                        lambda: build_forward(problem))
-        return functions, (haiku_params(problem, dtype), *arrays), dtype
-
-    def prepare(self, problem):
-        with jax_common.x64():
-            (_, forward, _), arguments, _ = self._arguments(problem)
-
-        def run():
-            with jax_common.x64():
-                return jax_common.ready(forward(*arguments))
-
-        return run
-
-    def to_numpy(self, result):
-        return {key: jax_common.as_numpy(value) for key, value in result.items()}
+    def build_forward(self, problem, dtype):
+        return build_forward(problem)
 
     def gradients(self, problem, upstream):
         """jax.vjp through dynamic_unroll; each layer's (w, b) gradient back to canonical names

@@ -8,6 +8,7 @@ from typing import Optional
 
 import numpy as np
 
+from ..adapter import Adapter
 from ..spec.model import parameter_shapes, state_shapes
 
 DTYPES = frozenset({"float16", "bfloat16", "float32", "float64"})
@@ -116,3 +117,40 @@ def vjp_gradients(functions, arguments: tuple, upstream: dict) -> tuple:
                        else jnp.asarray(upstream[key], dtype=shape.dtype))
                  for key, shape in shapes.items()}
     return gradient(arguments, cotangent)
+
+
+class JaxAdapter(Adapter):
+    """prepare, to_numpy and the arguments of the JAX-family adapters. A subclass gives
+    parameter_tree(problem, dtype), its library's parameters, and build_forward(problem, dtype),
+    forward(parameters, x, h0, c0) -> {output name: array}."""
+
+    def parameter_tree(self, problem, dtype):
+        raise NotImplementedError
+
+    def build_forward(self, problem, dtype):
+        raise NotImplementedError
+
+    def _arguments(self, problem):
+        """(compiled functions, (parameters, x, h0, c0), jax dtype); call inside x64()."""
+        import jax.numpy as jnp
+
+        check_params(problem)
+        check_input_rank(problem)
+        dtype = jax_dtype(problem.dtype)
+        h0, c0 = initial_states(problem)
+        arrays = [jnp.asarray(a, dtype=dtype) for a in (problem.x, h0, c0)]
+        functions = compiled((self.name, problem.config, problem.dtype), lambda: self.build_forward(problem, dtype))
+        return functions, (self.parameter_tree(problem, dtype), *arrays), dtype
+
+    def prepare(self, problem):
+        with x64():
+            (_, forward, _), arguments, _ = self._arguments(problem)
+
+        def run():
+            with x64():
+                return ready(forward(*arguments))
+
+        return run
+
+    def to_numpy(self, result):
+        return {key: as_numpy(value) for key, value in result.items()}
