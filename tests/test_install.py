@@ -2,22 +2,17 @@
 
 pip runs with --isolated (this machine's pip configuration, local wheel folders and extra
 indexes are ignored) and --dry-run --ignore-installed (nothing is installed, nothing already
-installed counts). The commands run concurrently: each resolution takes tens of seconds of
-network and pip (40–100 s wall, 20–25 s CPU each on a 2-core machine). So that they do not add
-that to the suite's time, tests/conftest.py starts them in a background thread as soon as
-collection is done (when this test is selected); the test waits for them. Under `pytest -n N`
-the pytest-xdist controller starts them as soon as a worker has collected the test, and writes
-their outcome to a file that the worker running the test reads.
+installed counts). Each resolution takes tens of seconds of network and pip (40–100 s wall,
+20–25 s CPU each on a 2-core machine, about 2.8 GB of wheels downloaded), so the test that runs
+them is marked `network` and left out of the default run: `python -m pytest -m network`
+(.ci/run runs it after the README's test command). The commands run concurrently.
 """
 import atexit
-import json
-import os
 import re
 import shlex
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from pathlib import Path
 
@@ -25,8 +20,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLIC_INDEX = "https://pypi.org/simple"
-RESOLUTIONS = pytest.StashKey()  # the Resolutions started at session start (tests/conftest.py)
-REPORT_KEY = "readme_pip_report"  # workerinput key: the file of the controller's Resolutions (xdist)
 
 
 def readme_pip_installs() -> list[list[str]]:
@@ -60,8 +53,7 @@ class Resolutions:
     """The README's installs resolved by pip, concurrently, in a background thread: `wait()`
     gives (index reachable, failures); `stop()` ends pip processes still running."""
 
-    def __init__(self, report_to: Path | None = None):
-        self._report_to = report_to  # where the outcome is written when done (xdist controller)
+    def __init__(self):
         self._lock = threading.Lock()
         self._processes: list[subprocess.Popen] = []
         self._stopped = False
@@ -77,13 +69,6 @@ class Resolutions:
                 self._resolve()
         except BaseException as err:  # noqa: BLE001 - reported by wait(), in the test
             self.error = err
-        finally:
-            if self._report_to is not None:
-                outcome = {"reachable": self.reachable, "failures": self.failures,
-                           "error": None if self.error is None else f"{type(self.error).__name__}: {self.error}"}
-                partial = self._report_to.with_suffix(".tmp")
-                partial.write_text(json.dumps(outcome))
-                os.replace(partial, self._report_to)  # the reader never sees half a file
 
     def _resolve(self):
         runs = []
@@ -120,28 +105,13 @@ class Resolutions:
                     process.wait()
 
 
-def wait_for_report(path: Path, timeout: float = 1000) -> tuple[bool, list[str]]:
-    """The outcome that Resolutions(report_to=path) in the pytest-xdist controller writes."""
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert time.monotonic() < deadline, f"pip still resolving after {timeout} s (in the pytest-xdist controller)"
-        time.sleep(0.5)
-    outcome = json.loads(path.read_text())
-    if outcome["error"] is not None:
-        raise RuntimeError(f"the README pip resolutions failed: {outcome['error']}")
-    return outcome["reachable"], outcome["failures"]
-
-
-def test_every_readme_install_resolves_against_the_public_index(request):
-    report = getattr(request.config, "workerinput", {}).get(REPORT_KEY)
-    if report is not None:  # started by the pytest-xdist controller (tests/conftest.py)
-        reachable, failures = wait_for_report(Path(report))
-    else:
-        resolutions = request.config.stash.get(RESOLUTIONS, None) or Resolutions()
-        try:
-            reachable, failures = resolutions.wait()
-        finally:
-            resolutions.stop()
+@pytest.mark.network
+def test_every_readme_install_resolves_against_the_public_index():
+    resolutions = Resolutions()
+    try:
+        reachable, failures = resolutions.wait()
+    finally:
+        resolutions.stop()
     if not reachable:
         pytest.skip(f"the public index ({PUBLIC_INDEX}) is unreachable from this machine")
     assert not failures, "README install commands that do not resolve on the public index:\n" + "\n".join(failures)
