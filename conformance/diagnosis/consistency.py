@@ -69,11 +69,15 @@ def diagnose_repeated_runs(first: dict, again: list, dtype: str) -> Optional[dic
 def diagnose_output_dtypes(problem: Problem, outputs: dict, output_dtypes: dict, reference: dict) -> Optional[dict]:
     """Outputs of a wider dtype than the inputs' whose values match the reference within the
     wider dtype's tolerance while they are not all numbers of the inputs' dtype: computed in
-    the wider dtype and returned without the cast back."""
-    wider = {d for d in output_dtypes.values() if d != problem.dtype}
-    if len(wider) != 1:
+    the wider dtype and returned without the cast back. Outputs of a narrower dtype: computed
+    in it."""
+    other = {d for d in output_dtypes.values() if d != problem.dtype}
+    if len(other) != 1:
         return None
-    got = next(iter(wider))
+    got = next(iter(other))
+    if got in _BITS and _BITS[got] < _BITS.get(problem.dtype, 0):
+        # narrower outputs hold only numbers of their dtype: computed in it (or cast at the end)
+        return _verdict([named("computed-in", dtype=got)])
     if _BITS.get(got, 0) <= _BITS.get(problem.dtype, 64):
         return None
     names = [n for n in OUTPUTS if n in outputs and n in reference]

@@ -39,18 +39,24 @@ def _reproduces(variant: dict, got: dict, reference: dict, tol: Tolerance) -> bo
 
 
 def computed_in(problem: Problem, got: dict, reference: dict) -> Optional[str]:
-    """'bfloat16' or 'float16' when every output value of a wider-dtype problem is a number of
-    that dtype while the reference's are not: the implementation computed (or rounded) in it."""
-    if problem.dtype not in ("float32", "float64"):
+    """'bfloat16', 'float16' or 'float32' (narrowest first) when every output value of a
+    problem in a wider dtype is a number of that dtype while the reference's are not: the
+    implementation computed (or rounded) in it."""
+    narrower = [d for d in ("bfloat16", "float16", "float32") if _BITS[d] < _BITS.get(problem.dtype, 0)]
+    if not narrower:
         return None
     values = np.concatenate([np.ravel(got[n]) for n in OUTPUTS if n in got] or [np.zeros(0)]).astype(np.float64)
     expected = np.concatenate([np.ravel(reference[n]) for n in OUTPUTS if n in got] or [np.zeros(0)])
     values, expected = values[np.isfinite(values)], expected[np.isfinite(expected)]
-    if np.count_nonzero(values != np.round(values)) < 4:  # zeros and whole numbers are numbers of every
-        return None                                       # dtype: too few other values is no evidence
-    for dtype in ("bfloat16", "float16"):
+    # Zeros and whole numbers are numbers of every dtype, and short dyadic fractions (0.5, 0.25)
+    # of the half dtypes: too few other values is no evidence. A value that happens to be a
+    # float32 number is rare enough (about 1 in 2^29) that two of them are.
+    fractions = np.count_nonzero(values != np.round(values))
+    for dtype in narrower:
+        needed = 2 if dtype == "float32" else 4
         representable = lambda a: round_to_dtype(a, dtype) == a  # noqa: E731
-        if values.size and representable(values).all() and (~representable(expected)).sum() >= 4:
+        if (fractions >= needed and representable(values).all()
+                and (~representable(expected)).sum() >= needed):
             return dtype
     return None
 
@@ -121,7 +127,7 @@ def _rounded_step(dtype: str) -> Callable:
 
 
 def rounded_per_operation(problem: Problem, got: dict, reference: dict, tol: Tolerance) -> Optional[str]:
-    """'arithmetic rounded to float16 / bfloat16' when the reference with every operation
+    """'arithmetic rounded to float16 / bfloat16 / float32' when the reference with every operation
     rounded to that dtype deviates like the outputs do: they are within that dtype's tolerance
     of it, their largest deviation from the reference is within a factor 3 of its own, and
     they deviate in at least half the elements it moves out of tolerance (rounding moves
@@ -145,7 +151,7 @@ def rounded_per_operation(problem: Problem, got: dict, reference: dict, tol: Tol
         return sum(int(failing_mask(reference[n], a[n], tol).sum()) for n in names)
 
     best = None
-    for dtype in ("float16", "bfloat16"):
+    for dtype in ("float16", "bfloat16", "float32"):
         if _BITS[dtype] >= _BITS.get(problem.dtype, 0):
             continue
         model = forward_with(problem, _rounded_step(dtype))
