@@ -69,6 +69,10 @@ _DEFECTS = (
                                     "last step)"),
     Defect("padding-processed", "padding processed as data (lengths ignored by the recurrence)"),
     Defect("reverse-not-realigned", "reverse direction's outputs not re-aligned in time"),
+    Defect("directions-swapped-in-y", "y's two direction halves in the wrong order (the reverse direction's first; "
+                                      "spec: forward then reverse)"),
+    Defect("directions-swapped-in-final-state", "h_n and c_n's direction slices in the wrong order (the reverse "
+                                                "direction's first; spec: layer by layer, forward then reverse)"),
     # an option of the case ignored, or applied in part
     Defect("peepholes-ignored", "peepholes ignored (no peephole terms)"),
     Defect("output-peephole-state", "output peephole applied to {got}, spec: {spec}"),

@@ -130,6 +130,16 @@ def forward_variants(problem: Problem, reference: dict) -> Iterator[tuple[str, C
                 out[k] = from_time_major(config, tm)
             return out
         yield named("reverse-not-realigned"), reverse_misaligned
+    if config.bidirectional:  # the two directions assembled in the wrong order (after a correct recurrence)
+        def y_halves_swapped():
+            P = config.output_size
+            return dict(reference, y=np.concatenate([reference["y"][..., P:], reference["y"][..., :P]], axis=-1))
+
+        def state_slices_swapped():
+            order = [layer * 2 + (1 - d) for layer in range(config.num_layers) for d in range(2)]
+            return dict(reference, h_n=reference["h_n"][order], c_n=reference["c_n"][order])
+        yield named("directions-swapped-in-y"), y_halves_swapped
+        yield named("directions-swapped-in-final-state"), state_slices_swapped
     yield from _strides_ignored(problem)
     yield from defect_models(problem, reference)  # last: the listed patterns come first when several match
 
