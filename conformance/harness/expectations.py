@@ -28,7 +28,8 @@ Which adapter a file applies to: `adapter` when given, else the one named like i
 `implementation`. Any other adapter takes it with `--expectations FILE@ADAPTER` (or
 `--expectations FILE --expectations-for ADAPTER`): a user's own onnxruntime adapter then
 reports onnxruntime's known behaviour as xfail, not as new failures. FILE may be
-`builtin:NAME`, the shipped file of implementation (or adapter) NAME. With `versions` (PEP 440
+`builtin:NAME`, the shipped file of adapter NAME, else the one shipped file of implementation
+NAME (when several are, an adapter name must choose). With `versions` (PEP 440
 comparisons joined by commas: `>=1.17`, `==1.32.*`, `>=2.1, <2.14`) and a Python distribution
 named like the implementation installed, a file whose range excludes the installed version is
 not applied, with a note: its entries describe other versions.
@@ -206,12 +207,18 @@ def _shipped_files() -> list[Path]:
 
 
 def shipped(name: str) -> Path:
-    """The shipped expectations file of implementation (or adapter) `name`."""
-    for path in _shipped_files():
-        expectations = _read(path)
-        if name in (expectations.implementation, expectations.adapter):
-            return path
-    known = sorted(e.implementation or e.adapter for e in map(_read, _shipped_files()))
+    """The shipped expectations file of adapter `name`, else the one file of implementation `name`
+    (several files may describe one implementation: keras for each Keras adapter; then an
+    adapter name must choose, and the error lists them)."""
+    files = [(path, _read(path)) for path in _shipped_files()]
+    for candidates in ([p for p, e in files if e.adapter == name], [p for p, e in files if e.implementation == name]):
+        if len(candidates) == 1:
+            return candidates[0]
+        if candidates:
+            choices = ", ".join(f"{BUILTIN_PREFIX}{e.adapter} ({p.name})" for p, e in files if p in candidates)
+            raise ExpectationsError(f"{BUILTIN_PREFIX}{name}", f"{len(candidates)} shipped files are about {name}, "
+                                    f"none is the file of adapter {name}; name one by its adapter: {choices}")
+    known = sorted({e.adapter for _, e in files} | {e.implementation for _, e in files if e.implementation})
     raise ExpectationsError(f"{BUILTIN_PREFIX}{name}", f"no shipped expectations file; known: {', '.join(known)}")
 
 
