@@ -115,6 +115,10 @@ _DEFECTS = (
     Defect("upstream-term-ignored", "upstream gradient of {term} ignored"),
     Defect("state-path-detached", "gradient through {path} cut between steps (truncated backpropagation with a "
                                   "window of one step)"),
+    Defect("gradient-zero", "gradient of {arrays} all zeros (not computed, or the parameter left out of the "
+                            "backward pass)"),
+    Defect("gradient-transposed", "gradient of {arrays} returned transposed (spec: the canonical layout of "
+                                  "SPEC.md §5)"),
     Defect("gradient-from-gate-block", "parameter gradients taken from the wrong gate block: {mapping}"),
     Defect("gradient-wrong-only-in", "gradient wrong only in: {arrays}; every other gradient right"),
 )

@@ -68,6 +68,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from ..diagnosis import attach
 from ..metrics import compare_output, failing_mask, worst_of
 from ..reference import lstm_backward, lstm_forward
 from ..spec.materialize import round_to_dtype
@@ -165,13 +166,18 @@ def train(forward: Forward, backward: Backward, dtype: str, seed: int, settings:
     return {"loss": np.array(losses), "grad_norm": np.array(norms), "params": params}
 
 
+class MissingOrMisshapen(ValueError):
+    """The implementation's backward pass returned no array, or one of the wrong shape, for a
+    parameter: a failure of the implementation (as a wrong-shaped output is), not an error."""
+
+
 def _shaped(what: str, value, shape: tuple) -> np.ndarray:
-    """value as a float64 array of this shape; ValueError (the record's error) when it is not."""
+    """value as a float64 array of this shape; MissingOrMisshapen when it is not."""
     if value is None:
-        raise ValueError(f"training-parity: the implementation returned no {what}")
+        raise MissingOrMisshapen(f"training-parity: the implementation returned no {what}")
     array = np.asarray(value, dtype=np.float64)
     if array.shape != tuple(shape):
-        raise ValueError(f"training-parity: {what} has shape {array.shape}, expected {tuple(shape)}")
+        raise MissingOrMisshapen(f"training-parity: {what} has shape {array.shape}, expected {tuple(shape)}")
     return array
 
 
@@ -243,7 +249,12 @@ class TrainingParityCheck(Check):
     def judge(self, run, record: dict) -> None:
         seed = run.case.seed
         expected = reference_training(run.dtype, seed, cache=run.cache)
-        got = train(*implementation_steps(run), run.dtype, seed)
+        try:
+            got = train(*implementation_steps(run), run.dtype, seed)
+        except MissingOrMisshapen as err:
+            finish(record, [], [str(err)])
+            self._diagnose(run, record)
+            return
         comparisons = compare_training(expected, got, run.dtype)
         record["tolerance"] = parity_tolerance(run.dtype).as_dict()
         record["tolerance_note"] = "per step on the loss; on parameters atol × max(1, max |expected|) per array"
@@ -263,4 +274,21 @@ class TrainingParityCheck(Check):
                      else "the loss curve agrees, the final parameters do not")
             record["training"]["first_loss_step_off"] = int(off[0]) if off.size else None
             record["message"] = f"training diverges from the reference's ({where}): {record['message']}"
+            self._diagnose(run, record)
         record.update(worst_of(comparisons))
+
+    @staticmethod
+    def _diagnose(run, record: dict) -> None:
+        """The defect that the case's own forward outputs or gradients show (training uses both),
+        so that one defect is one group whichever check meets it."""
+        if not run.diagnose:
+            return
+        from .gradients import GradientsCheck  # the gradients check's comparison and diagnosis, reused
+        scratch = {"message": ""}
+        try:
+            GradientsCheck().judge(run, scratch)
+        except Exception:  # noqa: BLE001 - the gradients check reports its own errors
+            return
+        diagnosis = scratch.get("diagnosis")
+        if diagnosis and diagnosis["patterns"]:
+            attach(record, diagnosis)

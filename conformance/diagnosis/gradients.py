@@ -46,6 +46,8 @@ def diagnose_gradients(run, upstream: dict, got_by_label: dict, expected_by_labe
         patterns += _one_name_per_defect([name for name, model in _gradient_models(problem, upstream)
                                           if _reproduces_gradients(run, model, got_by_label, expected_by_label)])
     if not patterns:
+        patterns += _array_defects(run, got_by_label, expected_by_label, failing_names)
+    if not patterns:
         mapping = _gate_block_sources(run, got_by_label, expected_by_label, failing_names)
         if mapping:
             patterns.append(named("gradient-from-gate-block", mapping=mapping))
@@ -124,6 +126,32 @@ def _reproduces_gradients(run, model: Callable, got_by_label: dict, expected_by_
             tol = gradient_tolerance(run.dtype, float(np.max(np.abs(want))) if np.size(want) else 0.0)
             differs |= bool(failing_mask(want, modelled[name], tol).any())
     return differs
+
+
+def _array_defects(run, got_by_label: dict, expected_by_label: dict, failing: set) -> list:
+    """When every failing gradient array is, for every upstream combination, all zeros (never
+    computed, or a parameter left out of the backward pass) or the correct matrix transposed
+    (returned in the implementation's own layout), and the other arrays are right: those
+    defects; [] otherwise."""
+    zero, transposed = [], []
+    for name in sorted(failing):
+        pairs = [(got_by_label[label].get(name), expected[name]) for label, expected in expected_by_label.items()
+                 if name in expected]
+        if not pairs or any(got is None for got, _ in pairs):
+            return []
+        if all(np.shape(got) == np.shape(want) and not np.any(got) for got, want in pairs):
+            zero.append(name)
+        elif all(np.ndim(want) == 2 and np.shape(got) == np.shape(want)[::-1]
+                 and not failing_mask(want, np.transpose(got), _loose(run.dtype, want)).any() for got, want in pairs):
+            transposed.append(name)
+        else:
+            return []  # an array wrong in another way: neither defect explains the failure
+    found = []
+    if zero:
+        found.append(named("gradient-zero", arrays=", ".join(zero)))
+    if transposed:
+        found.append(named("gradient-transposed", arrays=", ".join(transposed)))
+    return found
 
 
 def _gate_block_sources(run, got_by_label: dict, expected_by_label: dict, failing: set) -> str:
