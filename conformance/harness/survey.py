@@ -3,8 +3,8 @@ check, and one comparison report of them all (report/survey_report.py renders it
 
 Each implementation runs in processes of its own, so that heavy frameworks never share one and
 a crash or a hang costs one implementation: a probe (survey_worker probe: its name, skip_reason()
-and the versions of the libraries it imports), `lstm-conformance run` (the shipped expectations
-of the adapter are applied, as in any run), then the speed part (survey_worker speed: the
+and the versions of the libraries it runs on, seen in a trial run), `lstm-conformance run` (the
+shipped expectations of the adapter are applied, as in any run), then the speed part (survey_worker speed: the
 benchmark set timed against torch-lstm in the same process). What each leaves is kept in
 OUT/runs/NAME/ (probe.json, results.json, results.jsonl, run.log, speed.json, speed.log,
 survey-run.json); the survey then writes OUT/results.json (every record, the speed records,
@@ -227,10 +227,16 @@ class Survey:
         out.unlink(missing_ok=True)
         code, seconds, _ = self._process(_python("-m", "lstm_conformance.harness.survey_worker", "probe", spec,
                                                  "--out", str(out)), out.with_suffix(".log"))
-        if code != 0 or not out.is_file():
+        try:
+            answer = json.loads(out.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            answer = {}
+        if code != 0 and answer.get("trial_run", "").startswith("died"):  # loaded, then killed by its trial run
+            answer["trial_run"] = f"died ({_exit_text(code)}): {_log_tail(out.with_suffix('.log'))}"
+        elif code != 0 or not answer:
             tail = _log_tail(out.with_suffix(".log"), 3)
             return {"spec": spec, "error": f"the probe failed ({_exit_text(code)}): {tail}", "seconds": seconds}
-        return json.loads(out.read_text(encoding="utf-8"))
+        return answer
 
     def _previous(self, folder: Path) -> dict:
         try:

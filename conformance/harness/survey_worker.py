@@ -2,7 +2,10 @@
 
     python -m lstm_conformance.harness.survey_worker probe SPEC --out FILE
         one JSON object in FILE: the adapter's name, description, skip_reason() and the
-        versions of the libraries its module imports (or the load error);
+        versions of the libraries it runs on (or the load error): an available adapter is run
+        once, forward, on a small case of the library, so that the libraries it loads only when
+        it runs (a Keras backend) are named, and those its module imports for another
+        configuration (jax in a Keras adapter on TensorFlow) are not;
     python -m lstm_conformance.harness.survey_worker speed SPEC --out FILE [--set NAME | --shapes D ...]
         times the adapter and the set's timing baseline (torch-lstm) round-robin in this process
         (the ratio is taken within one process, as `bench` does) and writes the speed records.
@@ -60,18 +63,37 @@ def imported_modules(path: Path, seen=None) -> set[str]:
     return names
 
 
-# Frameworks whose version the report names when the adapter loaded them without importing them
-# by name (a Keras adapter choosing its backend loads jax or tensorflow through keras).
-FRAMEWORKS = ("tensorflow", "keras", "tf_keras", "jax", "jaxlib", "flax", "paddle", "equinox", "haiku", "mlx",
-              "torch", "onnx", "onnxruntime", "onnx2torch", "ai_edge_litert", "tflite_runtime")
+# The array libraries an adapter can compute with, by top-level module, with the modules of each.
+# Keras (3) computes with one of them, its backend, and a Keras adapter imports the others for
+# its other backends (Keras may load them too): those are not the libraries it ran on.
+ARRAY_LIBRARIES = {"tensorflow": {"tensorflow"}, "jax": {"jax", "jaxlib"}, "torch": {"torch"},
+                   "paddle": {"paddle"}, "mlx": {"mlx"}, "numpy": {"numpy"}}
 
 
-def library_versions(spec: str, loaded=()) -> dict:
-    """{distribution: version} of the installed libraries the adapter's module imports, and of
-    the FRAMEWORKS among the top-level modules `loaded` (those loading the adapter brought in)."""
+def keras_backend(present) -> set[str]:
+    """The modules of the array library Keras computes with in this process (empty without Keras)."""
+    keras = sys.modules.get("keras") if "keras" in present else None
+    try:
+        return set(ARRAY_LIBRARIES.get(keras.backend.backend(), ())) if keras is not None else set()
+    except Exception:  # noqa: BLE001 - a Keras without backend(): nothing to tell
+        return set()
+
+
+def library_versions(spec: str, present=None, computed_with=()) -> dict:
+    """{distribution: version} of the installed libraries the adapter's module imports. With
+    `present` (the top-level modules of the process after a trial run): only those imported
+    there, plus the array library `computed_with` when it is known (a Keras backend), and no
+    other array library (those of the adapter's other configurations)."""
     source = adapter_source(spec)
     modules = imported_modules(source) if source is not None else set()
-    modules |= {m for m in loaded if m in FRAMEWORKS}
+    if present is not None:
+        modules &= set(present)
+        if computed_with:
+            others = set().union(*ARRAY_LIBRARIES.values()) - {"numpy"} - set(computed_with)
+            modules = (modules - others) | set(computed_with)
+        for family in ARRAY_LIBRARIES.values():  # jax runs on jaxlib
+            if modules & family:
+                modules |= family & set(present)
     distributions = metadata.packages_distributions()
     versions = {}
     for module in sorted(modules):
@@ -85,9 +107,43 @@ def library_versions(spec: str, loaded=()) -> dict:
     return versions
 
 
-def probe(spec: str) -> dict:
+def _top_modules() -> set[str]:
+    return {name.split(".")[0] for name in list(sys.modules)}
+
+
+def trial_run(adapter) -> str:
+    """Runs `adapter` once, forward, on the smallest case of the library it supports (float32,
+    else the first dtype it declares; the next when one raises, up to five); returns that case
+    and dtype, else raises. Only to see what the adapter runs on: the result is not checked
+    (run does that)."""
+    from ..adapter import prepared_callable
+    from ..spec import budget
+    from ..spec.loader import load_cases
+    from ..spec.materialize import materialize
+
+    dtypes = adapter.capabilities().dtypes
+    dtype = "float32" if "float32" in dtypes else sorted(dtypes)[0]
+    cases = sorted((c for c in load_cases() if c.expect_error is None), key=lambda c: sum(budget.case_elements(c)))
+    failures = []
+    for case in cases:
+        problem = materialize(case, dtype)
+        if adapter.unsupported_reason(problem) is not None:
+            continue
+        try:
+            adapter.to_numpy(prepared_callable(adapter, problem)())
+        except Exception as err:  # noqa: BLE001 - a case it fails (a finding): try the next
+            failures.append(f"{case.id} [{dtype}] raised {type(err).__name__}: {str(err)[:200]}")
+            if len(failures) == 5:
+                break
+            continue
+        return f"{case.id} [{dtype}]"
+    raise RuntimeError(failures[0] if failures else f"no case of the library in {dtype} that it supports")
+
+
+def probe(spec: str, write=None) -> dict:
+    """The probe's answer; `write` (called with it before the trial run, then after) keeps
+    what was learnt should the trial run kill the process."""
     started = time.perf_counter()
-    before = {name.split(".")[0] for name in sys.modules}
     try:
         adapter = load_adapter(spec)
     except AdapterLoadError as err:
@@ -100,9 +156,21 @@ def probe(spec: str) -> dict:
     else:
         error = None
     out = {"spec": spec, "name": adapter.name, "description": adapter.description, "skip_reason": skip,
-           "versions": library_versions(spec, {name.split(".")[0] for name in sys.modules} - before), "seconds": time.perf_counter() - started}
+           "versions": library_versions(spec), "seconds": time.perf_counter() - started}
     if error:
         out["error"] = error
+    if error or skip:
+        return out
+    if write is not None:
+        write(dict(out, trial_run="died (the process ended during it)"))
+    try:
+        out["trial_run"] = trial_run(adapter)
+    except Exception as err:  # noqa: BLE001 - the run reports the adapter's failures; here only what it loads
+        out["trial_run"] = f"failed: {err}"
+    else:
+        present = _top_modules()
+        out["versions"] = library_versions(spec, present, keras_backend(present))
+    out.update(description=adapter.description, seconds=time.perf_counter() - started)
     return out
 
 
@@ -143,7 +211,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.job == "probe":
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(probe(args.spec)) + "\n", encoding="utf-8")  # stdout is the library's
+
+        def write(answer):  # stdout is the library's
+            args.out.write_text(json.dumps(answer) + "\n", encoding="utf-8")
+        write(probe(args.spec, write))
         return 0
     speed(args.spec, args.out, args.set, args.shapes, args.quick)
     return 0
