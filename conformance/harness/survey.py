@@ -21,6 +21,7 @@ turned into xfail (or xpass: the entry may be stale).
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import os
 import re
@@ -38,7 +39,7 @@ from ..report import results
 from ..report.results import Status
 from ..spec.loader import load_cases
 from . import environment, expectations
-from ..implementations import TRIED_WITHOUT_ADAPTER
+from ..implementations import BUILTIN, TRIED_WITHOUT_ADAPTER
 from .registry import available_names
 
 # Built-ins a survey leaves out unless --impl names them, with the reason the report gives.
@@ -69,6 +70,7 @@ class SurveyOptions:
     timeout: Optional[float] = None  # seconds per case (run --timeout, which isolates the adapter)
     time_limit: Optional[float] = None  # seconds for one implementation's run process
     budget: Optional[float] = None  # run --budget: seconds after which no new unit starts
+    budgets: dict = field(default_factory=dict)  # {implementation: its budget} (--budget-for), over budget
     expectations: list = field(default_factory=list)  # extra expectations files (FILE or builtin:NAME)
     reuse: bool = False  # keep the runs already complete in OUT/runs
     jobs: int = 1  # implementations whose correctness runs at the same time (the timings run alone)
@@ -202,12 +204,29 @@ class Survey:
                 argv += [flag, str(value)]
         if o.timeout:
             argv += ["--timeout", f"{o.timeout:g}"]
-        if o.budget:  # units left out by the budget are recorded as skipped, saying so
-            argv += ["--budget", f"{o.budget:g}", "--allow-incomplete"]
+        budget = self.budget_of(spec, name)
+        if budget:  # units left out by the budget are recorded as skipped, saying so
+            argv += ["--budget", f"{budget:g}", "--allow-incomplete"]
         for path, exp in zip(o.expectations, self.user_expectations):
             if exp.adapter == name:
                 argv += ["--expectations", str(path)]
         return argv
+
+    def budget_of(self, spec: str, name: str) -> Optional[float]:
+        """The --budget of one implementation: its --budget-for (by name or by --impl spec), else --budget."""
+        budgets = self.options.budgets
+        return budgets.get(name, budgets.get(spec, self.options.budget))
+
+    def run_inputs(self, spec: str, name: str) -> dict:
+        """SHA-256 of what a run's results depend on beside the options: the adapter's source files
+        and the expectations files its run applies (--reuse keeps a run only when they are the same)."""
+        from . import survey_worker
+
+        applied = [Path(exp.file) for exp in self.user_expectations if exp.adapter == name]
+        applied += [p for p in expectations._shipped_files() if expectations._read(p).adapter == name]
+        digest = lambda path: hashlib.sha256(Path(path).read_bytes()).hexdigest()  # noqa: E731
+        return {"adapter": {_display_path(p): digest(p) for p in survey_worker.adapter_files(spec)},
+                "expectations": {_display_path(p): digest(p) for p in applied}}
 
     def speed_argv(self, spec: str, folder: Path) -> list:
         o = self.options
@@ -257,18 +276,24 @@ class Survey:
         entry["folder"] = str(folder)
         previous = self._previous(folder) if self.options.reuse else {}
         run_argv = self.run_argv(spec, folder, entry["name"])
-        if previous.get("status") == "ran" and previous.get("run_argv", [None])[1:] == run_argv[1:] \
-                and (folder / "results.json").is_file():
+        inputs = self.run_inputs(spec, entry["name"])
+        changed = [part for part in ("adapter", "expectations") if previous.get("inputs", {}).get(part) != inputs[part]]
+        complete = previous.get("status") == "ran" and previous.get("run_argv", [None])[1:] == run_argv[1:] \
+            and (folder / "results.json").is_file()
+        if complete and not changed:
             entry.update({k: previous[k] for k in ("status", "reason", "run_seconds", "run_exit", "run_started")
                           if k in previous}, reused=True)
             self.log(f"{entry['name']}: reusing the run in {folder}")
         else:
+            if complete:
+                self.log(f"{entry['name']}: not reusing the run in {folder}: its {' and '.join(changed)} files "
+                         "changed since (or the run predates their record)")
             self.log(f"{entry['name']}: running the library ({' '.join(run_argv[3:])})")
             entry["run_started"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
             code, seconds, stopped = self._process(run_argv, folder / "run.log")
             entry.update(self._run_status(folder, code, stopped), run_seconds=round(seconds, 1), run_exit=code)
-        entry["run_argv"] = run_argv
-        if previous.get("speed"):
+        entry.update(run_argv=run_argv, inputs=inputs)
+        if previous.get("speed") and previous.get("inputs", {}).get("adapter") == inputs["adapter"]:
             entry["previous_speed"] = {k: previous[k] for k in ("speed", "speed_argv") if k in previous}
         self._save(entry)
         self.log(f"{entry['name']}: {entry['status']}" + (f" ({entry['reason']})" if entry.get("reason") else "")
@@ -337,6 +362,10 @@ class Survey:
         started = datetime.datetime.now(datetime.timezone.utc)
         clock = time.perf_counter()
         specs, entries = self.selected()
+        unknown = sorted(set(self.options.budgets) - set(specs) - set(BUILTIN))
+        if unknown:
+            raise SurveyError(f"--budget-for {', '.join(unknown)}: not an implementation; expected a built-in name "
+                              f"({', '.join(BUILTIN)}) or the text given to --impl")
         interrupted = False
         try:
             with ThreadPoolExecutor(max_workers=self.options.jobs) as pool:
@@ -364,7 +393,7 @@ class Survey:
                 "selection": {"cases": [str(c) for c in self.options.cases], "filters": list(self.options.filters),
                               "checks": list(self.options.checks), "dtypes": list(self.options.dtypes),
                               "timeout": self.options.timeout, "time_limit": self.options.time_limit,
-                              "budget": self.options.budget},
+                              "budget": self.options.budget, "budgets": dict(self.options.budgets)},
                 "speed": {"set": None if self.options.shapes else self.options.bench_set,
                           "shapes": list(self.options.shapes), "skipped": self.options.skip_speed,
                           "quick": self.options.quick},
@@ -594,6 +623,9 @@ def add_arguments(parser) -> None:
                         help="run each implementation with run --budget SECONDS: its units in an order that "
                              "reaches every feature, check and dtype first, none started after SECONDS (those "
                              "left are recorded as skipped)")
+    parser.add_argument("--budget-for", action="append", default=[], metavar="NAME=SECONDS",
+                        help="the --budget of implementation NAME (repeatable): over --budget, or the only one "
+                             "(the others then run the whole selection)")
     parser.add_argument("--time-limit", type=float, metavar="SECONDS",
                         help="stop an implementation's run (or timing) after this long, keeping its results so far")
     parser.add_argument("--expectations", action="append", default=[], metavar="FILE",
@@ -603,7 +635,8 @@ def add_arguments(parser) -> None:
                         help="run the correctness of N implementations at a time (default 1); the timings "
                              "always run one after the other, after them")
     parser.add_argument("--reuse", action="store_true",
-                        help="keep the runs of OUT/runs made by the same command and completed; run the others")
+                        help="keep the runs of OUT/runs made by the same command and completed, with the "
+                             "adapter's source files and the expectations files of now; run the others")
 
 
 def options_from(args, command: str) -> SurveyOptions:
@@ -612,10 +645,20 @@ def options_from(args, command: str) -> SurveyOptions:
     for value, option in ((args.timeout, "--timeout"), (args.time_limit, "--time-limit"), (args.budget, "--budget")):
         if value is not None and not 0 < value < float("inf"):
             raise SurveyError(f"{option} {value}: expected a positive number of seconds")
+    budgets = {}
+    for text in args.budget_for:
+        name, _, seconds = text.partition("=")
+        try:
+            value = float(seconds)
+        except ValueError:
+            value = None
+        if not name.strip() or value is None or not 0 < value < float("inf"):
+            raise SurveyError(f"--budget-for {text}: expected NAME=SECONDS, SECONDS a positive number")
+        budgets[name.strip()] = value
     out = args.out or Path("reports") / "survey" / datetime.datetime.now(datetime.timezone.utc).date().isoformat()
     return SurveyOptions(out=out, impls=args.impl, cases=args.cases, filters=args.filter, checks=args.check,
                          dtypes=args.dtype, bench_set=args.set, shapes=args.shapes, skip_speed=args.skip_speed,
-                         quick=args.quick, timeout=args.timeout, time_limit=args.time_limit, budget=args.budget,
+                         quick=args.quick, timeout=args.timeout, time_limit=args.time_limit, budget=args.budget, budgets=budgets,
                          expectations=args.expectations, reuse=args.reuse, jobs=args.jobs, command=command)
 
 

@@ -43,9 +43,19 @@ def adapter_source(spec: str):
     return Path(found.origin) if found and found.origin and found.origin.endswith(".py") else None
 
 
+def adapter_files(spec: str) -> list[Path]:
+    """The adapter's source file and the sibling modules it imports (what a survey's --reuse
+    compares); empty when the source cannot be found without importing."""
+    source, seen = adapter_source(spec), set()
+    if source is not None:
+        imported_modules(source, seen)
+    return sorted(seen)
+
+
 def imported_modules(path: Path, seen=None) -> set[str]:
     """Top-level names of the absolute imports of `path` (anywhere in it, also inside functions,
-    where optional libraries are imported) and of the sibling modules it imports relatively."""
+    where optional libraries are imported) and of the sibling modules it imports relatively
+    (the files read are added to `seen`)."""
     seen = set() if seen is None else seen
     if path in seen or not path.is_file():
         return set()

@@ -183,6 +183,18 @@ def worst_errors(records: list[dict]) -> dict:
 
 # ---------------------------------------------------------------------------- sections
 
+def _budgets(selection: dict) -> str:
+    """The selection's budgets: --budget for every implementation, --budget-for for some."""
+    budget, own = selection.get("budget"), selection.get("budgets") or {}
+    if not budget and not own:
+        return ""
+    parts = [f"{budget:g} s per implementation" + (" but " if own else "")] if budget else []
+    parts.append(", ".join(f"{s:g} s for {name}" for name, s in sorted(own.items())))
+    rest = "" if budget else ", none for the others"
+    return ("; a budget of " + "".join(parts) + rest +
+            " (run --budget: the units not started by then are recorded as skipped)")
+
+
 def _versions(entry: dict) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted((entry.get("versions") or {}).items())) or "–"
 
@@ -228,8 +240,7 @@ def header_blocks(document: dict) -> list:
                        (f"; at most {selection['timeout']:g} s per case" if selection.get("timeout") else "") +
                        (f"; at most {selection['time_limit']:g} s per implementation"
                         if selection.get("time_limit") else "") +
-                       (f"; a budget of {selection['budget']:g} s per implementation (run --budget: the units not "
-                        "started by then are recorded as skipped)" if selection.get("budget") else "") + "."))
+                       _budgets(selection) + "."))
     rows = []
     for e in entries:
         if e.get("status") in LEFT_OUT:
