@@ -3,17 +3,22 @@
 One survey of a few cases over the built-in numpy adapter and test adapters given by file path:
 one with a gate-order defect and an expectations file that makes it a finding, one that is off
 everywhere (no entry: it stays a failure), one that crashes its process, one whose skip_reason()
-is set, and one that cannot be loaded."""
+is set, and one that cannot be loaded; a second survey over it reuses the numpy run and times
+numpy. What needs no process of its own (the time limit's bookkeeping with a stand-in run
+process, --reuse's comparison of the adapter and expectations files, --budget-for) is tested in
+this process."""
 import json
 import re
+import sys
 import textwrap
 from collections import Counter
+from importlib import metadata
 from pathlib import Path
 
 import pytest
 
 from lstm_conformance import cli
-from lstm_conformance.harness import expectations, survey
+from lstm_conformance.harness import expectations, survey, survey_worker
 from lstm_conformance.report import results, survey_report
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "adapters.py"
@@ -35,16 +40,6 @@ ADAPTERS = textwrap.dedent("""
                 out["y"] = out["y"] + 0.01
                 return out
             return shifted
-
-    class Sleeper(NumpyAdapter):
-        '''numpy's LSTM that hangs on toy-memory-tanh.'''
-        name = "sleeper"
-
-        def prepare(self, problem):
-            if problem.case_id == "toy-memory-tanh":
-                import time
-                time.sleep(600)
-            return super().prepare(problem)
 
     class Crasher(NumpyAdapter):
         '''numpy's LSTM that kills its own process (SIGSEGV) on toy-memory-tanh.'''
@@ -187,54 +182,157 @@ def test_failures_without_an_entry_are_listed_for_triage(surveyed):
     assert "| textbook-swapped-rows | 2 | " in unexplained and "toy-memory-tanh" not in unexplained
 
 
-def test_time_limit_stops_one_implementation_and_keeps_its_results(tmp_path):
-    (tmp_path / "more_adapters.py").write_text(ADAPTERS)
-    out = tmp_path / "out"
-    status = cli.main(["survey", "--out", str(out), "--impl", f"{tmp_path / 'more_adapters.py'}:Sleeper",
-                       "--check", "forward", "-k", "toy-memory", "--skip-speed", "--time-limit", "30"])
-    assert status == 0
-    entry = _entries(out)["sleeper"]
-    assert entry["status"] == "stopped" and "time limit of 30 s" in entry["reason"]
-    records = results.read(out / "results.json")["records"]
+# A stand-in for `lstm-conformance run` that hangs: on SIGTERM it writes the results so far and
+# exits 143, as run does (tests/robustness/test_interrupted_runs.py tests run's side of it).
+HANGING_RUN = textwrap.dedent("""
+    import signal, sys, time
+
+    def stop(signum, frame):
+        from pathlib import Path
+        from lstm_conformance.report import results
+        done = {"impl": "sleeper", "case": "toy-memory-linear", "dtype": "float32", "check": "forward",
+                "status": "pass", "message": ""}
+        results.write(Path(sys.argv[1]) / "results.json", results.build([done], {}))
+        sys.exit(143)
+
+    signal.signal(signal.SIGTERM, stop)
+    time.sleep(600)
+""")
+
+
+def _in_process_survey(out: Path, monkeypatch, **options) -> survey.Survey:
+    """A Survey whose probe answers in this process (the probe is not what such a test is about)."""
+    chosen = survey.Survey(survey.SurveyOptions(out=out, **options), log=lambda line: None)
+    monkeypatch.setattr(chosen, "probe", lambda spec: {"spec": spec, "name": spec, "versions": {}})
+    monkeypatch.setattr(survey, "_pip_freeze", lambda: [])
+    return chosen
+
+
+def test_time_limit_stops_one_implementation_and_keeps_its_results(tmp_path, monkeypatch):
+    hanging = _in_process_survey(tmp_path / "out", monkeypatch, impls=["sleeper"], skip_speed=True, time_limit=3)
+    monkeypatch.setattr(hanging, "run_argv", lambda spec, folder, name: [sys.executable, "-c", HANGING_RUN,
+                                                                         str(folder)])
+    outcome = hanging.run()
+    entry, = outcome.document["survey"]["implementations"]
+    assert entry["status"] == "stopped" and entry["reason"] == \
+        "reached the time limit of 3 s; the results so far are kept"
+    assert entry["run_exit"] == 143  # stopped by SIGTERM, in time to write its results (not SIGKILL)
+    records = results.read(tmp_path / "out" / "results.json")["records"]
     assert {(r["case"], r["status"]) for r in records} == {("toy-memory-linear", "pass")}
+    assert "at most 3 s per implementation" in (tmp_path / "out" / "survey.md").read_text()
 
 
 def test_budget_is_passed_to_each_run_and_its_skipped_units_are_counted_apart(tmp_path):
     out = tmp_path / "out"
     status = cli.main(["survey", "--out", str(out), "--impl", "numpy", "-k", "toy-memory", "--check", "forward",
-                       "--skip-speed", "--budget", "0.001"])
+                       "--skip-speed", "--budget-for", "numpy=0.001"])
     assert status == 0
     records = results.read(out / "results.json")["records"]
     skipped = [r for r in records if r["status"] == "skipped"]
     assert skipped and all("--budget" in r["message"] for r in skipped)
     assert len(skipped) < len(records)  # the first unit starts: the budget is read before each unit
     markdown = (out / "survey.md").read_text()
-    assert "a budget of 0.001 s per implementation" in markdown
+    assert "a budget of 0.001 s for numpy, none for the others" in markdown
     assert re.fullmatch(r"pass \d+ \(\+\d+ skipped\)", _table_row(markdown, "forward", section="## Checks")["numpy"])
 
 
-def test_reuse_keeps_completed_runs(surveyed, tmp_path):
-    """A second survey with --reuse and the same selection reruns nothing that completed."""
+def test_budget_for_one_implementation_overrides_budget(tmp_path):
+    def budget_in(options, name):
+        argv = survey.Survey(survey.SurveyOptions(out=tmp_path, **options)).run_argv(name, tmp_path / name, name)
+        return argv[argv.index("--budget") + 1] if "--budget" in argv else None
+
+    assert budget_in({"budget": 180, "budgets": {"flax": 900}}, "flax") == "900"
+    assert budget_in({"budget": 180, "budgets": {"flax": 900}}, "numpy") == "180"
+    assert budget_in({"budgets": {"flax": 900}}, "numpy") is None  # the whole selection
+    assert survey_report._budgets({"budget": 180, "budgets": {"flax": 900, "haiku": 600}}) == \
+        ("; a budget of 180 s per implementation but 900 s for flax, 600 s for haiku (run --budget: the units "
+         "not started by then are recorded as skipped)")
+
+
+@pytest.mark.parametrize("value, message", [
+    ("numpy", "--budget-for numpy: expected NAME=SECONDS"),
+    ("numpy=soon", "--budget-for numpy=soon: expected NAME=SECONDS"),
+    ("numpy=-1", "--budget-for numpy=-1: expected NAME=SECONDS, SECONDS a positive number"),
+    ("no-such-impl=5", "--budget-for no-such-impl: not an implementation"),
+])
+def test_bad_budget_for_is_a_usage_error(tmp_path, capsys, value, message):
+    assert cli.main(["survey", "--out", str(tmp_path / "out"), "--impl", "numpy", "--budget-for", value]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out" / "runs").exists()
+
+
+@pytest.fixture(scope="module")
+def resurveyed(surveyed):
+    """A second survey of numpy into the same folder with --reuse and the same selection, timed
+    this time: the run is reused, the timing is new. (Run after the tests that read the first
+    survey's report: it rewrites it.)"""
     _status, out = surveyed
     log = out / "runs" / "numpy" / "run.log"
     before = log.stat().st_mtime_ns
-    status = cli.main(["survey", "--out", str(out), "--impl", "numpy", "--check", "forward", "--skip-speed",
-                       "--reuse", *CASES])
+    status = cli.main(["survey", "--out", str(out), "--impl", "numpy", "--check", "forward", "--reuse",
+                       "--shapes", "t5b2i4h4", "--quick", *CASES])
+    return status, out, before, log.stat().st_mtime_ns
+
+
+def test_reuse_keeps_completed_runs(resurveyed):
+    status, out, before, after = resurveyed
     assert status == 0
-    assert log.stat().st_mtime_ns == before
+    assert after == before
     assert _entries(out)["numpy"].get("reused") is True
 
 
-def test_speed_part_times_each_implementation_against_torch_lstm(tmp_path):
-    out = tmp_path / "out"
-    status = cli.main(["survey", "--out", str(out), "--impl", "numpy", "-k", "toy-memory-tanh", "--check",
-                       "forward", "--shapes", "t5b2i4h4", "--quick"])
-    assert status == 0
+def test_speed_part_times_each_implementation_against_torch_lstm(resurveyed):
+    _status, out, _before, _after = resurveyed
     document = results.read(out / "results.json")
     speed, = document["speed"]
     assert speed["impl"] == "numpy" and speed["baseline"] == "torch-lstm" and speed["ratio"] > 0
     row = _table_row((out / "survey.md").read_text(), "numpy", section="## Speed")
     assert re.match(r"\d+\.\d\d× \(", row["forward float32"])
+
+
+def test_reuse_runs_again_when_the_adapter_or_its_expectations_changed(surveyed, monkeypatch):
+    """A reused run must have been made with the adapter and the expectations of now: a finding
+    added to the expectations file after the run would otherwise show as an unexplained failure."""
+    _status, out = surveyed
+    folder = out.parent
+    swapped, shifted = f"{FIXTURES}:TextbookSwappedRows", f"{folder / 'more_adapters.py'}:Shifted"
+    names = {swapped: "textbook-swapped-rows", shifted: "shifted"}
+
+    def rerun(spec: str) -> list:
+        again = survey.Survey(survey.SurveyOptions(out=out, checks=["forward"], filters=CASES[1::2], reuse=True,
+                                                   expectations=[str(folder / "swapped.yaml")]), log=lambda line: None)
+        monkeypatch.setattr(again, "probe", lambda spec: {"spec": spec, "name": names[spec]})
+        started = []
+        monkeypatch.setattr(again, "_process", lambda argv, log: started.append(argv) or (0, 0.0, ""))
+        entry = again.correctness(spec)
+        return started if not entry.get("reused") else []
+
+    assert rerun(swapped) == [] and rerun(shifted) == []  # nothing changed: both reused
+    (folder / "swapped.yaml").write_text(EXPECTATIONS.replace("gate blocks i and f swapped", "rows swapped"))
+    assert rerun(swapped) and rerun(shifted) == []  # the expectations of textbook-swapped-rows changed
+    (folder / "more_adapters.py").write_text(ADAPTERS + "\n# changed\n")
+    assert rerun(shifted)  # shifted's adapter changed
+
+
+def test_the_probe_names_the_libraries_an_adapter_ran_on(surveyed, tmp_path, monkeypatch):
+    _status, out = surveyed
+    numpy_entry = _entries(out)["numpy"]
+    assert numpy_entry["versions"] == {"numpy": metadata.version("numpy")}
+    probe = json.loads((out / "runs" / "probes" / "numpy.json").read_text())
+    assert probe["trial_run"].endswith("[float32]")  # the adapter ran once, on the smallest case
+    # an adapter importing torch and onnxruntime, of which only onnxruntime was loaded when it ran
+    adapter = tmp_path / "two_libraries.py"
+    adapter.write_text("import numpy\nimport torch\n\ndef prepare():\n    import onnxruntime\n")
+    spec = f"{adapter}:Adapter"
+    assert set(survey_worker.library_versions(spec)) == {"numpy", "torch", "onnxruntime"}  # its imports
+    assert set(survey_worker.library_versions(spec, present={"numpy", "onnxruntime"})) == {"numpy", "onnxruntime"}
+    # Keras names the array library it computed with: the adapter's other array libraries are left out
+    monkeypatch.setitem(sys.modules, "keras", type(sys)("keras"))
+    sys.modules["keras"].backend = type("backend", (), {"backend": staticmethod(lambda: "jax")})
+    assert survey_worker.keras_backend({"keras", "torch"}) == {"jax", "jaxlib"}
+    present = {"numpy", "torch", "onnxruntime"}
+    named = set(survey_worker.library_versions(spec, present, {"jax", "jaxlib"}))
+    assert "torch" not in named and {"numpy", "onnxruntime"} <= named
 
 
 @pytest.mark.parametrize("argv, message", [
