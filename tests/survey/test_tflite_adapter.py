@@ -2,7 +2,6 @@
 cases (peepholes, projection, state and projection clips, layer norm, batch_first included),
 the model really runs that one op, a deliberately broken conversion fails, and the reason the
 adapter writes the model itself (the converter's WHILE loop) still holds."""
-import dataclasses
 import importlib.util
 import os
 
@@ -11,7 +10,8 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from lstm_conformance import run  # noqa: E402
+from library_checks import assert_fails, assert_passes, broken_adapter, input_and_forget_swapped, library_records  # noqa: E402
+
 from lstm_conformance.implementations import tflite_lstm  # noqa: E402
 from lstm_conformance.implementations.tflite_lstm import TFLiteLSTMAdapter  # noqa: E402
 
@@ -31,16 +31,9 @@ CASES = ["random/t5b3i4h7/*", "random/t20b4i16h32/*", "peepholes", "projection",
          "state-clip-binds", "batch-first*", "h0-only", "c0-only", "gate-blocks-distinguishable", "batch-0"]
 
 
-def records_of(adapter, checks=("forward", "errors")):
-    records = run([adapter], filters=CASES, checks=list(checks), dtypes=["float32"], diagnose=False)
-    return [r for r in records if r["status"] != "unsupported"]
-
-
 def test_tflite_passes(each_runtime):
-    records = records_of(TFLiteLSTMAdapter())
-    assert len(records) >= 25
-    bad = [(r["case"], r["check"], r["status"], r.get("message", "")[:200]) for r in records if r["status"] != "pass"]
-    assert not bad, bad
+    records = library_records(TFLiteLSTMAdapter(), CASES, ("forward", "errors"), ("float32",))
+    assert_passes(records, at_least=25)
     ran = {r["case"] for r in records}
     assert {"peepholes", "projection", "proj-clip-binds", "state-clip-binds"} <= ran
     assert any(c.startswith("layer-norm") for c in ran)
@@ -63,20 +56,10 @@ def test_the_model_is_one_fused_op_with_the_options_set(each_runtime):
     assert "projection_bias" not in used
 
 
-class SwappedInputForget(TFLiteLSTMAdapter):
-    """The input and forget blocks of weight_ih swapped: a wrong conversion to the op's tensors."""
-
-    def prepare(self, problem):
-        params = dict(problem.params)
-        i, f, g, o = np.split(params["weight_ih_l0"], 4)
-        params["weight_ih_l0"] = np.concatenate([f, i, g, o])
-        return super().prepare(dataclasses.replace(problem, params=params))
-
-
 def test_a_broken_conversion_fails():
-    records = records_of(SwappedInputForget(), checks=("forward",))
-    failed = [r for r in records if r["status"] == "fail"]
-    assert len(failed) >= 15, [(r["case"], r["status"]) for r in records]
+    """The input and forget blocks of weight_ih swapped: a wrong conversion to the op's tensors."""
+    adapter = broken_adapter(TFLiteLSTMAdapter, tflite_lstm, "cell_params", input_and_forget_swapped("weight_ih"))
+    assert_fails(library_records(adapter, CASES, ("forward",), ("float32",)), at_least=15)
 
 
 def test_the_converter_still_unrolls_a_keras_lstm():
