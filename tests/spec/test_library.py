@@ -276,3 +276,14 @@ def test_every_expected_error_case_breaks_a_named_rule(library, problems):
     for case in invalid(library):
         broken = [name for name, rule in REQUIRED_INVALID.items() if rule(case, problems[case.id])]
         assert broken, f"{case.id}: breaks none of the rules {list(REQUIRED_INVALID)}"
+
+
+def test_the_library_loads_the_same_with_libyaml_and_pure_python_yaml():
+    """load_cases() parses the built-in files with libyaml's safe loader where PyYAML has it
+    (spec/loader.py): each file must give exactly the document the pure-Python loader gives."""
+    from lstm_conformance.spec import loader
+    if loader._BUILTIN_LOADER is yaml.SafeLoader:
+        pytest.skip("this PyYAML is built without libyaml: the library is parsed by the pure-Python loader")
+    for path in builtin_case_files():
+        text = path.read_text(encoding="utf-8")
+        assert yaml.load(text, Loader=loader._BUILTIN_LOADER) == yaml.safe_load(text), path.name
