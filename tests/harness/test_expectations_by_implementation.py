@@ -86,3 +86,15 @@ def test_the_ci_doc_example_parses_and_its_commands_are_accepted():
     for command in commands:
         args = _parser().parse_args(shlex.split(command)[1:])
         assert args.expectations_for == "my-ort"
+
+
+def test_shipped_files_parse_the_same_with_libyaml_and_pure_python_yaml():
+    """The shipped files are parsed with libyaml's safe loader where PyYAML has it
+    (expectations._read): each must give exactly the document the pure-Python loader gives."""
+    if not hasattr(yaml, "CSafeLoader"):
+        pytest.skip("this PyYAML is built without libyaml: the shipped files are parsed by the pure-Python loader")
+    files = exp._shipped_files()
+    assert files
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert yaml.load(text, Loader=yaml.CSafeLoader) == yaml.safe_load(text), path.name
