@@ -87,6 +87,19 @@ def version(distribution: str) -> Optional[str]:
         return None
 
 
+def installed_as(module: str) -> Optional[str]:
+    """'DISTRIBUTION VERSION' of what installs the import package `module`, or None. A backend
+    may come under another name than its module (tensorflow as tensorflow-cpu): the
+    distribution named like the module first, else the ones packages_distributions() gives
+    for it (that scan reads every installed distribution, so only when needed)."""
+    if version(module):
+        return f"{module} {version(module)}"
+    for distribution in metadata.packages_distributions().get(module, []):
+        if version(distribution):
+            return f"{distribution} {version(distribution)}"
+    return None
+
+
 def configured_backend() -> str:
     """The backend Keras takes when imported now: KERAS_BACKEND, else keras.json's, else tensorflow."""
     if os.environ.get("KERAS_BACKEND"):
@@ -219,7 +232,7 @@ class KerasAdapter(Adapter):
     @property
     def description(self) -> str:
         backend = self._backend()
-        versions = ", ".join(f"{p} {version(p) or 'not installed'}" for p in ("keras", backend))
+        versions = ", ".join(installed_as(p) or f"{p} not installed" for p in ("keras", backend))
         return f"Keras 3 LSTM layer (Bidirectional for two directions) on the {backend} backend, CPU; {versions}"
 
     def skip_reason(self) -> Optional[str]:

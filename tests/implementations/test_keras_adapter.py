@@ -14,12 +14,14 @@ import subprocess
 import sys
 import textwrap
 import types
+from importlib import metadata
 
 import pytest
 
 from lstm_conformance import api
 from lstm_conformance.implementations import keras_lstm
-from lstm_conformance.implementations.keras_lstm import BIDIRECTIONAL_CARRY, KerasAdapter, KerasJaxAdapter
+from lstm_conformance.implementations.keras_lstm import (BIDIRECTIONAL_CARRY, KerasAdapter, KerasJaxAdapter,
+                                                        KerasTensorflowAdapter)
 
 BACKEND = keras_lstm.default_backend()
 REASON = keras_lstm.backend_reason(BACKEND)
@@ -72,6 +74,29 @@ def test_skip_reasons(clean_keras_env, monkeypatch):
     assert "keras-jax" not in reason and "run jax in a process of its own" in reason
     assert KerasAdapter().skip_reason() is None  # `keras` takes the backend Keras has
     assert "on the torch backend" in KerasAdapter().description
+
+
+def fake_metadata(versions: dict, modules: dict):
+    """importlib.metadata as the adapter sees it, with these distributions (name -> version) and
+    import packages (module -> distributions)."""
+    def version(distribution):
+        if distribution not in versions:
+            raise metadata.PackageNotFoundError(distribution)
+        return versions[distribution]
+    return types.SimpleNamespace(version=version, packages_distributions=lambda: modules,
+                                 PackageNotFoundError=metadata.PackageNotFoundError)
+
+
+def test_description_names_the_distribution_that_installs_the_backend(monkeypatch):
+    # TensorFlow's CPU wheel: the distribution tensorflow-cpu installs the module tensorflow
+    monkeypatch.setattr(keras_lstm, "metadata", fake_metadata(
+        {"keras": "3.15.1", "tensorflow-cpu": "2.21.0"}, {"keras": ["keras"], "tensorflow": ["tensorflow-cpu"]}))
+    text = KerasTensorflowAdapter().description
+    assert text.endswith("keras 3.15.1, tensorflow-cpu 2.21.0"), text
+    monkeypatch.setattr(keras_lstm, "metadata", fake_metadata(
+        {"keras": "3.15.1", "jax": "0.10.2"}, {"keras": ["keras"], "jax": ["jax"]}))
+    assert KerasTensorflowAdapter().description.endswith("keras 3.15.1, tensorflow not installed")
+    assert KerasJaxAdapter().description.endswith("keras 3.15.1, jax 0.10.2")
 
 
 def bad_records(records):
