@@ -492,8 +492,9 @@ def load_cases(paths=None, max_memory: Optional[int] = None) -> list[CaseSpec]:
     """All cases of the given files (default: the built-in library); ids must be unique; each
     case's estimated memory within max_memory (default: budget.max_case_memory())."""
     cases, origin = [], {}
-    loader = yaml.SafeLoader if paths else _BUILTIN_LOADER
+    builtin = {path.resolve() for path in builtin_case_files()}
     for path in paths or builtin_case_files():
+        loader = _BUILTIN_LOADER if Path(path).resolve() in builtin else yaml.SafeLoader
         for case in load_file(path, max_memory, loader):
             if case.id in origin:
                 raise SpecError(path, case.id, "id", f"duplicate case id (also in {origin[case.id]})")
