@@ -1,13 +1,12 @@
 """The keras adapters (implementations/keras_lstm.py): which backend each name runs on and why
 one is skipped, the case library through the Keras LSTM layer, adapters with a deliberately
-wrong mapping failing, and the Keras behaviour shipped as a known finding, reproduced with
-Keras alone.
+wrong mapping failing. The Keras behaviour shipped as known findings is reproduced with Keras
+alone in tests/survey/test_keras_*_findings.py.
 
 The backend choice is tested without Keras; the rest needs keras and a backend (skipped with
 the install hint without them). One process runs one Keras backend: the tests that need
 another backend than this process's run in a subprocess.
 """
-import importlib.util
 import json
 import os
 import subprocess
@@ -193,50 +192,3 @@ def test_keras_torch_passes_the_library_in_its_own_process():
     """)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert int(done.stdout.split()[-2]) >= 150
-
-
-@pytest.mark.skipif(importlib.util.find_spec("keras") is None or importlib.util.find_spec("jax") is None,
-                    reason="keras or jax not installed (pip install lstm-conformance[keras] jax)")
-def test_finding_keras_on_jax_computes_tanh_of_float64_in_float32():
-    # Keras alone: ops.tanh of a float64 tensor, with JAX's x64 mode on, returns float32
-    # (dtypes.result_type(float64, float) is float32 on every backend but tensorflow), so a
-    # float64 LSTM layer on JAX has float32 error. Shipped as expectations/keras-jax.yaml.
-    done = run_with_backend("jax", """
-        import jax
-        jax.config.update("jax_enable_x64", True)
-        import numpy as np, keras
-        x = keras.ops.convert_to_tensor(np.array([3.0, 0.5]), "float64")
-        print(keras.ops.convert_to_numpy(keras.ops.tanh(x)).dtype, keras.ops.convert_to_numpy(keras.ops.sigmoid(x)).dtype)
-    """)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.split() == ["float32", "float64"]
-
-
-CARRY_BEFORE_ANY_STEP = """
-    import numpy as np, keras
-    # one row whose first step is masked, with an initial state: the output there is what
-    # the masked loop carries before any step was computed
-    layer = keras.layers.LSTM(2, return_sequences=True)
-    x = keras.ops.convert_to_tensor(np.ones((1, 3, 1)), "float32")
-    h0 = keras.ops.convert_to_tensor(np.array([[0.5, -0.25]]), "float32")
-    mask = keras.ops.convert_to_tensor(np.array([[False, True, True]]))
-    y = layer(x, initial_state=[h0, keras.ops.zeros((1, 2))], mask=mask)
-    print(*keras.ops.convert_to_numpy(y)[0, 0])
-"""
-
-
-@pytest.mark.skipif(any(keras_lstm.backend_reason(b) not in (None,) and "already imported" not in
-                        str(keras_lstm.backend_reason(b)) for b in ("jax", "torch")),
-                    reason="needs keras with both jax and torch (pip install lstm-conformance[keras] jax torch)")
-def test_finding_keras_on_jax_carries_the_initial_state_as_output_before_any_step():
-    # Keras alone. Masked steps output the previous step's output (zero_output_for_mask=False);
-    # before any step the torch and tensorflow backends output zeros (their loops start the
-    # carried output at zeros), the JAX backend outputs its first state, h0 (jax/rnn.py:
-    # "Assume the first state is the previous output"). Shipped as expectations/keras-jax.yaml
-    # (padding-carry-reverse: a reverse direction meets the padding first).
-    outputs = {}
-    for backend in ("jax", "torch"):
-        done = run_with_backend(backend, CARRY_BEFORE_ANY_STEP)
-        assert done.returncode == 0, done.stderr[-3000:]
-        outputs[backend] = [float(v) for v in done.stdout.split()]
-    assert outputs == {"jax": [0.5, -0.25], "torch": [0.0, 0.0]}
