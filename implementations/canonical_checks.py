@@ -3,34 +3,20 @@
 The adapters cut the canonical arrays into one piece per layer and direction and hand the
 pieces over, so a state with an extra layer slice, a parameter the configuration does not
 have, or a length outside 1..T (which Flax's `seq_lengths` indexing wraps or clamps silently)
-would be lost in the mapping instead of rejected. Each check raises ValueError naming the
-array and the expected shape (SPEC.md §9).
+would be lost in the mapping instead of rejected. x, the states and the parameters are checked
+as for every survey adapter (canonical_inputs.py); the lengths here. Each check raises
+ValueError naming the array and the expected shape (SPEC.md §9).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..spec.model import parameter_shapes, state_shapes
+from .canonical_inputs import check_problem
 
 
 def check_canonical_inputs(problem) -> None:
     """Raise ValueError when x, a state, a parameter or the lengths do not fit the configuration."""
-    cfg = problem.config
-    x = np.asarray(problem.x)
-    rank = 2 if cfg.unbatched else 3
-    if x.ndim != rank or x.shape[-1] != cfg.input_size:
-        raise ValueError(f"x has shape {x.shape}, expected rank {rank} with {cfg.input_size} features")
-    expected = state_shapes(cfg, problem.batch)
-    for name, value in (("h0", problem.h0), ("c0", problem.c0)):
-        if value is not None and tuple(value.shape) != expected[name]:
-            raise ValueError(f"{name} has shape {tuple(value.shape)}, expected {expected[name]}")
-    shapes = parameter_shapes(cfg)
-    if set(problem.params) != set(shapes):
-        missing, extra = sorted(set(shapes) - set(problem.params)), sorted(set(problem.params) - set(shapes))
-        raise ValueError(f"parameters do not fit the configuration: missing {missing}, unexpected {extra}")
-    for name, shape in shapes.items():
-        if tuple(problem.params[name].shape) != shape:
-            raise ValueError(f"{name} has shape {tuple(problem.params[name].shape)}, expected {shape}")
+    check_problem(problem)
     if problem.lengths is not None:
         lengths = np.asarray(problem.lengths)
         if lengths.shape != (problem.batch,):

@@ -1,6 +1,7 @@
 """Pieces shared by the JAX-family adapters (equinox_lstm.py, haiku_lstm.py): dtypes, 64-bit
-mode, checks of what a converter would otherwise drop, outputs back as NumPy, and gradients
-by jax.vjp. jax is imported inside the functions, so importing this module needs no jax."""
+mode, outputs back as NumPy, and gradients by jax.vjp; the checks of what a converter would
+otherwise drop are canonical_inputs.py's, as for every survey adapter. jax is imported inside
+the functions, so importing this module needs no jax."""
 from __future__ import annotations
 
 import importlib.util
@@ -9,7 +10,7 @@ from typing import Optional
 import numpy as np
 
 from ..adapter import Adapter
-from ..spec.model import parameter_shapes, state_shapes
+from .canonical_inputs import check_problem, states_or_zeros
 
 DTYPES = frozenset({"float16", "bfloat16", "float32", "float64"})
 
@@ -34,37 +35,6 @@ def x64():
     import jax
 
     return jax.enable_x64(True)
-
-
-def check_params(problem) -> None:
-    """ValueError unless the parameters are exactly SPEC.md §5's names and shapes: the
-    converters read the names they need, so an extra or misshaped one would otherwise go unseen."""
-    expected = parameter_shapes(problem.config)
-    given = {name: tuple(np.shape(value)) for name, value in problem.params.items()}
-    if given != expected:
-        wrong = sorted(n for n in set(given) | set(expected) if given.get(n) != expected.get(n))
-        details = ", ".join(f"{n}: {given.get(n, 'missing')} (expected {expected.get(n, 'none')})" for n in wrong)
-        raise ValueError(f"parameters do not match the configuration: {details}")
-
-
-def check_input_rank(problem) -> None:
-    rank = 2 if problem.config.unbatched else 3
-    if np.ndim(problem.x) != rank:
-        raise ValueError(f"x must have {rank} dimensions, got shape {np.shape(problem.x)}")
-
-
-def initial_states(problem, lead_axis: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """h0 and c0 as canonical arrays (zeros where absent), after checking their shapes in full:
-    (L·D, B, ·), or (L·D, ·) unbatched."""
-    shapes = state_shapes(problem.config, problem.batch)
-    states = []
-    for name, value in (("h0", problem.h0), ("c0", problem.c0)):
-        if value is None:
-            value = np.zeros(shapes[name])
-        elif np.shape(value) != shapes[name]:
-            raise ValueError(f"{name} has shape {np.shape(value)}, expected {shapes[name]}")
-        states.append(np.asarray(value))
-    return states[0], states[1]
 
 
 def as_numpy(value) -> np.ndarray:
@@ -134,10 +104,9 @@ class JaxAdapter(Adapter):
         """(compiled functions, (parameters, x, h0, c0), jax dtype); call inside x64()."""
         import jax.numpy as jnp
 
-        check_params(problem)
-        check_input_rank(problem)
+        check_problem(problem)
         dtype = jax_dtype(problem.dtype)
-        h0, c0 = initial_states(problem)
+        h0, c0 = states_or_zeros(problem)
         arrays = [jnp.asarray(a, dtype=dtype) for a in (problem.x, h0, c0)]
         functions = compiled((self.name, problem.config, problem.dtype), lambda: self.build_forward(problem, dtype))
         return functions, (self.parameter_tree(problem, dtype), *arrays), dtype

@@ -17,7 +17,7 @@ import numpy as np
 from ..adapter import Adapter, Capabilities
 from ..reference.layouts.cells import cell_params
 from ..reference.layouts.mlx import to_mlx
-from ..spec.model import parameter_shapes, state_shapes
+from .canonical_inputs import check_problem, states_or_zeros
 
 INSTALL_HINT = "pip install lstm-conformance[mlx]"
 REASONS = {
@@ -51,23 +51,6 @@ def to_mx(array, dtype):
     import mlx.core as mx
 
     return mx.array(np.ascontiguousarray(array, dtype=np.float64 if dtype == mx.float64 else np.float32)).astype(dtype)
-
-
-def check_inputs(problem) -> None:
-    """ValueError for what would be lost in the mapping: a parameter other than the
-    configuration's, a state not (1, B, ·) (or (1, ·) unbatched), x of the wrong rank."""
-    cfg = problem.config
-    expected = parameter_shapes(cfg)
-    given = {name: tuple(np.shape(value)) for name, value in problem.params.items()}
-    if given != expected:
-        raise ValueError(f"parameters do not match the configuration: got {given}, expected {expected}")
-    rank = 2 if cfg.unbatched else 3
-    if np.ndim(problem.x) != rank:
-        raise ValueError(f"x must have {rank} dimensions, got shape {np.shape(problem.x)}")
-    shapes = state_shapes(cfg, problem.batch)
-    for name, value in (("h0", problem.h0), ("c0", problem.c0)):
-        if value is not None and np.shape(value) != shapes[name]:
-            raise ValueError(f"{name} has shape {np.shape(value)}, expected {shapes[name]}")
 
 
 def as_numpy(value) -> np.ndarray:
@@ -109,7 +92,9 @@ class MlxLSTMAdapter(Adapter):
         import mlx.core as mx
         import mlx.nn as nn
 
-        check_inputs(problem)
+        # what would be lost in the mapping: a parameter other than the configuration's, a
+        # state not (1, B, ·) (or (1, ·) unbatched), x of the wrong shape
+        check_problem(problem)
         cfg, dtype = problem.config, mlx_dtype(problem.dtype)
         module = nn.LSTM(cfg.input_size, cfg.hidden_size, bias=cfg.bias)
         time_major = not cfg.batch_first and not cfg.unbatched
@@ -152,10 +137,8 @@ class MlxLSTMAdapter(Adapter):
         import mlx.core as mx
 
         forward, parameters, dtype = self._build(problem)
-        shapes = state_shapes(problem.config, problem.batch)
         names = sorted(parameters)
-        h0, c0 = (to_mx(np.zeros(shapes[k]) if v is None else v, dtype)
-                  for k, v in (("h0", problem.h0), ("c0", problem.c0)))
+        h0, c0 = (to_mx(state, dtype) for state in states_or_zeros(problem))
         keys = ("y", "h_n", "c_n")
 
         def function(*arrays):
