@@ -9,8 +9,6 @@ case, the array and what was expected.
 """
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 
 from ..spec.model import Problem, parameter_shapes, state_shapes
@@ -63,7 +61,3 @@ def check_problem(problem: Problem) -> None:
     check_x(problem)
     check_states(problem)
     check_parameters(problem)
-
-
-def optional(array: Optional[np.ndarray], dtype) -> Optional[np.ndarray]:
-    return None if array is None else np.asarray(array).astype(dtype)

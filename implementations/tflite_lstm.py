@@ -32,7 +32,7 @@ import numpy as np
 
 from ..adapter import Adapter, Capabilities
 from ..reference.layouts import cell_params, to_tflite
-from .canonical_inputs import check_parameters, states_or_zeros
+from .canonical_inputs import check_parameters, check_x, states_or_zeros
 
 INSTALL_HINT = "pip install lstm-conformance[tflite] (LiteRT) or lstm-conformance[tensorflow]"
 OP_NAME = "UNIDIRECTIONAL_SEQUENCE_LSTM"
@@ -190,9 +190,7 @@ class TFLiteLSTMAdapter(Adapter):
     def prepare(self, problem):
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         check_parameters(problem)
-        if np.ndim(problem.x) != 3 or np.shape(problem.x)[-1] != problem.config.input_size:
-            raise ValueError(f"{problem.case_id}: x has shape {np.shape(problem.x)}, expected (T, B, "
-                             f"{problem.config.input_size}) or (B, T, {problem.config.input_size})")
+        check_x(problem)  # rank 3: unbatched is declared unsupported
         h0, c0 = states_or_zeros(problem)
         interpreter = interpreter_for(build_model(problem, h0, c0))
         details = {d["name"]: d["index"] for d in interpreter.get_tensor_details()}
