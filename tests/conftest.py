@@ -100,4 +100,3 @@ class LibraryRuns:
 def library_runs(library) -> LibraryRuns:
     """`library_runs("numpy")`: every check of the library on numpy (see LibraryRuns)."""
     return LibraryRuns(library, Path(os.environ["LSTM_CONFORMANCE_TEST_RUN_CACHE"]) / "library-runs")
-
