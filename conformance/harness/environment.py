@@ -4,6 +4,8 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+import sys
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -36,10 +38,16 @@ def _git_revision() -> str | None:
 
 
 def _torch_info() -> dict:
-    try:
-        import torch
-    except ImportError:
-        return {"torch": None}
+    """torch's version, and its runtime settings (threads, TF32, cuDNN, the GPU) when this
+    process loaded torch. A run that never imported it (NumPy-only adapters) is not made to
+    (about 2 s): its settings cannot have affected the results."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        try:
+            version = metadata.version("torch")
+        except metadata.PackageNotFoundError:
+            version = None
+        return {"torch": version, "torch_loaded": False}
     info = {
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
