@@ -113,7 +113,7 @@ def test_every_applicable_case_of_the_library_passes():
     assert len(passed) >= 250
     ran = {(r["case"], r["check"]) for r in passed}
     for case in ("padding-carry", "lengths-bidirectional/unsorted", "reverse-lengths",
-                 "unbatched-bidirectional-multi-layer"):
+                 "layout-grid/unbatched/bidirectional", "multi-layer/l3"):
         assert (case, "forward") in ran, case
     for r in records:
         if r["status"] == "unsupported":
@@ -124,13 +124,6 @@ def test_every_applicable_case_of_the_library_passes():
 def test_bidirectional_padding_carry_is_unsupported_with_the_keras_reason():
     records = api.run("keras", filters=["padding-carry-bidirectional"], checks=["forward"])
     assert records and all(r["status"] == "unsupported" and r["message"] == BIDIRECTIONAL_CARRY for r in records)
-
-
-def modified_weights(layers, change):
-    """Apply change(list of arrays) -> list of arrays to every layer's weights."""
-    for layer in layers:
-        layer.set_weights(change(layer.get_weights()))
-    return layers
 
 
 def swap_i_f(weights):
@@ -152,15 +145,15 @@ def forget_bias_plus_one(weights):
 class GatesSwapped(KerasAdapter):
     name = "keras-gates-swapped"
 
-    def build_layers(self, keras, problem):
-        return modified_weights(super().build_layers(keras, problem), swap_i_f)
+    def keras_weights(self, problem):  # the weights each layer's stateless_call gets
+        return [swap_i_f(layer) for layer in super().keras_weights(problem)]
 
 
 class UnitForgetBias(KerasAdapter):
     name = "keras-unit-forget-bias"
 
-    def build_layers(self, keras, problem):
-        return modified_weights(super().build_layers(keras, problem), forget_bias_plus_one)
+    def keras_weights(self, problem):
+        return [forget_bias_plus_one(layer) for layer in super().keras_weights(problem)]
 
 
 @NEEDS_KERAS
