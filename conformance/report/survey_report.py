@@ -393,7 +393,7 @@ def finding_blocks(document: dict) -> list:
                  "Upstream: " + (" / ".join(f["upstream"]) if f["upstream"] else "not stated"),
                  "Entries: " + "; ".join(", ".join(f"{k} {v}" for k, v in e.items()) for e in f["entries"])
                  + f" ({f['file']})",
-                 f"In this survey: {f['xfail']} results failed as the entry says"
+                 f"In this survey: {f['xfail']} result{'' if f['xfail'] == 1 else 's'} failed as the entry says"
                  + (f", {f['xpass']} passed against it (the entry may be stale)" if f["xpass"] else "")
                  + (f", {f['not_run']} it names were skipped here (left out by the budget)"
                     if f.get("not_run") else "")
