@@ -100,12 +100,22 @@ def accepted_invalid_inputs(record: dict) -> list[str]:
             if not entry.get("raised") and not entry.get("accepted")]
 
 
+def _shown_file(path) -> str:
+    """An expectations file as a reader can find it: a shipped one by its place in the package
+    (implementations/expectations/NAME.yaml), not this machine's absolute path."""
+    if not path:
+        return "?"
+    text = str(path).replace("\\", "/")
+    marker = "/implementations/expectations/"
+    return text[text.index(marker) + 1:] if marker in text else text
+
+
 def problem_sentence(record: dict) -> str:
     """problem_label's group said as a sentence: the diagnosis where there is one."""
     status, check = record.get("status"), check_of(record)
     if status == Status.XPASS:
         entry = record.get("expected_failure") or {}
-        return (f"Passed, although the xfail entry {entry.get('pattern', '?')!r} of {entry.get('file', '?')} "
+        return (f"Passed, although the xfail entry {entry.get('pattern', '?')!r} of {_shown_file(entry.get('file'))} "
                 "expects a failure: the entry may be stale.")
     diagnosis = record.get("diagnosis") or {}
     if status == Status.FAIL and diagnosis.get("patterns"):
