@@ -573,7 +573,33 @@ def findings(entries: list, records: list, user_expectations: list) -> list[dict
                     "not_run": len(unrun),
                     "examples": [f"{r['case']} [{r['dtype']}] {results.check_of(r)}" for r in matched[:5]],
                 })
-    return out
+    return _merged_across_adapters(out)
+
+
+def _merged_across_adapters(found: list) -> list:
+    """One finding per implementation and title: two adapters running the same library the
+    same way (keras on the TensorFlow backend, and keras-tensorflow) meet one behaviour, which is
+    one finding with both adapters' evidence and counts, not two."""
+    merged: dict = {}
+    for f in found:
+        key = (f["implementation"], f["title"])
+        if key not in merged:
+            merged[key] = dict(f, examples=list(f["examples"]))
+            continue
+        into = merged[key]
+        if len(into["adapter"].split(", ")) == 1:  # examples say which adapter once there are two
+            into["examples"] = [f"{into['adapter']}: {e}" for e in into["examples"]]
+        into["adapter"] += f", {f['adapter']}"
+        into["file"] += f"; {f['file']}"
+        for field in ("does", "spec", "upstream"):
+            into[field] = list(dict.fromkeys(into[field] + f[field]))
+        into["reproducers"] += [r for r in f["reproducers"] if r not in into["reproducers"]]
+        into["entries"] += [e for e in f["entries"] if e not in into["entries"]]
+        for field in ("xfail", "xpass", "not_run"):
+            into[field] += f[field]
+        into["examples"] = (into["examples"] + [f"{f['adapter']}: {e}" for e in f["examples"]])[:6]
+        into["not_applied"] = into["not_applied"] or f["not_applied"]
+    return list(merged.values())
 
 
 def _pip_freeze() -> list[str]:

@@ -384,8 +384,9 @@ def finding_blocks(document: dict) -> list:
         installed = ", ".join(f"{k} {v}" for k, v in sorted(f["versions"].get("installed", {}).items())) or "–"
         own = f["versions"].get("implementation")
         items = [f"Implementation: {f['implementation']}" + (f" {own}" if own else "")
-                 + f" (adapter {f['adapter']}); the adapter's libraries here: {installed}; "
-                 f"the entry holds for: {f['versions'].get('range') or 'any version'}",
+                 + (f" (adapters {f['adapter']}; the first one's libraries here: {installed}); "
+                    if ", " in f["adapter"] else f" (adapter {f['adapter']}); the adapter's libraries here: {installed}; ")
+                 + f"the entry holds for: {f['versions'].get('range') or 'any version'}",
                  "What it does: " + " / ".join(f["does"]),
                  "What the spec says: " + (" / ".join(f["spec"]) if f["spec"] else "not stated in the entry"),
                  "Reproducer: " + ("; ".join(f"{r['test']} ({r['state']})" for r in f["reproducers"])

@@ -376,3 +376,23 @@ def test_reproducer_state_names_what_is_missing():
 ])
 def test_status_cell(counts, text):
     assert survey_report.status_cell(Counter(counts)) == text
+
+
+def test_one_behaviour_met_by_two_adapters_is_one_finding():
+    from lstm_conformance.harness.survey import _merged_across_adapters
+
+    def finding(adapter, title, xfail):
+        return {"implementation": "keras", "adapter": adapter, "title": title, "does": [f"{adapter} text"],
+                "spec": ["§8"], "reproducers": [{"test": "t.py::test_x", "state": "found"}], "upstream": ["none found"],
+                "entries": [{"case": "batch-0"}], "file": f"{adapter}.yaml", "versions": {}, "not_applied": None,
+                "xfail": xfail, "xpass": 0, "not_run": 0, "examples": [f"batch-0 [float32] forward ({adapter})"]}
+    merged = _merged_across_adapters([finding("keras", "B = 0 raises", 14), finding("keras-jax", "tanh in float32", 3),
+                                      finding("keras-tensorflow", "B = 0 raises", 14)])
+    assert [(f["adapter"], f["title"], f["xfail"]) for f in merged] == [
+        ("keras, keras-tensorflow", "B = 0 raises", 28), ("keras-jax", "tanh in float32", 3)]
+    both = merged[0]
+    assert both["does"] == ["keras text", "keras-tensorflow text"] and both["spec"] == ["§8"]
+    assert both["reproducers"] == [{"test": "t.py::test_x", "state": "found"}] and both["entries"] == [{"case": "batch-0"}]
+    assert both["file"] == "keras.yaml; keras-tensorflow.yaml"
+    assert both["examples"] == ["keras: batch-0 [float32] forward (keras)",
+                                "keras-tensorflow: batch-0 [float32] forward (keras-tensorflow)"]
