@@ -14,10 +14,6 @@ CASES = ["bidirectional", "bidirectional-multi-layer-projection", "layout-grid/b
          "unbatched-bidirectional-multi-layer", "lengths-bidirectional/unsorted"]
 
 
-@pytest.fixture(scope="module")
-def cases(library):
-    return {case.id: case for case in library}
-
 
 class YHalvesSwapped(NumpyAdapter):
     name = "y-halves-swapped"

@@ -14,10 +14,6 @@ ZERO = "gradient of bias_hh_l0 all zeros (not computed, or the parameter left ou
 TRANSPOSED = "gradient of weight_hh_l0 returned transposed (spec: the canonical layout of SPEC.md §5)"
 
 
-@pytest.fixture(scope="module")
-def cases(library):
-    return {case.id: case for case in library}
-
 
 class BiasGradientOnce(NumpyAdapter):
     """One bias in the implementation: its gradient reported for bias_ih, zeros for bias_hh."""

@@ -3,7 +3,6 @@ LSTM: a float32 weight or buffer left in the model) is named as such in every ch
 it, so that it forms one group of the summary; a float32 deviation whose values are not float32
 numbers is named by the per-operation rounding model."""
 import numpy as np
-import pytest
 import torch
 
 from lstm_conformance.harness.runner import run_case, run_suite
@@ -14,10 +13,6 @@ from lstm_conformance.report.summary import problem_groups
 CASE = "random/t20b4i16h32/bias/given-state"
 COMPUTED_IN_FLOAT32 = "computed in float32 (every output value is a float32 number)"
 
-
-@pytest.fixture(scope="module")
-def cases(library):
-    return {case.id: case for case in library}
 
 
 class ComputesInFloat32(NumpyAdapter):
