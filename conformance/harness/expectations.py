@@ -211,10 +211,7 @@ def _shipped_folder() -> Path:
 
 
 def _shipped_files() -> list[Path]:
-    from importlib import resources
-
-    folder = resources.files("lstm_conformance.implementations") / "expectations"
-    return [Path(str(p)) for p in sorted(folder.iterdir(), key=str) if str(p).endswith(".yaml")]
+    return sorted(p for p in _shipped_folder().iterdir() if p.suffix == ".yaml")
 
 
 def shipped(name: str) -> Path:
