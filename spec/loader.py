@@ -210,7 +210,8 @@ def load_text(text: str, file="<string>", max_memory: Optional[int] = None,
         if expanded > MAX_CASES:  # counted before expanding: a matrix multiplies its axes
             raise SpecError(file, raw["id"], "matrix", f"the file expands to more than {MAX_CASES:,} cases")
         for variant_id, merged in expand_matrix(raw):
-            _schema_check(dict(merged, id=raw["id"]), schema.CASE, file, variant_id)
+            if "matrix" in raw:  # without one, the variant is `raw` itself, checked just above
+                _schema_check(dict(merged, id=raw["id"]), schema.CASE, file, variant_id)
             if variant_id in seen:
                 raise SpecError(file, variant_id, "id", "duplicate case id")
             seen.add(variant_id)

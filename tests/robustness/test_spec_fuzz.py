@@ -5,6 +5,7 @@ character by character. Every input must give either a clean SpecError (naming t
 cases that materialize within the memory limit; never any other exception. About 550
 examples in the default run, over 10,000 under -m slow."""
 import copy
+import functools
 import inspect
 import sys
 import tracemalloc
@@ -19,9 +20,23 @@ from lstm_conformance.cli import main
 from lstm_conformance.spec.loader import SpecError, builtin_case_files, load_text
 from lstm_conformance.spec.materialize import materialize
 
-LIBRARY = {path.name: yaml.safe_load(path.read_text(encoding="utf-8")) for path in builtin_case_files()}
-LIBRARY_TEXT = {path.name: path.read_text(encoding="utf-8") for path in builtin_case_files()}
+# libyaml's parser where PyYAML has it: the loader's own (pure-Python) parser is fuzzed through
+# mutated_texts, arbitrary text and `validate`; a well-formed text gives both the same document.
+C_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 FILE = "fuzzed.yaml"
+
+
+@functools.cache
+def library_texts() -> dict:
+    """The built-in library files' texts by name, read at the first draw (not at collection,
+    which every pytest-xdist worker pays)."""
+    return {path.name: path.read_text(encoding="utf-8") for path in builtin_case_files()}
+
+
+@functools.cache
+def library_documents() -> dict:
+    """The built-in library files as parsed documents. Never mutate them: draw a deep copy."""
+    return {name: yaml.load(text, Loader=C_SAFE_LOADER) for name, text in library_texts().items()}  # noqa: S506
 LIMIT = 16 * 2**20  # the memory limit the fuzzed files are loaded and materialized under
 
 # Values YAML can carry, with the awkward ones over-represented.
@@ -40,15 +55,17 @@ keys = st.sampled_from(["id", "about", "group", "tags", "shape", "options", "dty
                         "block_scale", "lengths", "output", "values", "round", "atol", "unknown_key"])
 
 
-def paths_of(node, prefix=()):
-    """Every path (tuple of keys / indices) into a nested document."""
-    yield prefix
-    if isinstance(node, dict):
-        for k, v in node.items():
-            yield from paths_of(v, prefix + (k,))
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            yield from paths_of(v, prefix + (i,))
+def paths_of(node):
+    """Every path (tuple of keys / indices) into a nested document, with the value there, in
+    depth-first order from the root (a stack, not nested generators: literals are deep)."""
+    stack = [((), node)]
+    while stack:
+        path, value = stack.pop()
+        yield path, value
+        if isinstance(value, dict):
+            stack.extend(reversed([(path + (k,), v) for k, v in value.items()]))
+        elif isinstance(value, list):
+            stack.extend(reversed([(path + (i,), v) for i, v in enumerate(value)]))
 
 
 def get(node, path):
@@ -61,9 +78,10 @@ def get(node, path):
 def mutated_documents(draw):
     """A library file with one to four structural mutations: a value replaced, a key deleted
     or added, a list item duplicated."""
-    document = copy.deepcopy(LIBRARY[draw(st.sampled_from(sorted(LIBRARY)))])
+    documents = library_documents()
+    document = copy.deepcopy(documents[draw(st.sampled_from(sorted(documents)))])
     for _ in range(draw(st.integers(1, 4))):
-        paths = [p for p in paths_of(document) if p]
+        paths = [p for p, _value in paths_of(document) if p]
         if not paths:
             break
         path = draw(st.sampled_from(paths))
@@ -99,10 +117,12 @@ def structurally_mutated_documents(draw):
     multiplied (sizes by 2^31 ...), a number or a range widened (±1e308, inf, nan, 10^400),
     a value's type swapped, a key deleted or copied under another name, a list truncated or
     an item duplicated."""
-    document = copy.deepcopy(LIBRARY[draw(st.sampled_from(sorted(LIBRARY)))])
+    documents = library_documents()
+    document = copy.deepcopy(documents[draw(st.sampled_from(sorted(documents)))])
     for _ in range(draw(st.integers(1, 4))):
-        paths = [p for p in paths_of(document) if p]
-        numbers = [p for p in paths if _is_number(get(document, p))]
+        entries = [(p, value) for p, value in paths_of(document) if p]
+        paths = [p for p, _value in entries]
+        numbers = [p for p, value in entries if _is_number(value)]
         action = draw(st.sampled_from(["multiply", "widen", "widen-range", "swap-type", "delete", "copy-key",
                                        "truncate", "duplicate"]))
         if action in ("multiply", "widen") and numbers:
@@ -140,7 +160,8 @@ def structurally_mutated_documents(draw):
 @st.composite
 def mutated_texts(draw):
     """A library file's text with characters deleted, inserted or replaced."""
-    text = LIBRARY_TEXT[draw(st.sampled_from(sorted(LIBRARY_TEXT)))]
+    texts = library_texts()
+    text = texts[draw(st.sampled_from(sorted(texts)))]
     for _ in range(draw(st.integers(1, 6))):
         at = draw(st.integers(0, len(text)))
         action = draw(st.sampled_from(["delete", "insert", "replace", "duplicate-line"]))
@@ -171,9 +192,10 @@ def materialize_within_limit(case, dtype) -> None:
     assert peak <= LIMIT, (case.id, dtype, peak)
 
 
-def check_loads_cleanly(text: str) -> None:
+def check_loads_cleanly(text: str, loader=yaml.SafeLoader) -> None:
+    """`loader`: the loader's own by default; C_SAFE_LOADER for text yaml.dump wrote."""
     try:
-        cases = load_text(text, FILE, max_memory=LIMIT)
+        cases = load_text(text, FILE, max_memory=LIMIT, _loader=loader)
     except SpecError as err:
         assert FILE in str(err) and str(err).strip()
         return
@@ -193,16 +215,19 @@ FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 SLOW = settings(max_examples=4000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+# The two document tests parse the dumped text with libyaml (the same document, several times
+# faster): what they fuzz is the loader's checks of documents; the -m slow ones below parse it
+# with the loader's own parser, as a user's file is.
 @FAST
 @given(documents)
 def test_random_and_mutated_documents_load_or_fail_cleanly(document):
-    check_loads_cleanly(as_yaml(document))
+    check_loads_cleanly(as_yaml(document), loader=C_SAFE_LOADER)
 
 
 @FAST
 @given(structurally_mutated_documents())
 def test_structurally_mutated_library_files_load_or_fail_cleanly(document):
-    check_loads_cleanly(as_yaml(document))
+    check_loads_cleanly(as_yaml(document), loader=C_SAFE_LOADER)
 
 
 @FAST
