@@ -34,9 +34,9 @@ pytest_plugins = ["pytester"]
 
 @pytest.fixture(scope="session")
 def library():
-    """The built-in spec case library, loaded once."""
-    from lstm_conformance.spec.loader import load_cases
-    return load_cases()
+    """The built-in spec case library, loaded once (tests/fixtures/library.py)."""
+    from fixtures.library import builtin_cases
+    return builtin_cases()
 
 
 class LibraryRuns:

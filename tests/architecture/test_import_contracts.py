@@ -1,12 +1,20 @@
 """Dependencies run one way (DESIGN.md): the rules below read the real import graph of the
 installed package (tests/architecture/import_graph.py), lazy imports included."""
 import ast
+from functools import lru_cache
 
 import pytest
 
 from import_graph import ROOT, build, module_files
 
-GRAPH = build()
+
+
+@lru_cache(maxsize=1)
+def graph():
+    """The import graph, built when the first test needs it (not at collection, which every
+    pytest-xdist worker pays)."""
+    return build()
+
 PACKAGE = "lstm_conformance"
 TORCH_FAMILY = {"torch", "triton", "onnx", "onnxruntime"}
 HARNESS_FREE = ("spec", "reference", "implementations")  # the sibling packages of the harness
@@ -22,32 +30,32 @@ def part(module: str) -> str:
 
 
 def modules_of(name: str) -> list[str]:
-    return [m for m in GRAPH.imports if part(m) == name]
+    return [m for m in graph().imports if part(m) == name]
 
 
 def offenders(modules, forbidden) -> dict:
     found = {}
     for module in modules:
-        bad = {t for t in GRAPH.imports[module] if forbidden(t)}
+        bad = {t for t in graph().imports[module] if forbidden(t)}
         if bad:
             found[module] = sorted(bad)
     return found
 
 
 def test_the_graph_is_the_whole_package():
-    assert len(GRAPH.imports) > 60
+    assert len(graph().imports) > 60
     assert {"lstm_conformance.spec.model", "lstm_conformance.reference.forward",
-            "lstm_conformance.implementations.numpy_lstm", "lstm_conformance.harness.runner"} <= set(GRAPH.imports)
+            "lstm_conformance.implementations.numpy_lstm", "lstm_conformance.harness.runner"} <= set(graph().imports)
     # the reader sees lazy imports: the cuda adapter imports torch only inside functions
-    assert "torch" in GRAPH.external("lstm_conformance.implementations.torch_lstm")
+    assert "torch" in graph().external("lstm_conformance.implementations.torch_lstm")
 
 
 def test_no_file_cycles():
-    assert GRAPH.cycles() == []
+    assert graph().cycles() == []
 
 
 def test_no_cycles_between_spec_reference_contract_implementations_and_harness():
-    assert GRAPH.cycles(part) == []
+    assert graph().cycles(part) == []
 
 
 SUBPACKAGES = ("harness", "report", "bench", "checks", "mutants", "spec", "reference", "implementations")
@@ -61,7 +69,7 @@ def subpackage(module: str) -> str:
 
 
 def test_no_cycles_between_the_subpackages():
-    assert GRAPH.cycles(subpackage) == []
+    assert graph().cycles(subpackage) == []
 
 
 def test_spec_imports_only_itself():
@@ -75,7 +83,7 @@ def test_reference_imports_no_torch_no_implementation_no_harness():
 
 
 def test_the_numpy_implementation_never_imports_the_reference():
-    numpy_modules = [m for m in GRAPH.imports if m.startswith(f"{PACKAGE}.implementations.numpy_lstm")]
+    numpy_modules = [m for m in graph().imports if m.startswith(f"{PACKAGE}.implementations.numpy_lstm")]
     assert len(numpy_modules) >= 2
     assert offenders(numpy_modules, lambda t: t.startswith(f"{PACKAGE}.reference")
                      or t.split(".")[0] in TORCH_FAMILY) == {}
@@ -104,7 +112,7 @@ KNOWN_BREACHES: dict = {}
 @pytest.mark.parametrize("renderer", RENDERERS)
 def test_renderers_read_results_not_adapters_or_the_reference(renderer):
     module = f"{PACKAGE}.{renderer}"
-    if module not in GRAPH.imports:
+    if module not in graph().imports:
         pytest.skip(f"{module} does not exist")
     forbidden = (f"{PACKAGE}.reference", f"{PACKAGE}.implementations", f"{PACKAGE}.checks", f"{PACKAGE}.runner",
                  f"{PACKAGE}.registry", f"{PACKAGE}.isolation", f"{PACKAGE}.bench")

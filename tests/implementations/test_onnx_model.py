@@ -15,7 +15,8 @@ from lstm_conformance.implementations import onnx_model  # noqa: E402
 from lstm_conformance.implementations.onnxruntime_lstm import OnnxRuntimeAdapter  # noqa: E402
 from lstm_conformance.reference import lstm_forward  # noqa: E402
 from lstm_conformance.harness.runner import ReferenceCache, run_case  # noqa: E402
-from lstm_conformance.spec.loader import load_cases, load_text  # noqa: E402
+from lstm_conformance.spec.loader import load_text  # noqa: E402
+from fixtures.library import builtin_cases  # noqa: E402
 from lstm_conformance.spec.materialize import materialize  # noqa: E402
 
 
@@ -54,7 +55,7 @@ class ReferenceEvaluatorLSTM(Adapter):
         return lambda: model.outputs(session.run(model.output_names, model.feeds))
 
 
-LIBRARY = [c for c in load_cases() if "float32" in c.dtypes]
+LIBRARY = [c for c in builtin_cases() if "float32" in c.dtypes]
 CACHE = ReferenceCache()
 
 
@@ -147,7 +148,7 @@ def test_sequence_lens_is_always_an_input():
 
 def test_the_helper_rejects_states_of_the_wrong_rank():
     import dataclasses
-    unbatched = next(c for c in load_cases() if c.id == "unbatched-with-state")
+    unbatched = next(c for c in builtin_cases() if c.id == "unbatched-with-state")
     problem = materialize(unbatched, "float32")
     with pytest.raises(ValueError, match="h0 must have 2 dimensions"):
         onnx_model.OnnxLSTM(dataclasses.replace(problem, h0=problem.h0[:, None, :]))

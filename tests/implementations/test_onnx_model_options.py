@@ -4,10 +4,10 @@ import pytest
 
 from lstm_conformance.implementations.onnx_model import OnnxLSTM
 from lstm_conformance.reference.layouts.onnx import direction_attribute, direction_from_onnx
-from lstm_conformance.spec.loader import load_cases
 from lstm_conformance.spec.materialize import materialize
+from fixtures.library import builtin_cases
 
-CASES = {c.id: c for c in load_cases()}
+CASES = {c.id: c for c in builtin_cases()}
 
 pytest.importorskip("onnx")
 
