@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import importlib.util
 import json
 import sys
@@ -89,6 +90,13 @@ def keras_backend(present) -> set[str]:
         return set()
 
 
+@functools.lru_cache(maxsize=1)
+def _packages_distributions() -> dict:
+    """{top-level module: its distributions}, read once per process (a probe asks twice: before
+    and after its trial run; reading every installed package's metadata takes ~0.1 s)."""
+    return metadata.packages_distributions()
+
+
 def library_versions(spec: str, present=None, computed_with=()) -> dict:
     """{distribution: version} of the installed libraries the adapter's module imports. With
     `present` (the top-level modules of the process after a trial run): only those imported
@@ -104,7 +112,7 @@ def library_versions(spec: str, present=None, computed_with=()) -> dict:
         for family in ARRAY_LIBRARIES.values():  # jax runs on jaxlib
             if modules & family:
                 modules |= family & set(present)
-    distributions = metadata.packages_distributions()
+    distributions = _packages_distributions()
     versions = {}
     for module in sorted(modules):
         if module in sys.stdlib_module_names or module == "lstm_conformance":

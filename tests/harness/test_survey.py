@@ -6,7 +6,8 @@ everywhere (no entry: it stays a failure), one that crashes its process, one who
 is set, and one that cannot be loaded; a second survey over it reuses the numpy run and times
 numpy. What needs no process of its own (the time limit's bookkeeping with a stand-in run
 process, --reuse's comparison of the adapter and expectations files, --budget-for) is tested in
-this process."""
+this process. The test adapters are NumPy's (a process that imports torch costs about 1.5 s
+more); only the speed part imports torch, for its baseline."""
 import json
 import re
 import sys
@@ -21,11 +22,36 @@ from lstm_conformance import cli
 from lstm_conformance.harness import expectations, survey, survey_worker
 from lstm_conformance.report import results, survey_report
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "adapters.py"
 CASES = ["-k", "toy-memory", "-k", "lengths-with-state", "-k", "peephole[s]"]
+
+# docs/TEXTBOOK.md §1's port (tests/fixtures/adapters.py:TextbookSwappedRows) on NumPy's LSTM,
+# with nn.LSTM's capabilities (no peepholes, standard activations only): the weight rows written
+# [f, i, g, o] in the belief that the first block is the forget gate. In a file of its own.
+SWAPPED_ROWS = textwrap.dedent("""
+    import numpy as np
+    from lstm_conformance.adapter import Capabilities
+    from lstm_conformance.implementations.numpy_lstm import NumpyAdapter
+
+    class SwappedRows(NumpyAdapter):
+        '''numpy's LSTM given the gate blocks i and f swapped.'''
+        name = "textbook-swapped-rows"
+
+        def capabilities(self):
+            return Capabilities(dtypes={"float32", "float64"}, features={
+                "bias", "initial_state", "layers", "bidirectional", "projection", "variable_lengths",
+                "batch_first", "unbatched"})
+
+        def prepare(self, problem):
+            H = problem.config.hidden_size
+            order = np.r_[H:2 * H, 0:H, 2 * H:4 * H]  # blocks [f, i, g, o]
+            params = {k: (v[order] if k.startswith(("weight_ih", "weight_hh", "bias_")) else v)
+                      for k, v in problem.params.items()}
+            return super().prepare(type(problem)(**{**problem.__dict__, "params": params}))
+""")
 
 ADAPTERS = textwrap.dedent("""
     import os, signal
+    from lstm_conformance.adapter import Adapter, Capabilities
     from lstm_conformance.implementations.numpy_lstm import NumpyAdapter
 
     class Shifted(NumpyAdapter):
@@ -49,6 +75,18 @@ ADAPTERS = textwrap.dedent("""
             if problem.case_id == "toy-memory-tanh":
                 os.kill(os.getpid(), signal.SIGSEGV)
             return super().prepare(problem)
+
+    class NeedsGPU(Adapter):
+        name = "needs-gpu"
+
+        def capabilities(self):
+            return Capabilities(devices={"cuda"})
+
+        def skip_reason(self):
+            return "needs a GPU that this test pretends is absent"
+
+        def prepare(self, problem):
+            raise AssertionError("prepare must not run for a skipped adapter")
 """)
 
 EXPECTATIONS = textwrap.dedent("""
@@ -84,11 +122,12 @@ def _table_row(markdown: str, label: str, section: str = "") -> dict:
 def surveyed(tmp_path_factory):
     folder = tmp_path_factory.mktemp("survey")
     (folder / "more_adapters.py").write_text(ADAPTERS)
+    (folder / "swapped_rows.py").write_text(SWAPPED_ROWS)
     (folder / "swapped.yaml").write_text(EXPECTATIONS)
     out = folder / "out"
     impls = [f"{folder / 'more_adapters.py'}:Crasher",  # first: the others must still run after its crash
-             "numpy", f"{FIXTURES}:TextbookSwappedRows", f"{folder / 'more_adapters.py'}:Shifted",
-             f"{FIXTURES}:NoGPUAdapter", f"{folder / 'missing.py'}:Nothing"]
+             "numpy", f"{folder / 'swapped_rows.py'}:SwappedRows", f"{folder / 'more_adapters.py'}:Shifted",
+             f"{folder / 'more_adapters.py'}:NeedsGPU", f"{folder / 'missing.py'}:Nothing"]
     argv = ["survey", "--out", str(out), "--check", "forward", "--skip-speed", "-j", "2",
             "--expectations", str(folder / "swapped.yaml"), *CASES]
     for impl in impls:
@@ -222,7 +261,8 @@ def test_time_limit_stops_one_implementation_and_keeps_its_results(tmp_path, mon
     assert "at most 3 s per implementation" in (tmp_path / "out" / "survey.md").read_text()
 
 
-def test_budget_is_passed_to_each_run_and_its_skipped_units_are_counted_apart(tmp_path):
+def test_budget_is_passed_to_each_run_and_its_skipped_units_are_counted_apart(tmp_path, monkeypatch):
+    monkeypatch.setattr(survey, "_pip_freeze", lambda: [])  # environment.json: tested on the module's survey
     out = tmp_path / "out"
     status = cli.main(["survey", "--out", str(out), "--impl", "numpy", "-k", "toy-memory", "--check", "forward",
                        "--skip-speed", "--budget-for", "numpy=0.001"])
@@ -269,8 +309,10 @@ def resurveyed(surveyed):
     _status, out = surveyed
     log = out / "runs" / "numpy" / "run.log"
     before = log.stat().st_mtime_ns
-    status = cli.main(["survey", "--out", str(out), "--impl", "numpy", "--check", "forward", "--reuse",
-                       "--shapes", "t5b2i4h4", "--quick", *CASES])
+    with pytest.MonkeyPatch.context() as patch:  # environment.json's packages: tested on the first survey
+        patch.setattr(survey, "_pip_freeze", lambda: [])
+        status = cli.main(["survey", "--out", str(out), "--impl", "numpy", "--check", "forward", "--reuse",
+                           "--shapes", "t5b2i4h4", "--quick", *CASES])
     return status, out, before, log.stat().st_mtime_ns
 
 
@@ -295,7 +337,7 @@ def test_reuse_runs_again_when_the_adapter_or_its_expectations_changed(surveyed,
     added to the expectations file after the run would otherwise show as an unexplained failure."""
     _status, out = surveyed
     folder = out.parent
-    swapped, shifted = f"{FIXTURES}:TextbookSwappedRows", f"{folder / 'more_adapters.py'}:Shifted"
+    swapped, shifted = f"{folder / 'swapped_rows.py'}:SwappedRows", f"{folder / 'more_adapters.py'}:Shifted"
     names = {swapped: "textbook-swapped-rows", shifted: "shifted"}
 
     def rerun(spec: str) -> list:
@@ -311,7 +353,7 @@ def test_reuse_runs_again_when_the_adapter_or_its_expectations_changed(surveyed,
     (folder / "swapped.yaml").write_text(EXPECTATIONS.replace("gate blocks i and f swapped", "rows swapped"))
     assert rerun(swapped) and rerun(shifted) == []  # the expectations of textbook-swapped-rows changed
     (folder / "more_adapters.py").write_text(ADAPTERS + "\n# changed\n")
-    assert rerun(shifted)  # shifted's adapter changed
+    assert rerun(shifted) and rerun(swapped) == []  # shifted's adapter file changed, not swapped_rows.py
 
 
 def test_the_probe_names_the_libraries_an_adapter_ran_on(surveyed, tmp_path, monkeypatch):
