@@ -67,14 +67,15 @@ def greedy_cover(items: Sequence[T], traits: Callable[[T], Iterable], cost: Call
     """Items that together carry every trait any item carries (beyond `covered`), chosen greedily
     by new traits per unit of cost; ties go to the earlier item. In the order chosen."""
     covered = set(covered)
-    remaining = [(index, item, set(traits(item)) - covered) for index, item in enumerate(items)]
+    # each item's cost once: the loop below scores every remaining item once per item chosen
+    remaining = [(index, item, set(traits(item)) - covered, max(cost(item), 1e-9)) for index, item in enumerate(items)]
     chosen = []
     while True:
         best = None
-        for index, item, new in remaining:
+        for index, item, new, item_cost in remaining:
             new -= covered
             if new:
-                score = len(new) / max(cost(item), 1e-9)
+                score = len(new) / item_cost
                 if best is None or score > best[0]:
                     best = (score, index, item, new)
         if best is None:
