@@ -35,14 +35,15 @@ class HangsOnlyInPrepare(_Correct):
 
 
 class SlowButFine(_Correct):
-    """Takes a little longer than nothing; used to interrupt a run half-way."""
+    """Takes a little longer than nothing; used to interrupt a run half-way. (0.1 s a call:
+    `-k random` then runs for over 10 s, far longer than the test takes to send its signal.)"""
     name = "slow-but-fine"
 
     def prepare(self, problem):
         run = super().prepare(problem)
 
         def slow():
-            threading.Event().wait(0.2)
+            threading.Event().wait(0.1)
             return run()
         return slow
 
