@@ -8,6 +8,7 @@ import pytest
 from fixtures.adapters import ForwardOnly
 
 from lstm_conformance.bench import ReferenceTiming, parse_shape
+from lstm_conformance.bench import timing
 from lstm_conformance.bench.timing import run_benchmarks
 from lstm_conformance.cli import main
 from lstm_conformance.reference import lstm_backward
@@ -77,10 +78,20 @@ def test_training_callable_returns_the_gradients_of_sum_y(impl, x_index, w_hh_in
     np.testing.assert_allclose(grads[w_hh_index].detach().numpy(), expected["weight_hh_l0"], rtol=1e-10, atol=1e-12)
 
 
-def test_bench_command_times_the_reference_training_in_float64(tmp_path, capsys):
+def test_bench_command_times_the_reference_training_in_float64(tmp_path, capsys, monkeypatch):
+    # the command's own session, with 0.01 s of timed rounds per benchmark (as the test above)
+    # instead of --quick's 0.2 s: what is judged here is what the command times and writes
+    calls = []
+
+    def short_timings(*args, **kwargs):
+        calls.append(kwargs)
+        return run_benchmarks(*args, **{**kwargs, "max_time": 0.01})
+
+    monkeypatch.setattr(timing, "run_benchmarks", short_timings)
     argv = ["bench", "--shapes", "t3b2i4h5", "--impl", "torch-lstm", "--impl", "reference", "--dtype", "float64",
             "--mode", "training", "--quick", "--out", str(tmp_path)]
     assert main(argv) == 0
+    assert [(c["quick"], c["modes"]) for c in calls] == [(True, ("training",))]
     text = (tmp_path / "speed.md").read_text()
     row = next(line for line in text.splitlines() if "| reference" in line)
     assert [c.strip() for c in row.strip("|").split("|")][1:3] == ["training", "float64"]

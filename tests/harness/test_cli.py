@@ -4,10 +4,26 @@ from pathlib import Path
 
 import pytest
 
+from lstm_conformance.bench import timing
 from lstm_conformance.cli import main
 from lstm_conformance.report.results import SCHEMA_VERSION
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "adapters.py"
+
+
+@pytest.fixture
+def short_timings(monkeypatch):
+    """The real benchmark session (pytest-benchmark, benchmark.json written), with 0.01 s of timed
+    rounds per benchmark instead of --quick's 0.2 s: these tests judge what the command passes on
+    and writes; the timings themselves are tested in tests/bench (also with max_time=0.01)."""
+    real, calls = timing.run_benchmarks, []
+
+    def run_benchmarks(*args, **kwargs):
+        calls.append(kwargs)
+        return real(*args, **{**kwargs, "max_time": 0.01})
+
+    monkeypatch.setattr(timing, "run_benchmarks", run_benchmarks)
+    return calls
 
 
 def test_run_passes_with_exit_0_and_writes_results(tmp_path, capsys):
@@ -102,10 +118,11 @@ def test_list_cases_and_impls(capsys):
     assert "torch-cell" in out and "cuda" in out
 
 
-def test_report_writes_all_files(tmp_path, capsys):
+def test_report_writes_all_files(tmp_path, capsys, short_timings):
     code = main(["report", "--impl", "numpy", "--impl", "torch-lstm", "-k", "toy-memory-tanh", "--out", str(tmp_path),
                  "--shapes", "t3b2i4h5", "--quick"])
     assert code == 0
+    assert [call["quick"] for call in short_timings] == [True]  # --quick reaches the one benchmark session
     for name in ("results.json", "correctness.md", "speed.md", "benchmark.json"):
         assert (tmp_path / name).is_file(), name
     doc = json.loads((tmp_path / "results.json").read_text())
