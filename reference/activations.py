@@ -62,14 +62,14 @@ def parameters(act: Activation) -> tuple:
 
 def apply(act: Activation, z: np.ndarray) -> np.ndarray:
     """act(z), elementwise, in float64."""
-    a, b = parameters(act)
     name = act.name
-    if name == "identity":
-        return np.array(z, dtype=np.float64, copy=True)
+    if name == "sigmoid":  # the two of every step first: they take no alpha or beta
+        return sigmoid(z)
     if name == "tanh":
         return np.tanh(z)
-    if name == "sigmoid":
-        return sigmoid(z)
+    a, b = parameters(act)
+    if name == "identity":
+        return np.array(z, dtype=np.float64, copy=True)
     if name == "relu":
         return np.maximum(z, 0.0)
     if name == "hard_sigmoid":
