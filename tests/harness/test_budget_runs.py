@@ -57,6 +57,14 @@ def cases(library):
     return [c for c in library if c.group in GROUPS or c.id.startswith("long-sequence")]
 
 
+@pytest.fixture(scope="module")
+def whole_run(cases):
+    """The run of `cases` without a budget, and the seconds of fake clock its calls took (the
+    tests only read it)."""
+    clock = FakeClock()
+    return _run(cases, SlowNumpy(clock)), clock.now
+
+
 def _run(cases, adapter, budget=None, **selection):
     with Session(RunOptions(), [adapter.name], lambda name: adapter) as session:
         return usecases.run_correctness(session, usecases.Selection(cases=cases, **selection), budget=budget,
@@ -71,14 +79,12 @@ def _traits(records, by_id):
     return {t for r in records for t in case_traits(by_id[r["case"]])} | {("check", r["check"]) for r in records}
 
 
-def test_budget_stops_starting_units_and_records_the_rest_as_not_run(cases, monkeypatch):
-    clock = FakeClock()
-    adapter = SlowNumpy(clock)
-    whole = _run(cases, adapter)
+def test_budget_stops_starting_units_and_records_the_rest_as_not_run(cases, whole_run, monkeypatch):
+    whole, total = whole_run  # total: the calls of the whole run, every one a second
     assert all(r["status"] in ("pass", "unsupported") for r in whole.records)
-    total = clock.now  # the calls of the whole run: every one a second
 
-    clock.now, started = 0.0, []
+    clock, started = FakeClock(), []
+    adapter = SlowNumpy(clock)
     real_run_unit = usecases.run_unit
 
     def timed_run_unit(unit, cache, diagnose):
@@ -106,15 +112,17 @@ def test_budget_stops_starting_units_and_records_the_rest_as_not_run(cases, monk
     assert any(r["case"] == "long-sequence-t1000" for r in left)  # the costliest units were left for last
 
 
-def test_a_budget_never_spent_changes_nothing_but_the_order(library):
+def test_a_budget_never_spent_changes_nothing_but_the_order(library, whole_run):
     cases = [c for c in library if c.group in ("states", "tf-options")]
+    ids = {c.id for c in cases}
+    plain = [r for r in whole_run[0].records if r["case"] in ids]  # those cases' records, run without a budget
+    assert {r["case"] for r in plain} == ids
     clock = FakeClock()
-    plain = _run(cases, SlowNumpy(clock))
     budgeted = _run(cases, SlowNumpy(clock), Budget(1e9, clock))
     assert budgeted.incomplete == "" and budgeted.exit_status(strict=False, allow_empty=False) == 0
     strip = [{k: v for k, v in r.items() if k != "seconds"} for r in budgeted.records]
     assert sorted(strip, key=results.sort_key) == sorted(({k: v for k, v in r.items() if k != "seconds"}
-                                                          for r in plain.records), key=results.sort_key)
+                                                          for r in plain), key=results.sort_key)
 
 
 def test_coverage_first_order_reaches_every_trait_before_the_costly_rest(library):
