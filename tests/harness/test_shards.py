@@ -1,5 +1,6 @@
 """run --shard K/N and merge: the shards of a run, merged, equal the run itself."""
 import json
+import textwrap
 
 import pytest
 
@@ -7,8 +8,35 @@ from lstm_conformance.cli import main
 from lstm_conformance.harness.shards import in_shard, parse_shard
 from lstm_conformance.report import results
 
-SELECTION = ["--impl", "numpy", "--impl", "tests/fixtures/adapters.py:TextbookSwappedRows", "-k", "toy",
-             "-k", "random/t5b3*", "--dtype", "float64", "-q", "--allow-empty"]
+# tests/fixtures/adapters.py's TextbookSwappedRows (the gate blocks i and f swapped) on NumPy's
+# LSTM with nn.LSTM's features: failures to shard and merge, without importing torch.
+SWAPPED_ROWS = textwrap.dedent("""
+    import numpy as np
+    from lstm_conformance.adapter import Capabilities
+    from lstm_conformance.implementations.numpy_lstm import NumpyAdapter
+
+    class SwappedRows(NumpyAdapter):
+        name = "textbook-swapped-rows"
+
+        def capabilities(self):
+            return Capabilities(dtypes={"float32", "float64"}, gradients=True, features={
+                "bias", "initial_state", "layers", "bidirectional", "projection", "variable_lengths",
+                "batch_first", "unbatched"})
+
+        def prepare(self, problem):
+            H = problem.config.hidden_size
+            order = np.r_[H:2 * H, 0:H, 2 * H:4 * H]  # blocks [f, i, g, o]
+            params = {k: (v[order] if k.startswith(("weight_ih", "weight_hh", "bias_")) else v)
+                      for k, v in problem.params.items()}
+            return super().prepare(type(problem)(**{**problem.__dict__, "params": params}))
+""")
+
+
+@pytest.fixture
+def selection(tmp_path):
+    (tmp_path / "swapped_rows.py").write_text(SWAPPED_ROWS)
+    return ["--impl", "numpy", "--impl", f"{tmp_path / 'swapped_rows.py'}:SwappedRows", "-k", "toy",
+            "-k", "random/t5b3*", "--dtype", "float64", "-q", "--allow-empty"]
 
 
 def comparable(document: dict) -> list:
@@ -17,10 +45,10 @@ def comparable(document: dict) -> list:
                   for r in document["records"])
 
 
-def test_shards_partition_the_cases_and_merge_to_the_whole_run(tmp_path, capsys):
-    main(["run", "--out", str(tmp_path / "whole")] + SELECTION)
+def test_shards_partition_the_cases_and_merge_to_the_whole_run(tmp_path, selection, capsys):
+    main(["run", "--out", str(tmp_path / "whole")] + selection)
     for k in (1, 2, 3):
-        main(["run", "--out", str(tmp_path / f"shard{k}"), "--shard", f"{k}/3"] + SELECTION)
+        main(["run", "--out", str(tmp_path / f"shard{k}"), "--shard", f"{k}/3"] + selection)
     shard_records = [results.read(tmp_path / f"shard{k}" / "results.json")["records"] for k in (1, 2, 3)]
     assert all(shard_records), "each shard of this selection has cases"
     files = [str(tmp_path / f"shard{k}" / "results.json") for k in (1, 2, 3)]
@@ -43,9 +71,9 @@ def test_a_case_stays_in_its_shard_whatever_else_is_in_the_library():
     assert all(in_shard(i, (owners[i][0], 4)) for i in ["case-7"])  # by its id alone
 
 
-def test_merge_refuses_shards_of_different_runs(tmp_path, capsys):
-    main(["run", "--out", str(tmp_path / "a"), "--shard", "1/2"] + SELECTION)
-    main(["run", "--out", str(tmp_path / "b"), "--shard", "2/2", "--strict"] + SELECTION)
+def test_merge_refuses_shards_of_different_runs(tmp_path, selection, capsys):
+    main(["run", "--out", str(tmp_path / "a"), "--shard", "1/2"] + selection)
+    main(["run", "--out", str(tmp_path / "b"), "--shard", "2/2", "--strict"] + selection)
     code = main(["merge", str(tmp_path / "a" / "results.json"), str(tmp_path / "b" / "results.json"),
                  "--out", str(tmp_path / "m")])
     assert code == 2 and "different settings (strict)" in capsys.readouterr().err
