@@ -161,11 +161,12 @@ class ControlLSTM(Adapter):
     def direction(self, cfg, p, x, h, c, mask, reverse):
         T, B = x.shape[0], x.shape[1]
         H, P = cfg.hidden_size, cfg.output_size
-        ys = [h.new_zeros(B, P) for _ in range(T)]
-        cs = [c.new_zeros(B, H) for _ in range(T)]
+        ys, cs = [None] * T, [None] * T  # the slots no step writes stay zero (filled in below)
         bias = self.combined_bias(p["bias_ih"], p["bias_hh"]) if cfg.bias else 0.0
+        x_proj = x @ p["weight_ih"].T  # the input's share of every step: one product, not T
+        w_hh = p["weight_hh"].T
         for t in self.time_steps(T, reverse):
-            a = x[t] @ p["weight_ih"].T + h @ p["weight_hh"].T + bias
+            a = x_proj[t] + h @ w_hh + bias
             a_i, a_f, a_g, a_o = self.gate_blocks(a, H)
             i, f, g, o = self.sigmoid(a_i), self.sigmoid(a_f), torch.tanh(a_g), self.sigmoid(a_o)
             c_new = self.cell_update(f, c, i, g)
@@ -184,6 +185,8 @@ class ControlLSTM(Adapter):
             h, c = self.carry(h, c)
             slot = self.output_slot(t, T, reverse)
             ys[slot], cs[slot] = h_new, c_new
+        ys = [h.new_zeros(B, P) if y is None else y for y in ys]
+        cs = [c.new_zeros(B, H) if s is None else s for s in cs]
         h, c = self.final_state(h, c, ys, cs)
         if T == 0:
             return x.new_zeros(0, B, P), x.new_zeros(0, B, H), h, c
