@@ -8,7 +8,7 @@ import pytest
 from lstm_conformance.cli import main
 from lstm_conformance.harness.registry import AdapterLoadError, load_adapter
 from lstm_conformance.harness.runner import run_suite
-from lstm_conformance.spec.loader import load_cases, select
+from lstm_conformance.spec.loader import select
 
 # A correct adapter split over two files: the adapter imports the LSTM from the module beside it.
 NEIGHBOUR = """
@@ -45,11 +45,11 @@ def clean_imports(monkeypatch):
     sys.modules.pop("my_adapter", None)
 
 
-def test_an_adapter_file_imports_the_module_beside_it(tmp_path, monkeypatch, clean_imports):
+def test_an_adapter_file_imports_the_module_beside_it(tmp_path, monkeypatch, clean_imports, library):
     path = write_adapter(tmp_path / "elsewhere")
     monkeypatch.chdir(tmp_path)  # not the adapter's folder
     adapter = load_adapter(f"{path}:MyAdapter")
-    records = run_suite(select(load_cases(), ["toy-memory-tanh"]), [adapter], ["float64"], checks=["forward"])
+    records = run_suite(select(library, ["toy-memory-tanh"]), [adapter], ["float64"], checks=["forward"])
     assert [r["status"] for r in records] == ["pass"]
 
 
@@ -107,7 +107,7 @@ def test_capabilities_that_raise_or_return_the_wrong_thing(tmp_path, clean_impor
         load_adapter(f"{path}:ReturnsDict")
 
 
-def test_prepare_returning_no_callable_names_the_contract(tmp_path, clean_imports):
+def test_prepare_returning_no_callable_names_the_contract(tmp_path, clean_imports, library):
     path = tmp_path / "eager.py"
     path.write_text(textwrap.dedent("""
         from lstm_conformance.implementations.numpy_lstm import NumpyAdapter
@@ -122,7 +122,7 @@ def test_prepare_returning_no_callable_names_the_contract(tmp_path, clean_import
             def prepare(self, problem):
                 return None  # neither validates nor returns a callable
     """))
-    cases = select(load_cases(), ["toy-memory-tanh"])
+    cases = select(library, ["toy-memory-tanh"])
     records = run_suite(cases, [load_adapter(f"{path}:Eager")], ["float64"], checks=["forward"])
     assert [r["status"] for r in records] == ["error"]
     assert "Eager.prepare(problem) returned dict, not a callable; the adapter contract" in records[0]["message"]

@@ -3,12 +3,21 @@ import json
 from pathlib import Path
 
 import pytest
+from fixtures.cases_once import cases_loaded_once
 
+from lstm_conformance import cli
 from lstm_conformance.bench import timing
 from lstm_conformance.cli import main
 from lstm_conformance.report.results import SCHEMA_VERSION
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "adapters.py"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def library_loaded_once():
+    """Each command loads the case files: parsed once here, each command gets its own copy."""
+    with cases_loaded_once(cli):
+        yield
 
 
 @pytest.fixture
@@ -65,16 +74,19 @@ def test_verbose_prints_a_line_per_record_and_quiet_only_the_totals(capsys):
     assert capsys.readouterr().out == "6 pass, 1 fail\n"
 
 
-@pytest.mark.parametrize("option", [["-x"], ["--maxfail", "1"]])
-def test_maxfail_stops_the_run_and_keeps_what_was_computed(tmp_path, capsys, option):
+def test_maxfail_stops_the_run_and_keeps_what_was_computed(tmp_path, capsys):
     argv = ["run", "--impl", f"{FIXTURES}:TextbookSwappedRows", "-k", "toy", "--out", str(tmp_path)]
-    assert main(argv + option) == 1
-    out = capsys.readouterr().out
-    assert "stopped early (--maxfail 1)" in out
-    doc = json.loads((tmp_path / "results.json").read_text())
-    assert doc["settings"]["stopped_early"] == "--maxfail 1"
-    statuses = [r["status"] for r in doc["records"]]
-    assert statuses.count("fail") == 1 and len(statuses) < 32  # the full run has 4 failures in 32 records
+    for option in (["-x"], ["--maxfail", "1"]):  # the same stop, one run each
+        (tmp_path / "results.json").unlink(missing_ok=True)  # each run's own file is read
+        assert main(argv + option) == 1, option
+        out = capsys.readouterr().out
+        assert "stopped early (--maxfail 1)" in out, option
+        doc = json.loads((tmp_path / "results.json").read_text())
+        assert doc["settings"]["stopped_early"] == "--maxfail 1", option
+        statuses = [r["status"] for r in doc["records"]]
+        # the full run has 4 failures in 32 records
+        assert statuses.count("fail") == 1 and len(statuses) < 32, (option, statuses)
+    (tmp_path / "results.json").unlink()
     assert main(argv + ["--maxfail", "3"]) == 1
     assert sum(r["status"] == "fail" for r in json.loads((tmp_path / "results.json").read_text())["records"]) == 3
 

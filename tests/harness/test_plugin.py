@@ -1,6 +1,5 @@
 """`pytest --lstm-impl ...` runs the spec cases as tests, in any directory, through the same
 engine as the CLI."""
-import copy
 import shlex
 from pathlib import Path
 
@@ -11,10 +10,12 @@ import hypothesis.internal.observability  # noqa: F401
 import numpy  # noqa: F401
 import pytest
 import torch  # noqa: F401
+from fixtures.cases_once import cases_loaded_once
 
 import lstm_conformance.harness.expectations  # noqa: F401
 import lstm_conformance.harness.runner  # noqa: F401
 import lstm_conformance.harness.session  # noqa: F401
+from lstm_conformance import cli
 from lstm_conformance.cli import main as cli_main
 from lstm_conformance.report import results
 from lstm_conformance.spec import loader
@@ -25,21 +26,10 @@ BAD_ADAPTERS = ROOT / "tests" / "robustness" / "bad_adapters.py"
 
 
 @pytest.fixture(scope="module", autouse=True)
-def load_the_library_once():
-    """Every inner session loads the case library (the plugin calls loader.load_cases in
-    pytest_collection); here the first call of each argument list really loads the files and
-    the later ones get a deep copy of its cases, so no session sees another's. Loading itself
-    is tested in tests/spec; what these tests judge is what the plugin does with the cases."""
-    real, loaded = loader.load_cases, {}
-
-    def load_cases(paths=None, max_memory=None):
-        key = (tuple(map(str, paths)) if paths else None, max_memory)
-        if key not in loaded:
-            loaded[key] = real(paths, max_memory)
-        return copy.deepcopy(loaded[key])
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(loader, "load_cases", load_cases)
+def library_loaded_once():
+    """Every inner session loads the case library (pytest_collection calls loader.load_cases), as
+    does the CLI: here the files are parsed once and each gets its own copy (fixtures/cases_once.py)."""
+    with cases_loaded_once(loader, cli):
         yield
 
 
