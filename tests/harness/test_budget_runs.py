@@ -246,8 +246,14 @@ def test_quick_profile_records_what_it_leaves_out(library):
     assert {r["status"] for r in left} == {"skipped"}
     assert {r["case"] for r in left if "over the quick bounds" in r["message"]} == {"long-sequence-t1000"}
     assert {r["check"] for r in left} >= {"determinism", "strided", "gradients"}
-    full = run("numpy", cases=cases, dtypes=["float32"], diagnose=False)
-    assert _keys(records) == _keys(full)  # the same units and checks, each run or recorded as left out
+    # The same units and checks as a run without the profile, each run or recorded as left out.
+    # That run leaves out training-parity (300 training steps, ~2 s): its units are those of the
+    # one case it applies to, as iter_units makes them.
+    training = CHECKS["training-parity"]
+    full = run("numpy", cases=cases, dtypes=["float32"], diagnose=False, checks=[c for c in CHECKS if c != training.name])
+    full_training = [(c.id, "float32", "numpy", training.name) for c in cases if training.applies(c)]
+    assert full_training  # textbook-small-init, a numerics case within the bounds
+    assert _keys(records) == sorted(_keys(full) + full_training)
     with pytest.raises(ValueError, match="profile 'fast'"):
         run("numpy", profile="fast")
     with pytest.raises(ValueError, match="positive number of seconds"):
