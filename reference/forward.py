@@ -340,8 +340,10 @@ def lstm_step(config: LSTMConfig, p: dict, x, h, c, active, x_proj=None, directi
 def normalise(z: np.ndarray) -> np.ndarray:
     """TFLite's MeanStddevNormalization over the last axis (the H units of one gate block, per
     batch row): (z − mean) / sqrt(variance + 1e-8), variance the mean squared deviation."""
-    centred = z - z.mean(axis=-1, keepdims=True)
-    return centred / np.sqrt(np.mean(centred ** 2, axis=-1, keepdims=True) + LAYER_NORM_EPSILON)
+    # np.add.reduce / n is np.mean's own arithmetic, without its Python wrapper (a hot path)
+    n = z.shape[-1]
+    centred = z - np.add.reduce(z, axis=-1, keepdims=True) / n
+    return centred / np.sqrt(np.add.reduce(centred ** 2, axis=-1, keepdims=True) / n + LAYER_NORM_EPSILON)
 
 
 def _layer_norm(config: LSTMConfig, p: dict, k: int, z: np.ndarray, ln_in, ln_out) -> np.ndarray:
@@ -360,7 +362,8 @@ def clip(config: LSTMConfig, z: np.ndarray) -> np.ndarray:
     """ONNX's cell clip: bound the input of an activation to [-clip, clip]."""
     if config.cell_clip is None:
         return z
-    return np.clip(z, -config.cell_clip, config.cell_clip)
+    # np.clip's arithmetic (max with the lower bound, then min with the upper), without its wrapper
+    return np.minimum(np.maximum(z, -config.cell_clip), config.cell_clip)
 
 
 def clip_passes(config: LSTMConfig, z: np.ndarray) -> np.ndarray:
