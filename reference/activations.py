@@ -97,15 +97,15 @@ def derivative(act: Activation, z: np.ndarray) -> np.ndarray:
     counting their bounds as inside (relu'(0) = 1, hard_sigmoid' = alpha where alpha z + beta
     is exactly 0 or 1). At thresholded_relu's jump (z == alpha) it is 1, the right-hand value.
     """
-    a, b = parameters(act)
     name = act.name
-    if name == "identity":
-        return np.ones_like(z, dtype=np.float64)
-    if name == "tanh":
-        return 1.0 - np.tanh(z) ** 2
-    if name == "sigmoid":
+    if name == "sigmoid":  # the two of every step first: they take no alpha or beta
         s = sigmoid(z)
         return s * (1.0 - s)
+    if name == "tanh":
+        return 1.0 - np.tanh(z) ** 2
+    a, b = parameters(act)
+    if name == "identity":
+        return np.ones_like(z, dtype=np.float64)
     if name == "relu":
         return np.where(z >= 0, 1.0, 0.0)
     if name == "hard_sigmoid":
