@@ -24,6 +24,7 @@ from lstm_conformance.spec.materialize import materialize
 # mutated_texts, arbitrary text and `validate`; a well-formed text gives both the same document.
 C_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 FILE = "fuzzed.yaml"
+LIMIT = 16 * 2**20  # the memory limit the fuzzed files are loaded and materialized under
 
 
 @functools.cache
@@ -37,7 +38,7 @@ def library_texts() -> dict:
 def library_documents() -> dict:
     """The built-in library files as parsed documents. Never mutate them: draw a deep copy."""
     return {name: yaml.load(text, Loader=C_SAFE_LOADER) for name, text in library_texts().items()}  # noqa: S506
-LIMIT = 16 * 2**20  # the memory limit the fuzzed files are loaded and materialized under
+
 
 # Values YAML can carry, with the awkward ones over-represented.
 scalars = st.one_of(
