@@ -41,22 +41,33 @@ def test_the_kill_matrix_names_the_checks_that_kill(quick_result):
     assert "0 false failures" in text
 
 
-@pytest.mark.parametrize("mutant", ZOO, ids=lambda m: m.name)
-def test_each_mutant_departs_from_the_control(library, mutant):
-    # Not vacuous: on some quick case, the mutant's forward or gradients differ from the control's.
+@pytest.fixture(scope="module")
+def control_runs(library):
+    """Each quick case with the control's float64 outputs and its gradients for upstream all
+    ones: computed once, every mutant below is compared with them (on a problem of its own)."""
     import numpy as np
     by_id = {c.id: c for c in library}
+    runs = []
     for case_id in QUICK_CASES:
         problem = materialize(by_id[case_id], "float64")
+        want = ControlLSTM().prepare(problem)()
+        upstream = {k: np.ones(tuple(want[k].shape)) for k in ("y", "h_n", "c_n")}
+        runs.append((by_id[case_id], want, upstream, ControlLSTM().gradients(problem, upstream)))
+    return runs
+
+
+@pytest.mark.parametrize("mutant", ZOO, ids=lambda m: m.name)
+def test_each_mutant_departs_from_the_control(control_runs, mutant):
+    # Not vacuous: on some quick case, the mutant's forward or gradients differ from the control's.
+    for case, want, upstream, w in control_runs:
+        problem = materialize(case, "float64")
         try:
             got = mutant().prepare(problem)()
         except Exception:
             return  # it raises where the control does not, or the reverse: different
-        want = ControlLSTM().prepare(problem)()
         if any(not torch_equal(got[k], want[k]) for k in want):
             return
-        upstream = {k: np.ones(tuple(want[k].shape)) for k in ("y", "h_n", "c_n")}
-        g, w = mutant().gradients(problem, upstream), ControlLSTM().gradients(problem, upstream)
+        g = mutant().gradients(problem, upstream)
         if any(not torch_equal(g[k], w[k]) for k in w):
             return
     # The remaining mutants differ only in how they treat invalid or strided inputs, dtypes, or repeated runs.
