@@ -128,8 +128,11 @@ class ConformanceRun:
         self.cache = ReferenceCache()
         self.plan = plan_for(option("--lstm-profile"), cases, [c.name for c in checks], self.session.adapters)
         self.budget = Budget(option("--lstm-budget")) if option("--lstm-budget") else None
+        resolved: dict = {}  # each case file's resolved path, found once per file, not once per unit
         for unit in iter_units(cases, self.session.adapters, option("--lstm-dtype") or None, checks):
-            self.units.setdefault(Path(unit.case.file).resolve(), []).append(unit)
+            if unit.case.file not in resolved:
+                resolved[unit.case.file] = Path(unit.case.file).resolve()
+            self.units.setdefault(resolved[unit.case.file], []).append(unit)
 
     def pytest_collect_file(self, file_path, parent):
         if file_path.suffix == ".yaml" and file_path.resolve() in self.case_files:
