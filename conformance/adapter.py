@@ -119,7 +119,9 @@ def with_defaults(adapter):
     for method in OPTIONAL_METHODS:
         if not hasattr(adapter, method):
             setattr(adapter, method, getattr(Adapter, method).__get__(adapter))
-    if not hasattr(adapter, "description"):
+    # the class first: hasattr on the instance would compute a description property (Keras's
+    # reads every installed distribution's metadata) only to learn that it exists
+    if not hasattr(type(adapter), "description") and not hasattr(adapter, "description"):
         adapter.description = ""
     return adapter
 
