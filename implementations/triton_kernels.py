@@ -99,17 +99,28 @@ def lstm_sequence_kernel(
     unit_ok = units < H
     tile_ok = row_ok[:, None] & unit_ok[None, :]
 
+    # Offsets that are the same in every step, computed once: the compiler hoists them anyway,
+    # Triton's interpreter would recompute them (with overflow checks) every step.
+    w_f_ptr, w_g_ptr, w_o_ptr = w_hh_ptr + H * H, w_hh_ptr + 2 * H * H, w_hh_ptr + 3 * H * H
+    w_units = units[None, :] * H  # the start of each of this program's units' rows of W_hh
+    h_rows = rows[:, None] * H  # the start of each of this program's rows of h
+    step_size = B * H  # one step's h in hs
+    xw_tile = rows[:, None] * xw_stride_b + units[None, :]
+    H2, H3 = 2 * H, 3 * H
+
     if W_RESIDENT:
         # This program's rows of W_hh, transposed to (H_PAD, BLOCK_H): loaded once, on chip for all steps.
         k = tl.arange(0, H_PAD)
-        w_offsets = units[None, :] * H + k[:, None]
+        w_offsets = w_units + k[:, None]
         w_mask = (k < H)[:, None] & unit_ok[None, :]
         w_i = tl.load(w_hh_ptr + w_offsets, mask=w_mask, other=0.0)
-        w_f = tl.load(w_hh_ptr + H * H + w_offsets, mask=w_mask, other=0.0)
-        w_g = tl.load(w_hh_ptr + 2 * H * H + w_offsets, mask=w_mask, other=0.0)
-        w_o = tl.load(w_hh_ptr + 3 * H * H + w_offsets, mask=w_mask, other=0.0)
+        w_f = tl.load(w_f_ptr + w_offsets, mask=w_mask, other=0.0)
+        w_g = tl.load(w_g_ptr + w_offsets, mask=w_mask, other=0.0)
+        w_o = tl.load(w_o_ptr + w_offsets, mask=w_mask, other=0.0)
+        h_offsets = h_rows + k[None, :]
+        h_mask = row_ok[:, None] & (k < H)[None, :]
 
-    state_offsets = rows[:, None] * H + units[None, :]
+    state_offsets = h_rows + units[None, :]
     c = tl.load(c_ptr + state_offsets, mask=tile_ok, other=0.0)
 
     for s in range(steps):
@@ -117,17 +128,15 @@ def lstm_sequence_kernel(
             t = t_first - s
         else:
             t = t_first + s
-        h_prev_ptr = hs_ptr + (t + REVERSE) * B * H
-        xw_row = xw_ptr + t * xw_stride_t + rows[:, None] * xw_stride_b + units[None, :]
+        h_prev_ptr = hs_ptr + (t + REVERSE) * step_size
+        xw_row = xw_ptr + t * xw_stride_t + xw_tile
         z_i = tl.load(xw_row, mask=tile_ok, other=0.0)
         z_f = tl.load(xw_row + H, mask=tile_ok, other=0.0)
-        z_g = tl.load(xw_row + 2 * H, mask=tile_ok, other=0.0)
-        z_o = tl.load(xw_row + 3 * H, mask=tile_ok, other=0.0)
+        z_g = tl.load(xw_row + H2, mask=tile_ok, other=0.0)
+        z_o = tl.load(xw_row + H3, mask=tile_ok, other=0.0)
         if W_RESIDENT:
-            k = tl.arange(0, H_PAD)
             # .cg: read from L2, past this multiprocessor's L1, which may hold another program's stale h
-            h = tl.load(h_prev_ptr + rows[:, None] * H + k[None, :], mask=row_ok[:, None] & (k < H)[None, :],
-                        other=0.0, cache_modifier=".cg")
+            h = tl.load(h_prev_ptr + h_offsets, mask=h_mask, other=0.0, cache_modifier=".cg")
             z_i = _gate_tile(h, w_i, z_i, DOT_F32, PRECISION)
             z_f = _gate_tile(h, w_f, z_f, DOT_F32, PRECISION)
             z_g = _gate_tile(h, w_g, z_g, DOT_F32, PRECISION)
@@ -136,20 +145,17 @@ def lstm_sequence_kernel(
             for k0 in range(0, H, BLOCK_K):
                 k = k0 + tl.arange(0, BLOCK_K)
                 k_ok = k < H
-                h = tl.load(h_prev_ptr + rows[:, None] * H + k[None, :], mask=row_ok[:, None] & k_ok[None, :],
+                h = tl.load(h_prev_ptr + h_rows + k[None, :], mask=row_ok[:, None] & k_ok[None, :],
                             other=0.0, cache_modifier=".cg")
-                w_offsets = units[None, :] * H + k[:, None]
+                w_offsets = w_units + k[:, None]
                 w_mask = k_ok[:, None] & unit_ok[None, :]
                 z_i = _gate_tile(h, tl.load(w_hh_ptr + w_offsets, mask=w_mask, other=0.0), z_i, DOT_F32, PRECISION)
-                z_f = _gate_tile(h, tl.load(w_hh_ptr + H * H + w_offsets, mask=w_mask, other=0.0), z_f,
-                                 DOT_F32, PRECISION)
-                z_g = _gate_tile(h, tl.load(w_hh_ptr + 2 * H * H + w_offsets, mask=w_mask, other=0.0), z_g,
-                                 DOT_F32, PRECISION)
-                z_o = _gate_tile(h, tl.load(w_hh_ptr + 3 * H * H + w_offsets, mask=w_mask, other=0.0), z_o,
-                                 DOT_F32, PRECISION)
+                z_f = _gate_tile(h, tl.load(w_f_ptr + w_offsets, mask=w_mask, other=0.0), z_f, DOT_F32, PRECISION)
+                z_g = _gate_tile(h, tl.load(w_g_ptr + w_offsets, mask=w_mask, other=0.0), z_g, DOT_F32, PRECISION)
+                z_o = _gate_tile(h, tl.load(w_o_ptr + w_offsets, mask=w_mask, other=0.0), z_o, DOT_F32, PRECISION)
         c = _sigmoid(z_f) * c + _sigmoid(z_i) * _tanh(z_g)
         h_new = _sigmoid(z_o) * _tanh(c)
-        h_out_ptr = hs_ptr + (t + 1 - REVERSE) * B * H
+        h_out_ptr = hs_ptr + (t + 1 - REVERSE) * step_size
         tl.store(h_out_ptr + state_offsets, h_new.to(hs_ptr.dtype.element_ty), mask=tile_ok)
         if s + 1 < steps:  # the next step reads every unit of h: wait for the programs that write them
             if HIDDEN_BLOCKS > 1:
