@@ -85,6 +85,7 @@ class ConformanceRun:
         self.session = None  # session.Session: the adapters and what judges their records
         self.cache = None
         self.units: dict = {}  # case file -> its units
+        self.file_nodeids: dict = {}  # a .yaml path pytest visits -> (is a case file, its node id)
         self.plan = None  # profiles.Plan of --lstm-profile quick
         self.budget = None  # time_budget.Budget of --lstm-budget
 
@@ -135,14 +136,23 @@ class ConformanceRun:
             self.units.setdefault(resolved[unit.case.file], []).append(unit)
 
     def pytest_collect_file(self, file_path, parent):
-        if file_path.suffix == ".yaml" and file_path.resolve() in self.case_files:
-            try:
-                file_path.relative_to(self.config.rootpath)
-                nodeid = None  # pytest's own: relative to the rootdir
-            except ValueError:  # outside the rootdir (an installed library): the absolute path
-                nodeid = file_path.as_posix()
-            return LSTMCaseFile.from_parent(parent, path=file_path, nodeid=nodeid)
-        return None
+        if file_path.suffix != ".yaml":
+            return None
+        # pytest visits a case file once per test path given (every case file, by default):
+        # its path is resolved and placed once
+        if file_path not in self.file_nodeids:
+            self.file_nodeids[file_path] = self._case_file_nodeid(file_path)
+        is_case_file, nodeid = self.file_nodeids[file_path]
+        return LSTMCaseFile.from_parent(parent, path=file_path, nodeid=nodeid) if is_case_file else None
+
+    def _case_file_nodeid(self, file_path: Path) -> tuple:
+        if file_path.resolve() not in self.case_files:
+            return False, None
+        try:
+            file_path.relative_to(self.config.rootpath)
+            return True, None  # pytest's own node id: relative to the rootdir
+        except ValueError:  # outside the rootdir (an installed library): the absolute path
+            return True, file_path.as_posix()
 
     def pytest_collection_modifyitems(self, session, config, items):
         """--lstm-budget: this plugin's tests in coverage-first order (the others keep their places)."""
