@@ -262,7 +262,10 @@ def test_time_limit_stops_one_implementation_and_keeps_its_results(tmp_path, mon
 
 
 def test_budget_is_passed_to_each_run_and_its_skipped_units_are_counted_apart(tmp_path, monkeypatch):
-    monkeypatch.setattr(survey, "_pip_freeze", lambda: [])  # environment.json: tested on the module's survey
+    # the probe answers in this process and environment.json has no packages: both are tested on
+    # the module's survey; here the run process and the report are what is tested
+    monkeypatch.setattr(survey.Survey, "probe", lambda self, spec: {"spec": spec, "name": spec, "versions": {}})
+    monkeypatch.setattr(survey, "_pip_freeze", lambda: [])
     out = tmp_path / "out"
     status = cli.main(["survey", "--out", str(out), "--impl", "numpy", "-k", "toy-memory", "--check", "forward",
                        "--skip-speed", "--budget-for", "numpy=0.001"])
