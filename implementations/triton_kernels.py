@@ -105,6 +105,9 @@ def lstm_sequence_kernel(
     w_units = units[None, :] * H  # the start of each of this program's units' rows of W_hh
     h_rows = rows[:, None] * H  # the start of each of this program's rows of h
     step_size = B * H  # one step's h in hs
+    # step t reads h from row t + REVERSE of hs and writes row t + 1 - REVERSE
+    h_in_shift, h_out_shift = REVERSE * step_size, (1 - REVERSE) * step_size
+    last = steps - 1
     xw_tile = rows[:, None] * xw_stride_b + units[None, :]
     H2, H3 = 2 * H, 3 * H
 
@@ -128,7 +131,8 @@ def lstm_sequence_kernel(
             t = t_first - s
         else:
             t = t_first + s
-        h_prev_ptr = hs_ptr + (t + REVERSE) * step_size
+        h_t = hs_ptr + t * step_size
+        h_prev_ptr = h_t + h_in_shift
         xw_row = xw_ptr + t * xw_stride_t + xw_tile
         z_i = tl.load(xw_row, mask=tile_ok, other=0.0)
         z_f = tl.load(xw_row + H, mask=tile_ok, other=0.0)
@@ -155,9 +159,9 @@ def lstm_sequence_kernel(
                 z_o = _gate_tile(h, tl.load(w_o_ptr + w_offsets, mask=w_mask, other=0.0), z_o, DOT_F32, PRECISION)
         c = _sigmoid(z_f) * c + _sigmoid(z_i) * _tanh(z_g)
         h_new = _sigmoid(z_o) * _tanh(c)
-        h_out_ptr = hs_ptr + (t + 1 - REVERSE) * step_size
+        h_out_ptr = h_t + h_out_shift
         tl.store(h_out_ptr + state_offsets, h_new.to(hs_ptr.dtype.element_ty), mask=tile_ok)
-        if s + 1 < steps:  # the next step reads every unit of h: wait for the programs that write them
+        if s < last:  # the next step reads every unit of h: wait for the programs that write them
             if HIDDEN_BLOCKS > 1:
                 _grid_barrier(counter_ptr + pid_b, (s + 1) * HIDDEN_BLOCKS, error_ptr, SPIN_LIMIT)
             else:
