@@ -1,5 +1,5 @@
-"""The reference BPTT backward: central finite differences on every variant, torch.autograd
-on every variant torch has, and each upstream gradient on its own."""
+"""The reference BPTT backward: torch.autograd on every variant torch has, central finite
+differences on every variant it lacks, and each upstream gradient on its own."""
 import numpy as np
 import pytest
 
