@@ -1,5 +1,7 @@
 """The reference BPTT backward: torch.autograd on every variant torch has, central finite
 differences on every variant it lacks, and each upstream gradient on its own."""
+import functools
+
 import numpy as np
 import pytest
 
@@ -74,14 +76,29 @@ def with_state(variant: Variant) -> Variant:
 # The variants torch runs are checked element by element against torch's autograd to 1e-10
 # (test_gradients_match_torch_autograd_float64, at larger sizes), and their forward passes
 # against torch's (test_reference_forward.py); finite differences check what torch lacks.
-@pytest.mark.parametrize("name", sorted(SPEC_ONLY_VARIANTS))
-def test_gradients_match_central_finite_differences(name):
+ALONE = ("grad_y", "grad_h_n", "grad_c_n")
+ALONE_VARIANT = "peepholes_bidi_layers_proj_lengths"  # test_each_upstream_gradient_alone's
+
+
+@functools.lru_cache(maxsize=None)
+def finite_difference_sweep(name):
+    """(problem, {label: upstream}, {label: numeric gradients}) of a variant: upstream on every
+    output ("all"), and for ALONE_VARIANT also on each output alone, from the same sweep (each
+    perturbed forward pass gives every upstream's loss). The problem's arrays are restored
+    after each perturbation; the tests only read them."""
     problem = make_problem(with_state(ALL_VARIANTS[name]), seed=21, sizes=FD_SIZES)
     up = upstream(forward_dict(problem), seed=22)
+    ups = {"all": up, **({which: {which: up[which]} for which in ALONE} if name == ALONE_VARIANT else {})}
+    numeric = finite_difference_gradients(problem, *ups.values())
+    return problem, ups, dict(zip(ups, numeric if len(ups) > 1 else [numeric]))
+
+
+@pytest.mark.parametrize("name", sorted(SPEC_ONLY_VARIANTS))
+def test_gradients_match_central_finite_differences(name):
+    problem, ups, numeric = finite_difference_sweep(name)
     analytic = lstm_backward(problem["config"], problem["x"], problem["params"], problem["h0"], problem["c0"],
-                             problem["lengths"], **up)
-    numeric = finite_difference_gradients(problem, up)
-    assert_gradients_match(analytic, numeric, 1e-6, name)
+                             problem["lengths"], **ups["all"])
+    assert_gradients_match(analytic, numeric["all"], 1e-6, name)
     assert set(analytic) == {"x", "h0", "c0"} | set(parameter_shapes(problem["config"]))
     assert np.max(np.abs(analytic["x"])) > 1e-3  # the check is not trivially 0 == 0
 
@@ -102,13 +119,11 @@ def test_gradients_match_torch_autograd_float64(name):
 def test_each_upstream_gradient_alone():
     """Upstream on one output only (the others None) gives nonzero gradients that match finite
     differences: a backward that ignored, say, grad_c_n would return zeros here and fail.
-    (One finite-difference sweep serves the three upstreams: their losses read the same outputs.)"""
-    variant = ALL_VARIANTS["peepholes_bidi_layers_proj_lengths"]
-    problem = make_problem(variant, seed=41, sizes=FD_SIZES)
-    everything = upstream(forward_dict(problem), seed=42)
-    alone = {which: {which: everything[which]} for which in ("grad_y", "grad_h_n", "grad_c_n")}
-    numeric = dict(zip(alone, finite_difference_gradients(problem, *alone.values())))
-    for which, up in alone.items():
+    (The finite differences come from the sweep of this variant's test above.)"""
+    problem, ups, numeric = finite_difference_sweep(ALONE_VARIANT)
+    for which in ALONE:
+        up = ups[which]
+        assert list(up) == [which]
         analytic = lstm_backward(problem["config"], problem["x"], problem["params"], problem["h0"], problem["c0"],
                                  problem["lengths"], **up)
         assert_gradients_match(analytic, numeric[which], 1e-6, which)
