@@ -9,6 +9,7 @@ import dataclasses
 import os
 
 import pytest
+from fixtures.gc_frozen import gc_frozen  # noqa: F401 - an autouse fixture
 import torch
 
 if not torch.cuda.is_available():
