@@ -9,8 +9,8 @@ import dataclasses
 import os
 
 import pytest
-from fixtures.gc_frozen import gc_frozen  # noqa: F401 - an autouse fixture
 import torch
+from fixtures.gc_frozen import gc_frozen  # noqa: F401 - an autouse fixture
 
 if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
