@@ -1,5 +1,6 @@
 """The reference BPTT backward: torch.autograd on every variant torch has, central finite
-differences on every variant it lacks, and each upstream gradient on its own."""
+differences on every variant it lacks (and on the torch variants whose paths those do not
+take), and each upstream gradient on its own."""
 import functools
 
 import numpy as np
@@ -93,7 +94,12 @@ def finite_difference_sweep(name):
     return problem, ups, dict(zip(ups, numeric if len(ups) > 1 else [numeric]))
 
 
-@pytest.mark.parametrize("name", sorted(SPEC_ONLY_VARIANTS))
+# Finite differences also on the torch variants whose code paths no spec-only variant takes (no
+# bias; the unbatched layout): the reference answers to the mathematics, not only to torch.
+FD_TORCH_VARIANTS = ("no_bias", "unbatched_bidi_proj_layers")
+
+
+@pytest.mark.parametrize("name", sorted(SPEC_ONLY_VARIANTS) + list(FD_TORCH_VARIANTS))
 def test_gradients_match_central_finite_differences(name):
     problem, ups, numeric = finite_difference_sweep(name)
     analytic = lstm_backward(problem["config"], problem["x"], problem["params"], problem["h0"], problem["c0"],
