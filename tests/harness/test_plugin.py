@@ -6,7 +6,7 @@ from pathlib import Path
 # Imported here, before pytester's in-process runs snapshot sys.modules: NumPy cannot be
 # loaded twice in one process, and the runs would otherwise import it afresh (and so would
 # Hypothesis, whose pytest plugin imports it at every inner session's end: 0.2 s a run).
-import hypothesis.internal.observability  # noqa: F401
+import hypothesis  # noqa: F401
 import numpy  # noqa: F401
 import pytest
 import torch  # noqa: F401
