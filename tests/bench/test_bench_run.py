@@ -7,7 +7,6 @@ import pytest
 
 from fixtures.adapters import ForwardOnly
 from fixtures.cpu_info_once import cpu_info_once  # noqa: F401 - an autouse fixture
-from fixtures.gc_frozen import gc_frozen  # noqa: F401 - an autouse fixture
 
 from lstm_conformance.bench import ReferenceTiming, parse_shape
 from lstm_conformance.bench import timing

@@ -5,7 +5,6 @@ import itertools
 
 import numpy as np
 import pytest
-from fixtures.gc_frozen import gc_frozen  # noqa: F401 - an autouse fixture
 from fixtures.adapters import NaNAdapter, PerturbedAdapter, TextbookSwappedRows
 
 import lstm_conformance.diagnosis.forward as diagnosis_forward

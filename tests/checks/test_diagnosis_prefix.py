@@ -4,7 +4,6 @@ import dataclasses
 
 import numpy as np
 import pytest
-from fixtures.gc_frozen import gc_frozen  # noqa: F401 - an autouse fixture
 from fixtures.adapters import TextbookSwappedRows
 
 import lstm_conformance.diagnosis.forward as diagnosis_forward

@@ -1,6 +1,5 @@
 """The suite's mutation score: every defect of the zoo is killed, the correct control never fails."""
 import pytest
-from fixtures.gc_frozen import gc_frozen  # noqa: F401 - an autouse fixture
 
 from lstm_conformance.cli import main
 from lstm_conformance.mutants import QUICK_CASES, ZOO, ControlLSTM, good, kill_matrix_markdown, run_mutants

@@ -4,7 +4,6 @@ import sys
 import textwrap
 
 import pytest
-from fixtures.gc_frozen import gc_frozen  # noqa: F401 - an autouse fixture
 
 from lstm_conformance.cli import main
 from lstm_conformance.harness.registry import AdapterLoadError, load_adapter

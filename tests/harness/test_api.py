@@ -6,7 +6,6 @@ import sys
 import pytest
 from fixtures.adapters import TextbookSwappedRows
 from fixtures.cases_once import cases_loaded_once
-from fixtures.gc_frozen import gc_frozen  # noqa: F401 - an autouse fixture
 
 import lstm_conformance
 import lstm_conformance.api

@@ -5,7 +5,6 @@ from pathlib import Path
 import pytest
 from fixtures.cases_once import cases_loaded_once
 from fixtures.cpu_info_once import cpu_info_once  # noqa: F401 - an autouse fixture
-from fixtures.gc_frozen import gc_frozen  # noqa: F401 - an autouse fixture
 
 from lstm_conformance import cli
 from lstm_conformance.bench import timing

@@ -11,7 +11,6 @@ import numpy  # noqa: F401
 import pytest
 import torch  # noqa: F401
 from fixtures.cases_once import cases_loaded_once
-from fixtures.gc_frozen import gc_frozen  # noqa: F401 - an autouse fixture
 
 import lstm_conformance.harness.expectations  # noqa: F401
 import lstm_conformance.harness.runner  # noqa: F401

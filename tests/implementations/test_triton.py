@@ -10,7 +10,6 @@ import os
 
 import pytest
 import torch
-from fixtures.gc_frozen import gc_frozen  # noqa: F401 - an autouse fixture
 
 if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")

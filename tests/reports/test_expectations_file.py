@@ -5,7 +5,6 @@ from pathlib import Path
 import pytest
 import yaml
 from fixtures.cases_once import cases_loaded_once
-from fixtures.gc_frozen import gc_frozen  # noqa: F401 - an autouse fixture
 
 from lstm_conformance import cli
 from lstm_conformance.harness import expectations

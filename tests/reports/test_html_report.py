@@ -4,7 +4,6 @@ import base64
 import json
 import re
 
-from fixtures.gc_frozen import gc_frozen  # noqa: F401 - an autouse fixture
 
 from lstm_conformance.report import html as html_report
 from lstm_conformance.report import results

@@ -3,7 +3,6 @@ import io
 
 import numpy as np
 import pytest
-from fixtures.gc_frozen import gc_frozen  # noqa: F401 - an autouse fixture
 
 from lstm_conformance.report import plots
 from lstm_conformance.implementations.numpy_lstm import NumpyAdapter
