@@ -3,7 +3,6 @@
 The test adapters are NumPy's: each worker loads every adapter, and a worker that imports
 torch costs about 1.5 s more."""
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -14,47 +13,14 @@ from lstm_conformance.report import results
 ROOT = Path(__file__).resolve().parents[2]
 BAD = ROOT / "tests" / "robustness" / "bad_adapters.py"
 
-# A wrong implementation that the diagnosis explains (tests/fixtures/adapters.py's
-# TextbookSwappedRows, the gate blocks i and f swapped, on NumPy's LSTM with nn.LSTM's features)
-# and one whose every call raises.
-BROKEN = textwrap.dedent("""
-    import numpy as np
-    from lstm_conformance.adapter import Adapter, Capabilities
-    from lstm_conformance.implementations.numpy_lstm import NumpyAdapter
-
-    class SwappedRows(NumpyAdapter):
-        name = "textbook-swapped-rows"
-
-        def capabilities(self):
-            return Capabilities(dtypes={"float32", "float64"}, gradients=True, features={
-                "bias", "initial_state", "layers", "bidirectional", "projection", "variable_lengths",
-                "batch_first", "unbatched"})
-
-        def prepare(self, problem):
-            H = problem.config.hidden_size
-            order = np.r_[H:2 * H, 0:H, 2 * H:4 * H]  # blocks [f, i, g, o]
-            params = {k: (v[order] if k.startswith(("weight_ih", "weight_hh", "bias_")) else v)
-                      for k, v in problem.params.items()}
-            return super().prepare(type(problem)(**{**problem.__dict__, "params": params}))
-
-    class Raising(Adapter):
-        name = "raises"
-
-        def capabilities(self):
-            return Capabilities(features={"bias", "initial_state"})
-
-        def prepare(self, problem):
-            def run():
-                raise RuntimeError("kernel exploded on purpose")
-            return run
-""")
+# A wrong implementation that the diagnosis explains and one whose every call raises, both
+# without torch (tests/fixtures/numpy_broken.py).
+BROKEN = ROOT / "tests" / "fixtures" / "numpy_broken.py"
 
 
 @pytest.fixture
-def selection(tmp_path):
-    broken = tmp_path / "broken.py"
-    broken.write_text(BROKEN)
-    return ["--impl", "numpy", "--impl", f"{broken}:SwappedRows", "--impl", f"{broken}:Raising",
+def selection():
+    return ["--impl", "numpy", "--impl", f"{BROKEN}:SwappedRows", "--impl", f"{BROKEN}:Raising",
             "-k", "toy", "-k", "random/t5b3*", "--dtype", "float64", "-q"]
 
 

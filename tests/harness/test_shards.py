@@ -1,6 +1,6 @@
 """run --shard K/N and merge: the shards of a run, merged, equal the run itself."""
 import json
-import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -8,34 +8,13 @@ from lstm_conformance.cli import main
 from lstm_conformance.harness.shards import in_shard, parse_shard
 from lstm_conformance.report import results
 
-# tests/fixtures/adapters.py's TextbookSwappedRows (the gate blocks i and f swapped) on NumPy's
-# LSTM with nn.LSTM's features: failures to shard and merge, without importing torch.
-SWAPPED_ROWS = textwrap.dedent("""
-    import numpy as np
-    from lstm_conformance.adapter import Capabilities
-    from lstm_conformance.implementations.numpy_lstm import NumpyAdapter
-
-    class SwappedRows(NumpyAdapter):
-        name = "textbook-swapped-rows"
-
-        def capabilities(self):
-            return Capabilities(dtypes={"float32", "float64"}, gradients=True, features={
-                "bias", "initial_state", "layers", "bidirectional", "projection", "variable_lengths",
-                "batch_first", "unbatched"})
-
-        def prepare(self, problem):
-            H = problem.config.hidden_size
-            order = np.r_[H:2 * H, 0:H, 2 * H:4 * H]  # blocks [f, i, g, o]
-            params = {k: (v[order] if k.startswith(("weight_ih", "weight_hh", "bias_")) else v)
-                      for k, v in problem.params.items()}
-            return super().prepare(type(problem)(**{**problem.__dict__, "params": params}))
-""")
+# A wrong implementation without torch (tests/fixtures/numpy_broken.py): failures to shard and merge.
+SWAPPED_ROWS = Path(__file__).resolve().parents[1] / "fixtures" / "numpy_broken.py"
 
 
 @pytest.fixture
-def selection(tmp_path):
-    (tmp_path / "swapped_rows.py").write_text(SWAPPED_ROWS)
-    return ["--impl", "numpy", "--impl", f"{tmp_path / 'swapped_rows.py'}:SwappedRows", "-k", "toy",
+def selection():
+    return ["--impl", "numpy", "--impl", f"{SWAPPED_ROWS}:SwappedRows", "-k", "toy",
             "-k", "random/t5b3*", "--dtype", "float64", "-q", "--allow-empty"]
 
 
