@@ -61,8 +61,9 @@ CACHE = ReferenceCache()
 
 @pytest.mark.parametrize("case", LIBRARY, ids=lambda c: c.id)
 def test_a_20_line_adapter_over_the_helper_passes_like_the_builtin_one(case):
-    mine = run_case(case, "float32", MyOrtLSTM(), CACHE)
-    builtin = run_case(case, "float32", OnnxRuntimeAdapter(), CACHE)
+    # statuses (and the reasons for unsupported) are compared, not the diagnosis of a failure
+    mine = run_case(case, "float32", MyOrtLSTM(), CACHE, diagnose=False)
+    builtin = run_case(case, "float32", OnnxRuntimeAdapter(), CACHE, diagnose=False)
     if case.id.startswith("err-seq-len-zero"):  # onnxruntime's Y_c for T = 0 is uninitialised memory
         return
     assert mine["status"] == builtin["status"], (mine["message"], builtin["message"])

@@ -79,8 +79,21 @@ def builtin_variants() -> list:
     return variants
 
 
-def assert_passes(case, dtype):
-    record = run_case(case, dtype, ADAPTER, CACHE)
+RECORDS = {}  # (case id, dtype) -> the record of a library case, read by the two tests below
+
+
+def library_record(case, dtype):
+    """The record of a library case, run once per process. A known disagreement is run without
+    the failure diagnosis: only its status matters (a strict xfail), and pytest never shows it."""
+    key = (case.id, dtype)
+    if key not in RECORDS:
+        known = dtype == "float32" and (case.id in KNOWN_DISAGREEMENTS or case.id in SOMETIMES_WRONG)
+        RECORDS[key] = run_case(case, dtype, ADAPTER, CACHE, diagnose=not known)
+    return RECORDS[key]
+
+
+def assert_passes(case, dtype, record=None):
+    record = run_case(case, dtype, ADAPTER, CACHE) if record is None else record
     if record["status"] == "unsupported":
         # Only what ONNX or onnxruntime lacks, with the adapter's stated reason.
         assert any(reason in record["message"] for reason in REASONS.values()), record["message"]
@@ -91,12 +104,12 @@ def assert_passes(case, dtype):
 
 @pytest.mark.parametrize("case, dtype", builtin_variants())
 def test_builtin_case(case, dtype):
-    assert_passes(case, dtype)
+    assert_passes(case, dtype, library_record(case, dtype))
 
 
 def test_builtin_library_is_mostly_runnable():
     """Guards the test above against passing vacuously because everything is unsupported."""
-    records = [run_case(c, "float32", ADAPTER, CACHE) for c in builtin_cases()
+    records = [library_record(c, "float32") for c in builtin_cases()
                if "float32" in c.dtypes and c.id not in KNOWN_DISAGREEMENTS and c.id not in SOMETIMES_WRONG]
     passed = sum(r["status"] == "pass" for r in records)
     assert passed >= 0.7 * len(records), {r["case"]: r["status"] for r in records if r["status"] != "pass"}
