@@ -24,8 +24,8 @@ import sys
 import time
 from importlib import metadata
 from pathlib import Path
+from typing import Optional
 
-from .. import bench
 from ..implementations import BUILTIN
 from .registry import AdapterLoadError, load_adapter
 
@@ -112,11 +112,10 @@ def library_versions(spec: str, present=None, computed_with=()) -> dict:
         for family in ARRAY_LIBRARIES.values():  # jax runs on jaxlib
             if modules & family:
                 modules |= family & set(present)
-    distributions = _packages_distributions()
+    modules = {m for m in modules if m not in sys.stdlib_module_names and m != "lstm_conformance"}
+    distributions = _packages_distributions() if modules else {}  # none to name: no metadata to read
     versions = {}
     for module in sorted(modules):
-        if module in sys.stdlib_module_names or module == "lstm_conformance":
-            continue
         for distribution in distributions.get(module, []):
             try:
                 versions[distribution] = metadata.version(distribution)
@@ -193,10 +192,16 @@ def probe(spec: str, write=None) -> dict:
 
 
 def speed(spec: str, out: Path, set_name: str = "cpu", shapes=None, quick: bool = False,
-          threads: int = bench.DEFAULT_THREADS) -> dict:
-    """Times the adapter (and the baseline, for the ratio); writes and returns
-    {"set", "shapes", "dtypes", "modes", "baseline", "records"} (the adapter's own records)."""
-    from ..bench.timing import run_benchmarks  # here: only timing loads pytest
+          threads: Optional[int] = None) -> dict:
+    """Times the adapter (and the baseline, for the ratio) with `threads` per library (default
+    bench.DEFAULT_THREADS); writes and returns {"set", "shapes", "dtypes", "modes", "baseline",
+    "records"} (the adapter's own records)."""
+    # here, not at the top: a probe process (most of a survey's processes) needs neither the
+    # benchmark sets nor pytest
+    from .. import bench
+    from ..bench.timing import run_benchmarks
+
+    threads = bench.DEFAULT_THREADS if threads is None else threads
 
     plan = bench.plan_run(set_name, shapes)
     adapter = load_adapter(spec)
