@@ -1,5 +1,8 @@
 """fuzz: hypothesis finds a seeded defect and shrinks it to a tiny problem, written as a YAML
 case that replays the failure; a correct implementation passes a few hundred problems."""
+import contextlib
+import io
+
 import pytest
 
 from lstm_conformance.cli import main
@@ -10,8 +13,25 @@ from lstm_conformance.spec.loader import load_file
 MUTANT = "lstm_conformance.mutants.zoo:ForgetPathDropped"  # c' = i ⊙ g: the forget path is missing
 
 
-def test_a_wrong_implementation_is_found_and_shrunk_to_a_tiny_replayable_case(tmp_path, capsys):
-    result = fuzz.fuzz(load_adapter(MUTANT), MUTANT, fuzz.Search(examples=100, seed=0), tmp_path)
+@pytest.fixture(scope="module")
+def mutant_fuzzed(tmp_path_factory):
+    """`lstm-conformance fuzz` on MUTANT, run once for the two tests below (they only read it):
+    its exit status, what it printed, its output folder and the FuzzResult the command got."""
+    out, results, search_and_shrink = tmp_path_factory.mktemp("fuzz"), [], fuzz.fuzz
+
+    def recording(*args, **kwargs):
+        results.append(search_and_shrink(*args, **kwargs))
+        return results[-1]
+
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(io.StringIO()) as printed:
+        patch.setattr(fuzz, "fuzz", recording)
+        status = main(["fuzz", "--impl", MUTANT, "--examples", "100", "--seed", "0", "--out", str(out)])
+    result, = results
+    return status, printed.getvalue(), out, result
+
+
+def test_a_wrong_implementation_is_found_and_shrunk_to_a_tiny_replayable_case(mutant_fuzzed):
+    *_, result = mutant_fuzzed
     assert not result.passed and result.failure["status"] == "fail"
     shape = result.problem
     assert shape["seq_len"] <= 2 and shape["batch"] == 1 and shape["hidden_size"] <= 2, shape
@@ -30,10 +50,10 @@ def test_a_correct_implementation_passes_a_few_hundred_problems(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
-def test_the_command_prints_the_replay_and_exits_1(tmp_path, capsys):
-    assert main(["fuzz", "--impl", MUTANT, "--examples", "50", "--out", str(tmp_path)]) == 1
-    out = capsys.readouterr().out
-    assert "replay it with:" in out and f"--cases {tmp_path}" in out
+def test_the_command_prints_the_replay_and_exits_1(mutant_fuzzed):
+    status, out, folder, _ = mutant_fuzzed
+    assert status == 1
+    assert "replay it with:" in out and f"--cases {folder}" in out
 
 
 def test_the_strategy_keeps_to_the_capabilities():
@@ -64,6 +84,10 @@ NEWEST_OPTIONS = {  # feature name -> the option the strategy sets for it
 }
 
 
+class EveryOptionDrawn(Exception):
+    """Raised by the draw below once it has seen every newest option."""
+
+
 def test_the_strategy_draws_each_newest_option_where_declared():
     from hypothesis import Phase, given, settings
 
@@ -75,8 +99,13 @@ def test_the_strategy_draws_each_newest_option_where_declared():
     def draw(case):
         for feature in case.config.features() & set(NEWEST_OPTIONS):
             seen.setdefault(feature, case)
+        if len(seen) == len(NEWEST_OPTIONS):
+            raise EveryOptionDrawn  # the search stops here (no shrink phase); at most 300 draws, as before
 
-    draw()
+    try:
+        draw()
+    except EveryOptionDrawn:
+        pass
     assert set(seen) == set(NEWEST_OPTIONS)
     for feature, case in seen.items():
         option, value = NEWEST_OPTIONS[feature]
