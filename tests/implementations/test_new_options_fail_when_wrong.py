@@ -7,7 +7,7 @@ import pytest
 
 from lstm_conformance import run
 from lstm_conformance.implementations.numpy_lstm import NumpyAdapter
-from lstm_conformance.spec.loader import load_cases
+from fixtures.library import builtin_cases  # the library, parsed once per test process
 
 
 def statuses(adapter, cases, checks=("forward",), dtypes=("float64",)):
@@ -73,7 +73,7 @@ class OutputPeepholeOnPreviousState(Wrong):
 
 
 def library(predicate):
-    cases = [c for c in load_cases() if c.expect_error is None and predicate(c.config)]
+    cases = [c for c in builtin_cases() if c.expect_error is None and predicate(c.config)]
     assert cases, "no library case uses the option"
     return cases
 
@@ -87,9 +87,9 @@ def library(predicate):
 ], ids=lambda v: getattr(v, "name", ""))
 def test_new_option_cases_pass_for_numpy_and_fail_for_the_wrong_implementation(wrong, predicate):
     if predicate is None:
-        cases = [c for c in load_cases() if c.group == "onnx-activation-lists"]
+        cases = [c for c in builtin_cases() if c.group == "onnx-activation-lists"]
     elif wrong.name == "numpy-output-peephole-on-previous-state":  # the group's ONNX-convention case
-        cases = [c for c in load_cases() if c.group == "peephole-output-state" and c.config.peephole_output_state == "new"]
+        cases = [c for c in builtin_cases() if c.group == "peephole-output-state" and c.config.peephole_output_state == "new"]
     else:
         cases = library(predicate)
     right = statuses("numpy", cases)
@@ -105,5 +105,5 @@ def test_new_option_cases_pass_for_numpy_and_fail_for_the_wrong_implementation(w
     (OutputPeepholeOnNewState(), "peephole-output-previous", "output peephole applied to the new state"),
 ], ids=lambda v: v if isinstance(v, str) else "")
 def test_the_diagnosis_names_each_wrong_reading(wrong, case, pattern):
-    records = run([wrong], cases=[c for c in load_cases() if c.id == case], checks=["forward"], dtypes=["float64"])
+    records = run([wrong], cases=[c for c in builtin_cases() if c.id == case], checks=["forward"], dtypes=["float64"])
     assert records[0]["status"] == "fail" and pattern in records[0]["message"], records[0]["message"]

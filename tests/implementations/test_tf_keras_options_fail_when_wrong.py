@@ -10,7 +10,7 @@ import pytest
 
 from lstm_conformance import run
 from lstm_conformance.implementations.numpy_lstm import NumpyAdapter
-from lstm_conformance.spec.loader import load_cases
+from fixtures.library import builtin_cases  # the library, parsed once per test process
 
 
 def statuses(adapter, cases):
@@ -61,7 +61,7 @@ WRONG = {
 @pytest.mark.parametrize("which", sorted(WRONG))
 def test_the_option_cases_pass_for_numpy_and_fail_for_the_wrong_implementation(which):
     wrong, uses, _ = WRONG[which]
-    cases = [c for c in load_cases() if c.expect_error is None and uses(c.config)]
+    cases = [c for c in builtin_cases() if c.expect_error is None and uses(c.config)]
     assert len(cases) >= 3, [c.id for c in cases]
     right = statuses(NumpyAdapter(), cases)
     assert set(right.values()) == {"pass"}, right
@@ -76,6 +76,6 @@ def test_the_option_cases_pass_for_numpy_and_fail_for_the_wrong_implementation(w
 ])
 def test_the_diagnosis_names_the_dropped_option(which, case):
     wrong, _, pattern = WRONG[which]
-    records = run([wrong], cases=[c for c in load_cases() if c.id == case], checks=["forward"], dtypes=["float64"])
+    records = run([wrong], cases=[c for c in builtin_cases() if c.id == case], checks=["forward"], dtypes=["float64"])
     patterns = records[0]["diagnosis"]["patterns"]
     assert records[0]["status"] == "fail" and patterns and patterns[0].startswith(pattern), patterns
