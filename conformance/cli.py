@@ -14,17 +14,15 @@ import shlex
 import sys
 from pathlib import Path
 
-from . import __version__, bench, calibration
-from .bench import blas
+from . import __version__, bench
 from .checks import CHECKS, select_checks
 from .harness import environment
 from .harness import session as sessions
 from .harness import survey
-from .harness import export, grade, profiles, repro, shards, usecases
+from .harness import profiles, shards, usecases
 from .harness.interrupts import interruptible
 from .harness.progress import Progress
 from .harness.registry import AdapterLoadError, available_names, load_adapter
-from .report import compare as comparing
 from .report import results, summary, tables
 from .report.results import Status, check_of
 from .spec.loader import SpecError, load_cases, load_file, select
@@ -447,8 +445,8 @@ def _finish(args, outcome: usecases.Outcome, strict: bool, interrupts) -> int:
 
 def cmd_run(args, interrupts) -> int:
     options = _options(args)
+    selection = _selection(args)  # a bad --cases, -k, --dtype or --check before any adapter (torch) is loaded
     with _session(args, options) as session:
-        selection = _selection(args)
         with _progress(args, selection, session) as progress:
             on_record, on_journal = _listeners(args, progress)
             outcome = usecases.run(options, selection, session, args.maxfail, on_record, on_journal, interrupts)
@@ -457,6 +455,8 @@ def cmd_run(args, interrupts) -> int:
 
 def _warn_blas_kernels() -> None:
     """Say before timing, not only in the table, when NumPy's GEMMs run below the CPU's rate."""
+    from .bench import blas
+
     warning = blas.current_mismatch()
     if warning:
         print(f"lstm-conformance: warning: {warning}", file=sys.stderr)
@@ -487,8 +487,8 @@ def cmd_report(args, interrupts) -> int:
     options = _options(args)
     timing = usecases.Timing(shapes=shapes, dtype=dtype, quick=args.quick, batch_sizes=args.batch_sizes,
                              threads=args.threads)
+    selection = _selection(args)
     with _session(args, options) as session:
-        selection = _selection(args)
         with _progress(args, selection, session) as progress:
             on_record, on_journal = _listeners(args, progress)
             outcome = usecases.report(options, selection, session, timing, args.maxfail, on_record, on_journal,
@@ -509,6 +509,8 @@ def cmd_merge(args, interrupts=None) -> int:
 
 
 def cmd_compare(args, interrupts=None) -> int:
+    from .report import compare as comparing
+
     try:
         threshold = comparing.parse_threshold(args.speed_threshold)
         documents = [comparing.read_document(path, option) for path, option in
@@ -554,6 +556,8 @@ def cmd_mutants(args, interrupts=None) -> int:
 
 
 def cmd_repro(args, interrupts=None) -> int:
+    from .harness import repro
+
     case = next((c for c in load_cases(args.cases) if c.id == args.case), None)
     if case is None:
         raise UsageError(f"CASE {args.case}: no such case (see `lstm-conformance list cases`)")
@@ -568,12 +572,17 @@ def cmd_repro(args, interrupts=None) -> int:
 
 
 def cmd_calibrate(args, interrupts=None) -> int:
+    from . import calibration
+
+    cases = _cases(args)  # a bad --cases or -k before any adapter (torch) is loaded
     adapters = _adapters(args.impl or calibration.CORRECT_IMPLEMENTATIONS)
-    print(calibration.markdown(calibration.calibrate(_cases(args), adapters)))
+    print(calibration.markdown(calibration.calibrate(cases, adapters)))
     return 0
 
 
 def cmd_export(args, interrupts=None) -> int:
+    from .harness import export
+
     manifest = export.export(_cases(args), args.out, args.dtype)
     print(f"wrote {len(manifest['cases'])} case × dtype folders and {args.out / 'manifest.json'} "
           f"({len(manifest['not_exported'])} expect_error cases listed as not exported)")
@@ -581,6 +590,8 @@ def cmd_export(args, interrupts=None) -> int:
 
 
 def cmd_grade(args, interrupts=None) -> int:
+    from .harness import grade
+
     try:
         outcome = grade.grade(args.golden, args.outputs, args.name, args.filter, args.dtype, args.expectations or (),
                               args.out, args.junit, on_record=(lambda r: print(_record_line(r))) if args.verbose else None)

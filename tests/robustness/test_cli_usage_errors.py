@@ -23,6 +23,8 @@ def one_line_error(capsys) -> str:
     (["run", "--impl", f"{BAD}:FailsToConstruct"], "cannot open shared object file"),
     (["run", "--isolate", "--impl", f"{BAD}:FailsToConstruct"], "cannot open shared object file"),
     (["run", "--cases", "no-such.yaml"], "--cases no-such.yaml: no such file"),
+    # the case files are read before any adapter is loaded (loading one may import torch, or fail)
+    (["run", "--impl", f"{BAD}:FailsToConstruct", "--cases", "no-such.yaml"], "--cases no-such.yaml: no such file"),
     (["run", "--expectations", "no-such-expectations.yaml"], "no-such-expectations.yaml: cannot read"),
     (["compare", "no-such-a.json", "no-such-b.json"], "BASELINE no-such-a.json: cannot read"),
 ])
