@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import copy
 import fnmatch
+import functools
 import itertools
 import math
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Optional
 
-import jsonschema
 import yaml
+
+if TYPE_CHECKING:
+    import jsonschema
 
 from . import budget, schema
 from .model import (ACTIVATION_NAMES, ACTIVATION_ROLES, CONFIG_OPTION_NAMES, STANDARD_ACTIVATIONS, Activation,
@@ -78,12 +81,18 @@ def _key_path(path: Iterable) -> str:
     return out
 
 
-# JSON Schema counts 2.0 as an integer; a shape, seed or length of 2.0 would then fail far
-# from the file (numpy refuses float sizes), so only real integers are integers here.
-_StrictValidator = jsonschema.validators.extend(
-    jsonschema.Draft202012Validator,
-    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
-        "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)))
+@functools.lru_cache(maxsize=None)
+def _strict_validator():
+    """The validator class of the schema checks. JSON Schema counts 2.0 as an integer; a shape,
+    seed or length of 2.0 would then fail far from the file (numpy refuses float sizes), so only
+    real integers are integers here. Made at the first check, not at import: a process that
+    only unpickles cases (a -j or --isolate worker) then never imports jsonschema (~0.05 s)."""
+    import jsonschema
+
+    return jsonschema.validators.extend(
+        jsonschema.Draft202012Validator,
+        type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+            "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)))
 
 
 def _first_non_number(value):
@@ -100,12 +109,14 @@ def _first_non_number(value):
 
 
 def _schema_check(instance: Any, schema_: dict, file, case_id, prefix: str = "") -> None:
-    validator = _StrictValidator(schema_)
+    validator = _strict_validator()(schema_)
     errors = sorted(validator.iter_errors(instance), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
         err = errors[0]
         # For oneOf failures the most useful message is usually the deepest one.
-        best = jsonschema.exceptions.best_match([err]) if err.context else err
+        from jsonschema.exceptions import best_match  # loaded with the validator
+
+        best = best_match([err]) if err.context else err
         key = _key_path(list(filter(None, [prefix])) + list(best.absolute_path))
         raise SpecError(file, case_id, key, _describe(best))
 
