@@ -17,6 +17,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+from fixtures.cases_once import cases_loaded_once
 
 from lstm_conformance import cli
 from lstm_conformance.harness import expectations, survey, survey_worker
@@ -116,6 +117,14 @@ def _table_row(markdown: str, label: str, section: str = "") -> dict:
             headers = [c.strip() for c in lines[header_index - 2].strip().strip("|").split("|")]
             return dict(zip(headers, cells))
     raise AssertionError(f"no table row {label!r}")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _library_parsed_once():
+    """Each survey in this process (assemble: the features of every case of the library) reads
+    the library parsed once per process (fixtures/cases_once.py; loading is tested in tests/spec)."""
+    with cases_loaded_once(survey):
+        yield
 
 
 @pytest.fixture(scope="module")
