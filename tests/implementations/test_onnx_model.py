@@ -12,11 +12,11 @@ onnx = pytest.importorskip("onnx")
 
 from lstm_conformance.adapter import Adapter  # noqa: E402
 from lstm_conformance.implementations import onnx_model  # noqa: E402
-from lstm_conformance.implementations.onnxruntime_lstm import OnnxRuntimeAdapter  # noqa: E402
 from lstm_conformance.reference import lstm_forward  # noqa: E402
 from lstm_conformance.harness.runner import ReferenceCache, run_case  # noqa: E402
 from lstm_conformance.spec.loader import load_text  # noqa: E402
 from fixtures.library import builtin_cases  # noqa: E402
+from fixtures.onnxruntime_records import onnxruntime_record  # noqa: E402
 from lstm_conformance.spec.materialize import materialize  # noqa: E402
 
 
@@ -63,7 +63,7 @@ CACHE = ReferenceCache()
 def test_a_20_line_adapter_over_the_helper_passes_like_the_builtin_one(case):
     # statuses (and the reasons for unsupported) are compared, not the diagnosis of a failure
     mine = run_case(case, "float32", MyOrtLSTM(), CACHE, diagnose=False)
-    builtin = run_case(case, "float32", OnnxRuntimeAdapter(), CACHE, diagnose=False)
+    builtin = onnxruntime_record(case, "float32")  # the built-in adapter's, shared with test_onnxruntime
     if case.id.startswith("err-seq-len-zero"):  # onnxruntime's Y_c for T = 0 is uninitialised memory
         return
     assert mine["status"] == builtin["status"], (mine["message"], builtin["message"])

@@ -19,6 +19,7 @@ from lstm_conformance.reference.layouts import cell_params, suffixed, to_onnx  #
 from lstm_conformance.harness.runner import ReferenceCache, run_case  # noqa: E402
 from lstm_conformance.spec.loader import load_text  # noqa: E402
 from fixtures.library import builtin_cases  # noqa: E402
+from fixtures.onnxruntime_records import onnxruntime_record  # noqa: E402
 from lstm_conformance.spec.materialize import materialize  # noqa: E402
 from lstm_conformance.spec.model import Activation, LSTMConfig  # noqa: E402
 
@@ -79,17 +80,15 @@ def builtin_variants() -> list:
     return variants
 
 
-RECORDS = {}  # (case id, dtype) -> the record of a library case, read by the two tests below
-
-
 def library_record(case, dtype):
-    """The record of a library case, run once per process. A known disagreement is run without
-    the failure diagnosis: only its status matters (a strict xfail), and pytest never shows it."""
-    key = (case.id, dtype)
-    if key not in RECORDS:
-        known = dtype == "float32" and (case.id in KNOWN_DISAGREEMENTS or case.id in SOMETIMES_WRONG)
-        RECORDS[key] = run_case(case, dtype, ADAPTER, CACHE, diagnose=not known)
-    return RECORDS[key]
+    """The record of a library case, run once per process (shared with test_onnx_model). An
+    unexpected failure is run again, with the diagnosis for its message; a known disagreement
+    is not: only its status matters (a strict xfail), and pytest never shows its message."""
+    record = onnxruntime_record(case, dtype)
+    known = dtype == "float32" and (case.id in KNOWN_DISAGREEMENTS or case.id in SOMETIMES_WRONG)
+    if record["status"] in ("fail", "error") and not known:
+        record = run_case(case, dtype, ADAPTER, CACHE)
+    return record
 
 
 def assert_passes(case, dtype, record=None):
