@@ -67,7 +67,7 @@ class ControlLSTM(Adapter):
 
     def gate_blocks(self, a: torch.Tensor, hidden: int):
         """The pre-activations of gates i, f, g, o from the fused (B, 4H) product."""
-        return a.split(hidden, dim=-1)
+        return a.split_with_sizes((hidden,) * 4, dim=-1)  # Tensor.split's Python wrapper costs double
 
     def combined_bias(self, bias_ih, bias_hh):
         return bias_ih + bias_hh
@@ -163,7 +163,8 @@ class ControlLSTM(Adapter):
         H, P = cfg.hidden_size, cfg.output_size
         ys, cs = [None] * T, [None] * T  # the slots no step writes stay zero (filled in below)
         bias = self.combined_bias(p["bias_ih"], p["bias_hh"]) if cfg.bias else 0.0
-        x_proj = x @ p["weight_ih"].T  # the input's share of every step: one product, not T
+        # the input's share of every step: one product, not T, taken apart once (one autograd node)
+        x_proj = (x @ p["weight_ih"].T).unbind(0)
         w_hh = p["weight_hh"].T
         for t in self.time_steps(T, reverse):
             a = x_proj[t] + h @ w_hh + bias

@@ -33,7 +33,7 @@ class Mutant(ControlLSTM):
 def _blocks(perm):
     """A gate_blocks method reading canonical block perm[k] as gate k."""
     def gate_blocks(self, a, hidden):
-        blocks = a.split(hidden, dim=-1)
+        blocks = a.split_with_sizes((hidden,) * 4, dim=-1)
         return tuple(blocks[k] for k in perm)
     return gate_blocks
 
