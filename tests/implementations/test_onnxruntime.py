@@ -251,10 +251,15 @@ def test_reverse_direction_node():
     np.testing.assert_allclose(y_c[0], expected.c_n[1], atol=2e-5, rtol=1e-4)
 
 
-def test_batch_0_still_aborts_onnxruntime():
-    """Why the adapter refuses batch 0: a bare LSTM node with batch 0 kills the process. If this
-    stops failing, onnxruntime fixed it: drop the guard in OnnxRuntimeAdapter.prepare."""
+@pytest.fixture(scope="module")
+def fresh_process():
+    """One fresh Python process for the two tests that need one: it imports the adapter's
+    module and prints which of onnx and onnxruntime that imported (none: they load lazily),
+    then runs a bare LSTM node with batch 0 and prints "returned" if that returns."""
     script = textwrap.dedent("""
+        import sys
+        import lstm_conformance.implementations.onnxruntime_lstm
+        print("imported with the module:", sorted({"onnx", "onnxruntime"} & set(sys.modules)), flush=True)
         import numpy as np, onnxruntime as ort
         from onnx import TensorProto, helper
         T, B, I, H = 4, 0, 3, 5
@@ -265,11 +270,19 @@ def test_batch_0_still_aborts_onnxruntime():
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
         model.ir_version = 8
         session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+        print("running the node", flush=True)
         session.run(None, {"X": np.zeros((T, B, I), np.float32), "W": np.ones((1, 4 * H, I), np.float32),
                            "R": np.ones((1, 4 * H, H), np.float32)})
         print("returned")
     """)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+
+
+def test_batch_0_still_aborts_onnxruntime(fresh_process):
+    """Why the adapter refuses batch 0: a bare LSTM node with batch 0 kills the process. If this
+    stops failing, onnxruntime fixed it: drop the guard in OnnxRuntimeAdapter.prepare."""
+    done = fresh_process
+    assert "running the node" in done.stdout, done.stderr  # the script got as far as running the LSTM node
     assert done.returncode != 0 and "returned" not in done.stdout, \
         "onnxruntime returned for batch 0: remove BATCH_0_ABORT from the adapter"
 
@@ -312,8 +325,6 @@ def test_skip_reason_when_onnxruntime_is_missing(monkeypatch):
     assert record["status"] == "skipped" and "pip install lstm-conformance[onnx]" in record["message"]
 
 
-def test_module_imports_onnxruntime_lazily():
-    code = ("import sys, lstm_conformance.implementations.onnxruntime_lstm as m; "
-            "assert 'onnxruntime' not in sys.modules and 'onnx' not in sys.modules, sorted(sys.modules)")
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+def test_module_imports_onnxruntime_lazily(fresh_process):
+    assert "imported with the module: []" in fresh_process.stdout, (fresh_process.stdout, fresh_process.stderr)
 
