@@ -4,9 +4,14 @@ bounds the cases and runs the repeated checks on a covering subset, and still ca
 implementations. Time is a fake clock that each call of the implementation advances, except
 in the CLI and plugin tests, which only check that the run stopped and said so."""
 
+# Imported before pytester's in-process runs snapshot sys.modules (test_plugin.py says why):
+# Hypothesis's pytest plugin would import it afresh at every inner session's end.
+import hypothesis  # noqa: F401
 import pytest
 from fixtures.adapters import PerturbedAdapter, TextbookSwappedRows
+from fixtures.cases_once import cases_loaded_once
 
+from lstm_conformance import cli
 from lstm_conformance.api import run
 from lstm_conformance.cli import main as cli_main
 from lstm_conformance.harness import usecases
@@ -19,6 +24,7 @@ from lstm_conformance.harness.time_budget import Budget
 from lstm_conformance.implementations.numpy_lstm import NumpyAdapter
 from lstm_conformance.mutants import zoo
 from lstm_conformance.report import results
+from lstm_conformance.spec import loader
 
 GROUPS = ("lengths", "states", "tf-options")
 
@@ -49,6 +55,14 @@ class SlowNumpy(NumpyAdapter):
     def gradients(self, problem, upstream):
         self.clock.now += 1.0
         return super().gradients(problem, upstream)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def library_loaded_once():
+    """The CLI runs and the plugin's inner sessions each load the case library: parsed once here,
+    each gets its own copy (fixtures/cases_once.py)."""
+    with cases_loaded_once(loader, cli):
+        yield
 
 
 @pytest.fixture(scope="module")
