@@ -9,7 +9,9 @@ process, --reuse's comparison of the adapter and expectations files, --budget-fo
 this process. The test adapters are NumPy's (a process that imports torch costs about 1.5 s
 more); only the speed part imports torch, for its baseline."""
 import json
+import os
 import re
+import shutil
 import sys
 import textwrap
 from collections import Counter
@@ -127,9 +129,42 @@ def _library_parsed_once():
         yield
 
 
-@pytest.fixture(scope="module")
-def surveyed(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("survey")
+try:
+    import fcntl
+except ImportError:  # Windows: each process makes its own surveys
+    fcntl = None
+
+
+_made: dict = {}  # part -> what _shared returned, in this process
+
+
+def _shared(tmp_path_factory, part: str, make) -> dict:
+    """What `make(folder)` returns (a JSON object), made once per test run: in the run's cache
+    folder, which the pytest-xdist workers share (tests/conftest.py), under a lock (fcntl.flock),
+    by whichever worker asks first; the others wait for it and read it. Under -n 2 the tests of
+    the module survey land on both workers, which would otherwise each run it (13 processes). No
+    test writes into the shared folder (test_reuse_runs_again_... works in a folder of its own)."""
+    if part in _made:
+        return _made[part]
+    shared = os.environ.get("LSTM_CONFORMANCE_TEST_RUN_CACHE")
+    if fcntl is None or not shared:
+        _made[part] = make(tmp_path_factory.getbasetemp() / "survey")
+        return _made[part]
+    folder = Path(shared) / "test_survey"
+    folder.mkdir(exist_ok=True)
+    done = folder / f"{part}.json"
+    with open(folder / f"{part}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not done.exists():
+            done.write_text(json.dumps(make(folder / "survey")))
+    _made[part] = json.loads(done.read_text())
+    return _made[part]
+
+
+def _first_survey(folder: Path) -> dict:
+    """The module's survey, in folder/out; its report and runs are copied to folder/first before
+    the second survey (_second_survey) rewrites the report: the tests of the first read the copy."""
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / "more_adapters.py").write_text(ADAPTERS)
     (folder / "swapped_rows.py").write_text(SWAPPED_ROWS)
     (folder / "swapped.yaml").write_text(EXPECTATIONS)
@@ -142,7 +177,15 @@ def surveyed(tmp_path_factory):
     for impl in impls:
         argv += ["--impl", impl]
     status = cli.main(argv)
-    return status, out
+    shutil.copytree(out, folder / "first")
+    return {"status": status, "out": str(out), "first": str(folder / "first")}
+
+
+@pytest.fixture(scope="module")
+def surveyed(tmp_path_factory):
+    """(exit status, the folder of the first survey's report and runs)."""
+    first = _shared(tmp_path_factory, "first", _first_survey)
+    return first["status"], Path(first["first"])
 
 
 def _entries(out: Path) -> dict:
@@ -314,19 +357,25 @@ def test_bad_budget_for_is_a_usage_error(tmp_path, capsys, value, message):
     assert not (tmp_path / "out" / "runs").exists()
 
 
-@pytest.fixture(scope="module")
-def resurveyed(surveyed):
-    """A second survey of numpy into the same folder with --reuse and the same selection, timed
-    this time: the run is reused, the timing is new. (Run after the tests that read the first
-    survey's report: it rewrites it.)"""
-    _status, out = surveyed
+def _second_survey(out: Path) -> dict:
+    """A second survey of numpy into the first's folder with --reuse and the same selection,
+    timed this time: the run is reused, the timing is new."""
     log = out / "runs" / "numpy" / "run.log"
     before = log.stat().st_mtime_ns
     with pytest.MonkeyPatch.context() as patch:  # environment.json's packages: tested on the first survey
         patch.setattr(survey, "_pip_freeze", lambda: [])
         status = cli.main(["survey", "--out", str(out), "--impl", "numpy", "--check", "forward", "--reuse",
                            "--shapes", "t5b2i4h4", "--quick", *CASES])
-    return status, out, before, log.stat().st_mtime_ns
+    return {"status": status, "before": before, "after": log.stat().st_mtime_ns}
+
+
+@pytest.fixture(scope="module")
+def resurveyed(surveyed, tmp_path_factory):
+    """(exit status, the folder, run.log's mtime before and after) of the second survey."""
+    first = _shared(tmp_path_factory, "first", _first_survey)
+    out = Path(first["out"])
+    second = _shared(tmp_path_factory, "second", lambda _folder: _second_survey(out))
+    return second["status"], out, second["before"], second["after"]
 
 
 def test_reuse_keeps_completed_runs(resurveyed):
@@ -345,27 +394,38 @@ def test_speed_part_times_each_implementation_against_torch_lstm(resurveyed):
     assert re.match(r"\d+\.\d\d× \(", row["forward float32"])
 
 
-def test_reuse_runs_again_when_the_adapter_or_its_expectations_changed(surveyed, monkeypatch):
+def test_reuse_runs_again_when_the_adapter_or_its_expectations_changed(tmp_path, monkeypatch):
     """A reused run must have been made with the adapter and the expectations of now: a finding
-    added to the expectations file after the run would otherwise show as an unexplained failure."""
-    _status, out = surveyed
-    folder = out.parent
-    swapped, shifted = f"{folder / 'swapped_rows.py'}:SwappedRows", f"{folder / 'more_adapters.py'}:Shifted"
+    added to the expectations file after the run would otherwise show as an unexplained failure.
+    The run processes are stand-ins here (the decision to reuse is what is tested; a real run
+    reused: test_reuse_keeps_completed_runs), in a folder of this test's own."""
+    for name, text in (("more_adapters.py", ADAPTERS), ("swapped_rows.py", SWAPPED_ROWS),
+                       ("swapped.yaml", EXPECTATIONS)):
+        (tmp_path / name).write_text(text)
+    swapped, shifted = f"{tmp_path / 'swapped_rows.py'}:SwappedRows", f"{tmp_path / 'more_adapters.py'}:Shifted"
     names = {swapped: "textbook-swapped-rows", shifted: "shifted"}
 
     def rerun(spec: str) -> list:
-        again = survey.Survey(survey.SurveyOptions(out=out, checks=["forward"], filters=CASES[1::2], reuse=True,
-                                                   expectations=[str(folder / "swapped.yaml")]), log=lambda line: None)
+        again = survey.Survey(survey.SurveyOptions(out=tmp_path / "out", checks=["forward"], filters=CASES[1::2],
+                                                   reuse=True, expectations=[str(tmp_path / "swapped.yaml")]),
+                              log=lambda line: None)
         monkeypatch.setattr(again, "probe", lambda spec: {"spec": spec, "name": names[spec]})
         started = []
-        monkeypatch.setattr(again, "_process", lambda argv, log: started.append(argv) or (0, 0.0, ""))
+
+        def run(argv, log):  # the stand-in leaves a results.json, as a completed run does
+            started.append(argv)
+            log.parent.mkdir(parents=True, exist_ok=True)
+            (log.parent / "results.json").write_text("{}")
+            return 0, 0.0, ""
+        monkeypatch.setattr(again, "_process", run)
         entry = again.correctness(spec)
         return started if not entry.get("reused") else []
 
+    assert rerun(swapped) and rerun(shifted)  # no run yet: both run
     assert rerun(swapped) == [] and rerun(shifted) == []  # nothing changed: both reused
-    (folder / "swapped.yaml").write_text(EXPECTATIONS.replace("gate blocks i and f swapped", "rows swapped"))
+    (tmp_path / "swapped.yaml").write_text(EXPECTATIONS.replace("gate blocks i and f swapped", "rows swapped"))
     assert rerun(swapped) and rerun(shifted) == []  # the expectations of textbook-swapped-rows changed
-    (folder / "more_adapters.py").write_text(ADAPTERS + "\n# changed\n")
+    (tmp_path / "more_adapters.py").write_text(ADAPTERS + "\n# changed\n")
     assert rerun(shifted) and rerun(swapped) == []  # shifted's adapter file changed, not swapped_rows.py
 
 
