@@ -13,10 +13,10 @@ onnx = pytest.importorskip("onnx")
 from lstm_conformance.adapter import Adapter  # noqa: E402
 from lstm_conformance.implementations import onnx_model  # noqa: E402
 from lstm_conformance.reference import lstm_forward  # noqa: E402
-from lstm_conformance.harness.runner import ReferenceCache, run_case  # noqa: E402
+from lstm_conformance.harness.runner import run_case  # noqa: E402
 from lstm_conformance.spec.loader import load_text  # noqa: E402
 from fixtures.library import builtin_cases  # noqa: E402
-from fixtures.onnxruntime_records import onnxruntime_record  # noqa: E402
+from fixtures.onnxruntime_records import REFERENCES, onnxruntime_record  # noqa: E402
 from lstm_conformance.spec.materialize import materialize  # noqa: E402
 
 
@@ -56,7 +56,7 @@ class ReferenceEvaluatorLSTM(Adapter):
 
 
 LIBRARY = [c for c in builtin_cases() if "float32" in c.dtypes]
-CACHE = ReferenceCache()
+CACHE = REFERENCES  # one reference cache with fixtures.onnxruntime_records
 
 
 @pytest.mark.parametrize("case", LIBRARY, ids=lambda c: c.id)

@@ -16,15 +16,15 @@ from lstm_conformance.implementations.onnxruntime_lstm import (REASONS, OnnxRunt
                                                                 activation_attributes)
 from lstm_conformance.reference import lstm_forward  # noqa: E402
 from lstm_conformance.reference.layouts import cell_params, suffixed, to_onnx  # noqa: E402
-from lstm_conformance.harness.runner import ReferenceCache, run_case  # noqa: E402
+from lstm_conformance.harness.runner import run_case  # noqa: E402
 from lstm_conformance.spec.loader import load_text  # noqa: E402
 from fixtures.library import builtin_cases  # noqa: E402
-from fixtures.onnxruntime_records import onnxruntime_record  # noqa: E402
+from fixtures.onnxruntime_records import REFERENCES, onnxruntime_record  # noqa: E402
 from lstm_conformance.spec.materialize import materialize  # noqa: E402
 from lstm_conformance.spec.model import Activation, LSTMConfig  # noqa: E402
 
 ADAPTER = OnnxRuntimeAdapter()
-CACHE = ReferenceCache()
+CACHE = REFERENCES  # one reference cache with fixtures.onnxruntime_records
 ORT_VERSION = f"onnxruntime {ort.__version__}"
 
 # Where onnxruntime's result differs from the spec. Each reason states the spec text and
