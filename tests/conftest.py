@@ -21,12 +21,6 @@ os.environ["LSTM_CONFORMANCE_CACHE"] = os.environ["LSTM_CONFORMANCE_TEST_RUN_CAC
 
 import copy  # noqa: E402
 import gc  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-try:
-    import fcntl  # noqa: E402
-except ImportError:  # Windows: no shared library matrix (see LibraryRuns)
-    fcntl = None
 
 import pytest  # noqa: E402
 
@@ -57,68 +51,46 @@ class LibraryRuns:
     matrix of the correct implementations is the most expensive thing the tests run, and
     test_builtin_adapters, test_tolerances and test_training_parity judge the same records.
 
-    The library is cut into SLICES contiguous parts; each (implementation, part) is computed on
-    first request and kept, pickled, in the run's cache folder, which the pytest-xdist workers of
-    a run share: one file per part, written under a lock (fcntl.flock) by whichever worker asks
-    first. A worker that needs a part another worker is computing first computes the parts nobody
-    has taken, then waits for the rest and reads them. So the matrix is computed once per run,
-    serial or `-n N`, and two workers that need the same implementation share its work instead
-    of one waiting for the other. An implementation's records are run_suite's over each part, the
-    parts in library order. (Without fcntl, on Windows, each worker computes what it needs.)
-    Each call returns a copy: no test sees another's changes."""
+    The library is cut into SLICES contiguous parts; each (implementation, part) is made once per
+    run and shared by the pytest-xdist workers (fixtures/once_per_run.py). A worker that needs a
+    part another worker is computing first computes the parts nobody has taken, then waits for
+    the rest. So the matrix is computed once per run, serial or `-n N`, and two workers that need
+    the same implementation share its work instead of one waiting for the other. An
+    implementation's records are run_suite's over each part, the parts in library order. Each
+    call returns a copy: no test sees another's changes."""
 
     SLICES = 4
 
-    def __init__(self, library, folder: Path):
+    def __init__(self, library):
         from lstm_conformance.checks import ReferenceCache
-        self._library, self._cache, self._records = library, ReferenceCache(), {}
-        self._folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
+        self._library, self._cache = library, ReferenceCache()
 
     def __call__(self, *impls: str) -> list[dict]:
         """The records of these implementations (names or file.py:Class), in that order."""
-        parts = [(impl, k) for impl in dict.fromkeys(impls) for k in range(self.SLICES)]
-        pending = [part for part in parts if part not in self._records]
+        records = {}
+        pending = [(impl, k) for impl in dict.fromkeys(impls) for k in range(self.SLICES)]
         while pending:
             # first a part no other worker is computing; if all are taken, wait for one
-            part = next((p for p in pending if self._load_or_compute(p, wait=False)), None)
-            if part is None:
-                part = pending[0]
-                self._load_or_compute(part, wait=True)
+            part = next((p for p in pending if self._made(p, wait=False)[0]), pending[0])
+            records[part] = self._made(part, wait=True)[1]
             pending.remove(part)
-        return copy.deepcopy([r for impl in impls for k in range(self.SLICES) for r in self._records[impl, k]])
+        return copy.deepcopy([r for impl in impls for k in range(self.SLICES) for r in records[impl, k]])
 
-    def _cases(self, k: int) -> list:
-        size = -(-len(self._library) // self.SLICES)
-        return self._library[k * size:(k + 1) * size]
-
-    def _load_or_compute(self, part: tuple, wait: bool) -> bool:
-        """Fill self._records[part] from the shared file, computing and writing it first if no
-        worker has; False (nothing done) when another worker holds its lock and not `wait`."""
+    def _made(self, part: tuple, wait: bool) -> tuple:
         import hashlib
-        import pickle
+        from fixtures.once_per_run import made_once
         impl, k = part
-        stem = self._folder / f"{hashlib.sha256(impl.encode()).hexdigest()[:16]}-{k}"
-        with open(stem.with_suffix(".lock"), "a") as lock:
-            if fcntl is not None:
-                try:
-                    fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-                except BlockingIOError:
-                    return False
-            done = stem.with_suffix(".pickle")
-            if done.exists():
-                self._records[part] = pickle.loads(done.read_bytes())
-            else:
-                from lstm_conformance.harness.registry import load_adapter
-                from lstm_conformance.harness.runner import run_suite
-                self._records[part] = run_suite(self._cases(k), [load_adapter(impl)], cache=self._cache)
-                partial = stem.with_suffix(f".{os.getpid()}.tmp")
-                partial.write_bytes(pickle.dumps(self._records[part]))
-                os.replace(partial, done)  # a reader never sees half a file
-        return True  # the lock is released when the file closes
+
+        def compute(_scratch):
+            from lstm_conformance.harness.registry import load_adapter
+            from lstm_conformance.harness.runner import run_suite
+            size = -(-len(self._library) // self.SLICES)
+            return run_suite(self._library[k * size:(k + 1) * size], [load_adapter(impl)], cache=self._cache)
+
+        return made_once(f"library-runs/{hashlib.sha256(impl.encode()).hexdigest()[:16]}-{k}", compute, wait)
 
 
 @pytest.fixture(scope="session")
 def library_runs(library) -> LibraryRuns:
     """`library_runs("numpy")`: every check of the library on numpy (see LibraryRuns)."""
-    return LibraryRuns(library, Path(os.environ["LSTM_CONFORMANCE_TEST_RUN_CACHE"]) / "library-runs")
+    return LibraryRuns(library)

@@ -12,6 +12,7 @@ from lstm_conformance.cli import main
 from lstm_conformance.report.results import SCHEMA_VERSION
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "adapters.py"
+WITHOUT_TORCH = FIXTURES.with_name("adapters_without_torch.py")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -59,7 +60,7 @@ def test_run_with_a_failing_adapter_exits_1_and_groups_failures_by_diagnosis(cap
 
 
 def test_run_with_an_erroring_adapter_exits_1(capsys):
-    assert main(["run", "--impl", f"{FIXTURES}:RaisingAdapter", "-k", "random/t1b1i1h1"]) == 1
+    assert main(["run", "--impl", f"{WITHOUT_TORCH}:RaisingAdapter", "-k", "random/t1b1i1h1"]) == 1
     out = capsys.readouterr().out
     assert "     32  raises: error: RuntimeError\n" in out and "kernel exploded on purpose" in out
 

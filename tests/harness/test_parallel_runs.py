@@ -14,13 +14,13 @@ ROOT = Path(__file__).resolve().parents[2]
 BAD = ROOT / "tests" / "robustness" / "bad_adapters.py"
 
 # A wrong implementation that the diagnosis explains and one whose every call raises, both
-# without torch (tests/fixtures/numpy_broken.py).
-BROKEN = ROOT / "tests" / "fixtures" / "numpy_broken.py"
+# without torch (tests/fixtures/adapters_without_torch.py).
+BROKEN = ROOT / "tests" / "fixtures" / "adapters_without_torch.py"
 
 
 @pytest.fixture
 def selection():
-    return ["--impl", "numpy", "--impl", f"{BROKEN}:SwappedRows", "--impl", f"{BROKEN}:Raising",
+    return ["--impl", "numpy", "--impl", f"{BROKEN}:SwappedRows", "--impl", f"{BROKEN}:RaisingAdapter",
             "-k", "toy", "-k", "random/t5b3*", "--dtype", "float64", "-q"]
 
 

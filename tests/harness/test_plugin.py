@@ -22,6 +22,7 @@ from lstm_conformance.spec import loader
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "adapters.py"
+WITHOUT_TORCH = FIXTURES.with_name("adapters_without_torch.py")
 BAD_ADAPTERS = ROOT / "tests" / "robustness" / "bad_adapters.py"
 
 
@@ -143,7 +144,7 @@ def _plugin_records(pytester, args) -> list:
 
 
 def test_plugin_and_cli_give_the_same_records(pytester, tmp_path):
-    impls = ["numpy", "torch-cell", "torch-lstm", f"{FIXTURES}:TextbookSwappedRows", f"{FIXTURES}:RaisingAdapter"]
+    impls = ["numpy", "torch-cell", "torch-lstm", f"{FIXTURES}:TextbookSwappedRows", f"{WITHOUT_TORCH}:RaisingAdapter"]
     assert cli_main(["run", *(w for i in impls for w in ("--impl", i)), "-k", "toy", "-k", "lengths-all-full",
                      "--out", str(tmp_path)]) == 1
     cli = results.read(tmp_path / "results.json")["records"]  # with the stored-apart reasons put back

@@ -1,8 +1,8 @@
 """Every status of the runner, and what a failure says."""
 import numpy as np
 import pytest
-from fixtures.adapters import (AcceptsEverything, NaNAdapter, NoGPUAdapter, PerturbedAdapter, RaisingAdapter,
-                               TextbookSwappedRows, WrongShapeAdapter)
+from fixtures.adapters import AcceptsEverything, NaNAdapter, PerturbedAdapter, TextbookSwappedRows, WrongShapeAdapter
+from fixtures.adapters_without_torch import NoGPUAdapter, RaisingAdapter
 
 from lstm_conformance.implementations.numpy_lstm import NumpyAdapter
 from lstm_conformance.implementations.torch_lstm import TorchLSTMAdapter

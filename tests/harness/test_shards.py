@@ -8,8 +8,8 @@ from lstm_conformance.cli import main
 from lstm_conformance.harness.shards import in_shard, parse_shard
 from lstm_conformance.report import results
 
-# A wrong implementation without torch (tests/fixtures/numpy_broken.py): failures to shard and merge.
-SWAPPED_ROWS = Path(__file__).resolve().parents[1] / "fixtures" / "numpy_broken.py"
+# A wrong implementation without torch (tests/fixtures/adapters_without_torch.py): failures to shard and merge.
+SWAPPED_ROWS = Path(__file__).resolve().parents[1] / "fixtures" / "adapters_without_torch.py"
 
 
 @pytest.fixture

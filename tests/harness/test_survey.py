@@ -9,7 +9,6 @@ process, --reuse's comparison of the adapter and expectations files, --budget-fo
 this process. The test adapters are NumPy's (a process that imports torch costs about 1.5 s
 more); only the speed part imports torch, for its baseline."""
 import json
-import os
 import re
 import shutil
 import sys
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from fixtures.cases_once import cases_loaded_once
+from fixtures.once_per_run import made_once
 
 from lstm_conformance import cli
 from lstm_conformance.harness import expectations, survey, survey_worker
@@ -27,34 +27,13 @@ from lstm_conformance.report import results, survey_report
 
 CASES = ["-k", "toy-memory", "-k", "lengths-with-state", "-k", "peephole[s]"]
 
-# docs/TEXTBOOK.md §1's port (tests/fixtures/adapters.py:TextbookSwappedRows) on NumPy's LSTM,
-# with nn.LSTM's capabilities (no peepholes, standard activations only): the weight rows written
-# [f, i, g, o] in the belief that the first block is the forget gate. In a file of its own.
-SWAPPED_ROWS = textwrap.dedent("""
-    import numpy as np
-    from lstm_conformance.adapter import Capabilities
-    from lstm_conformance.implementations.numpy_lstm import NumpyAdapter
-
-    class SwappedRows(NumpyAdapter):
-        '''numpy's LSTM given the gate blocks i and f swapped.'''
-        name = "textbook-swapped-rows"
-
-        def capabilities(self):
-            return Capabilities(dtypes={"float32", "float64"}, features={
-                "bias", "initial_state", "layers", "bidirectional", "projection", "variable_lengths",
-                "batch_first", "unbatched"})
-
-        def prepare(self, problem):
-            H = problem.config.hidden_size
-            order = np.r_[H:2 * H, 0:H, 2 * H:4 * H]  # blocks [f, i, g, o]
-            params = {k: (v[order] if k.startswith(("weight_ih", "weight_hh", "bias_")) else v)
-                      for k, v in problem.params.items()}
-            return super().prepare(type(problem)(**{**problem.__dict__, "params": params}))
-""")
+# docs/TEXTBOOK.md §1's port on NumPy's LSTM, with nn.LSTM's capabilities (no peepholes,
+# standard activations only): the gate blocks i and f swapped; and one that needs a GPU.
+WITHOUT_TORCH = Path(__file__).resolve().parents[1] / "fixtures" / "adapters_without_torch.py"
+SWAPPED_ROWS, NEEDS_GPU = f"{WITHOUT_TORCH}:SwappedRows", f"{WITHOUT_TORCH}:NoGPUAdapter"
 
 ADAPTERS = textwrap.dedent("""
     import os, signal
-    from lstm_conformance.adapter import Adapter, Capabilities
     from lstm_conformance.implementations.numpy_lstm import NumpyAdapter
 
     class Shifted(NumpyAdapter):
@@ -78,18 +57,6 @@ ADAPTERS = textwrap.dedent("""
             if problem.case_id == "toy-memory-tanh":
                 os.kill(os.getpid(), signal.SIGSEGV)
             return super().prepare(problem)
-
-    class NeedsGPU(Adapter):
-        name = "needs-gpu"
-
-        def capabilities(self):
-            return Capabilities(devices={"cuda"})
-
-        def skip_reason(self):
-            return "needs a GPU that this test pretends is absent"
-
-        def prepare(self, problem):
-            raise AssertionError("prepare must not run for a skipped adapter")
 """)
 
 EXPECTATIONS = textwrap.dedent("""
@@ -129,36 +96,12 @@ def _library_parsed_once():
         yield
 
 
-try:
-    import fcntl
-except ImportError:  # Windows: each process makes its own surveys
-    fcntl = None
-
-
-_made: dict = {}  # part -> what _shared returned, in this process
-
-
-def _shared(tmp_path_factory, part: str, make) -> dict:
-    """What `make(folder)` returns (a JSON object), made once per test run: in the run's cache
-    folder, which the pytest-xdist workers share (tests/conftest.py), under a lock (fcntl.flock),
-    by whichever worker asks first; the others wait for it and read it. Under -n 2 the tests of
-    the module survey land on both workers, which would otherwise each run it (13 processes). No
-    test writes into the shared folder (test_reuse_runs_again_... works in a folder of its own)."""
-    if part in _made:
-        return _made[part]
-    shared = os.environ.get("LSTM_CONFORMANCE_TEST_RUN_CACHE")
-    if fcntl is None or not shared:
-        _made[part] = make(tmp_path_factory.getbasetemp() / "survey")
-        return _made[part]
-    folder = Path(shared) / "test_survey"
-    folder.mkdir(exist_ok=True)
-    done = folder / f"{part}.json"
-    with open(folder / f"{part}.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        if not done.exists():
-            done.write_text(json.dumps(make(folder / "survey")))
-    _made[part] = json.loads(done.read_text())
-    return _made[part]
+def _shared(part: str, make) -> dict:
+    """What `make(folder)` returns, made once per test run and shared by the pytest-xdist workers
+    (fixtures/once_per_run.py): under -n 2 the tests of the module survey land on both workers,
+    which would otherwise each run it (13 processes). No test writes into the shared folder
+    (test_reuse_runs_again_... works in a folder of its own)."""
+    return made_once(f"test_survey/{part}", make)[1]
 
 
 def _first_survey(folder: Path) -> dict:
@@ -166,12 +109,11 @@ def _first_survey(folder: Path) -> dict:
     the second survey (_second_survey) rewrites the report: the tests of the first read the copy."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "more_adapters.py").write_text(ADAPTERS)
-    (folder / "swapped_rows.py").write_text(SWAPPED_ROWS)
     (folder / "swapped.yaml").write_text(EXPECTATIONS)
     out = folder / "out"
     impls = [f"{folder / 'more_adapters.py'}:Crasher",  # first: the others must still run after its crash
-             "numpy", f"{folder / 'swapped_rows.py'}:SwappedRows", f"{folder / 'more_adapters.py'}:Shifted",
-             f"{folder / 'more_adapters.py'}:NeedsGPU", f"{folder / 'missing.py'}:Nothing"]
+             "numpy", SWAPPED_ROWS, f"{folder / 'more_adapters.py'}:Shifted",
+             NEEDS_GPU, f"{folder / 'missing.py'}:Nothing"]
     argv = ["survey", "--out", str(out), "--check", "forward", "--skip-speed", "-j", "2",
             "--expectations", str(folder / "swapped.yaml"), *CASES]
     for impl in impls:
@@ -182,9 +124,9 @@ def _first_survey(folder: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def surveyed(tmp_path_factory):
+def surveyed():
     """(exit status, the folder of the first survey's report and runs)."""
-    first = _shared(tmp_path_factory, "first", _first_survey)
+    first = _shared("first", _first_survey)
     return first["status"], Path(first["first"])
 
 
@@ -370,11 +312,11 @@ def _second_survey(out: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def resurveyed(surveyed, tmp_path_factory):
+def resurveyed(surveyed):
     """(exit status, the folder, run.log's mtime before and after) of the second survey."""
-    first = _shared(tmp_path_factory, "first", _first_survey)
+    first = _shared("first", _first_survey)
     out = Path(first["out"])
-    second = _shared(tmp_path_factory, "second", lambda _folder: _second_survey(out))
+    second = _shared("second", lambda _folder: _second_survey(out))
     return second["status"], out, second["before"], second["after"]
 
 
@@ -399,10 +341,9 @@ def test_reuse_runs_again_when_the_adapter_or_its_expectations_changed(tmp_path,
     added to the expectations file after the run would otherwise show as an unexplained failure.
     The run processes are stand-ins here (the decision to reuse is what is tested; a real run
     reused: test_reuse_keeps_completed_runs), in a folder of this test's own."""
-    for name, text in (("more_adapters.py", ADAPTERS), ("swapped_rows.py", SWAPPED_ROWS),
-                       ("swapped.yaml", EXPECTATIONS)):
+    for name, text in (("more_adapters.py", ADAPTERS), ("swapped.yaml", EXPECTATIONS)):
         (tmp_path / name).write_text(text)
-    swapped, shifted = f"{tmp_path / 'swapped_rows.py'}:SwappedRows", f"{tmp_path / 'more_adapters.py'}:Shifted"
+    swapped, shifted = SWAPPED_ROWS, f"{tmp_path / 'more_adapters.py'}:Shifted"
     names = {swapped: "textbook-swapped-rows", shifted: "shifted"}
 
     def rerun(spec: str) -> list:
@@ -426,7 +367,7 @@ def test_reuse_runs_again_when_the_adapter_or_its_expectations_changed(tmp_path,
     (tmp_path / "swapped.yaml").write_text(EXPECTATIONS.replace("gate blocks i and f swapped", "rows swapped"))
     assert rerun(swapped) and rerun(shifted) == []  # the expectations of textbook-swapped-rows changed
     (tmp_path / "more_adapters.py").write_text(ADAPTERS + "\n# changed\n")
-    assert rerun(shifted) and rerun(swapped) == []  # shifted's adapter file changed, not swapped_rows.py
+    assert rerun(shifted) and rerun(swapped) == []  # shifted's adapter file changed, not SWAPPED_ROWS's
 
 
 def test_the_probe_names_the_libraries_an_adapter_ran_on(surveyed, tmp_path, monkeypatch):
