@@ -1,11 +1,10 @@
 """A failure says where it deviates and names the known defect that reproduces it."""
-import dataclasses
-import hashlib
 import itertools
 
 import numpy as np
 import pytest
 from fixtures.adapters import NaNAdapter, PerturbedAdapter, TextbookSwappedRows
+from fixtures.model_outputs_once import variants_once
 
 import lstm_conformance.diagnosis.forward as diagnosis_forward
 from lstm_conformance.diagnosis import diagnose_forward, forward_variants, gate_order_name
@@ -19,58 +18,13 @@ PATTERN_MUTANTS = [m for m in ZOO if m.defect_id]
 DIAGNOSED_RUNS = [(m, dtype) for m in PATTERN_MUTANTS for dtype in m.diagnosis_dtypes]
 
 
-def _fingerprint(problem, reference):
-    """A digest of everything a defect model computes from (the problem's fields, the
-    reference), or None when an array is strided (the strides-ignored model reads memory
-    around it, which no digest of the array covers)."""
-    digest = hashlib.sha256()
-
-    def add(label, value):
-        if isinstance(value, np.ndarray):
-            if not value.flags.c_contiguous:
-                raise ValueError(label)
-            digest.update(f"{label}:{value.dtype}:{value.shape}:".encode() + value.tobytes())
-        elif isinstance(value, dict):
-            for key in sorted(value):
-                add(f"{label}.{key}", value[key])
-        else:
-            digest.update(f"{label}={value!r};".encode())
-    try:
-        for f in dataclasses.fields(problem):
-            add(f.name, getattr(problem, f.name))
-        add("reference", {k: np.asarray(v) for k, v in reference.items()})
-    except ValueError:
-        return None
-    return digest.hexdigest()
-
-
 @pytest.fixture(autouse=True, scope="module")
 def each_model_runs_once_per_problem():
     """The diagnoses below meet the same few problems again and again (the 23 gate orders and
     most of the zoo on gate-blocks-distinguishable): each defect model's outputs are computed
-    once per problem and reference (by content) and reused, as they depend on nothing else."""
-    memo = {}
-
-    def variants(problem, reference):
-        key = _fingerprint(problem, reference)
-        for position, (name, make) in enumerate(forward_variants(problem, reference)):
-            if key is None:
-                yield name, make
-                continue
-
-            def once(entry=(key, position, str(name)), make=make):
-                if entry not in memo:
-                    try:
-                        memo[entry] = make()
-                    except (ValueError, FloatingPointError) as err:
-                        memo[entry] = err
-                if isinstance(memo[entry], Exception):
-                    raise memo[entry]
-                return {k: np.array(v, copy=True) for k, v in memo[entry].items()}
-            yield name, once
-
+    once per problem and reference (fixtures/model_outputs_once.py)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(diagnosis_forward, "forward_variants", variants)
+        patch.setattr(diagnosis_forward, "forward_variants", variants_once({}))
         yield
 
 

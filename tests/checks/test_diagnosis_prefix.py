@@ -5,6 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 from fixtures.adapters import TextbookSwappedRows
+from fixtures.model_outputs_once import variants_once
 
 import lstm_conformance.diagnosis.forward as diagnosis_forward
 from lstm_conformance.diagnosis import forward_variants, prefix
@@ -93,34 +94,10 @@ def test_one_step_and_reverse_problems_are_not_screened(cases):
 
 @pytest.fixture(scope="module")
 def full_model_outputs():
-    """The unscreened diagnoses' model outputs, by (case, dtype, position, name): a model's
+    """The unscreened diagnoses' model outputs (fixtures/model_outputs_once.py): a model's
     outputs depend on the problem and the reference only, not on the outputs being diagnosed,
     so the unscreened baseline of every mutant below reuses one full run of each model."""
-    return {"problems": {}, "outputs": {}}
-
-
-def memoised_variants(memo):
-    """forward_variants whose models each run once per problem; checks that the problem is the
-    same arrays as when the model first ran (a memo for another problem would be wrong)."""
-    def variants(problem, reference):
-        first = memo["problems"].setdefault((problem.case_id, problem.dtype), problem)
-        assert first is problem or all(np.array_equal(getattr(first, k), getattr(problem, k))
-                                       for k in ("x", "h0", "c0", "lengths")), problem.case_id
-        assert all(np.array_equal(first.params[k], v) for k, v in problem.params.items()), problem.case_id
-        for position, (name, make) in enumerate(forward_variants(problem, reference)):
-            key = (problem.case_id, problem.dtype, position, str(name))
-
-            def once(key=key, make=make):
-                if key not in memo["outputs"]:
-                    try:
-                        memo["outputs"][key] = make()
-                    except (ValueError, FloatingPointError) as err:
-                        memo["outputs"][key] = err
-                if isinstance(memo["outputs"][key], Exception):
-                    raise memo["outputs"][key]
-                return {k: np.array(v, copy=True) for k, v in memo["outputs"][key].items()}
-            yield name, once
-    return variants
+    return {}
 
 
 @pytest.mark.parametrize("mutant", [m for m in ZOO if m.name in (
@@ -131,7 +108,7 @@ def test_a_long_case_gets_the_same_verdict_with_and_without_screening(cases, mon
     case = cases["long-sequence-slow-forget"]
     screened = run_case(case, "float64", mutant(), check="forward")
     monkeypatch.setattr(prefix, "MIN_STEPS_TO_SCREEN", 10 ** 9)
-    monkeypatch.setattr(diagnosis_forward, "forward_variants", memoised_variants(full_model_outputs))
+    monkeypatch.setattr(diagnosis_forward, "forward_variants", variants_once(full_model_outputs))
     unscreened = run_case(case, "float64", mutant(), check="forward")
     assert screened["status"] == "fail"
     assert screened["diagnosis"] == unscreened["diagnosis"]
