@@ -83,8 +83,6 @@ def backward_direction(config: LSTMConfig, p: dict, grads: dict, steps: list, gr
     sigma, phi, psi = config.direction_activations(direction)
 
     def slope(act, z):  # d act(clip(z)) / dz
-        if config.cell_clip is None:  # (clip_passes would be all ones)
-            return activations.derivative(act, z)
         return activations.derivative(act, clip(config, z)) * clip_passes(config, z)
 
     grad_x = np.zeros((T,) + steps[0].x.shape)

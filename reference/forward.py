@@ -366,8 +366,9 @@ def clip(config: LSTMConfig, z: np.ndarray) -> np.ndarray:
     return np.minimum(np.maximum(z, -config.cell_clip), config.cell_clip)
 
 
-def clip_passes(config: LSTMConfig, z: np.ndarray) -> np.ndarray:
-    """d clip(z) / dz: 1 where the bound leaves z unchanged (bounds included), else 0."""
+def clip_passes(config: LSTMConfig, z: np.ndarray) -> np.ndarray | float:
+    """d clip(z) / dz: 1 where the bound leaves z unchanged (bounds included), else 0; without a
+    clip the scalar 1 (no array of ones to build and multiply on every step)."""
     if config.cell_clip is None:
-        return np.ones_like(z)
+        return 1.0
     return (np.abs(z) <= config.cell_clip).astype(np.float64)
