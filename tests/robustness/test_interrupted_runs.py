@@ -23,16 +23,19 @@ def start_run(tmp_path, *extra):
 
 
 def wait_for_results(process, count: int, limit: float = 120.0) -> list[str]:
-    """Lines of output until `count` PASS lines were printed (the run is under way)."""
+    """Lines of output until `count` PASS lines were printed (the run is under way). The pipe is
+    read with os.read, not readline: lines that arrive together would otherwise wait in the
+    file object's buffer while select() waits for more output."""
     selector = selectors.DefaultSelector()
     selector.register(process.stdout, selectors.EVENT_READ)
-    lines, deadline = [], time.monotonic() + limit
+    lines, pending, deadline = [], b"", time.monotonic() + limit
     while sum(line.startswith("PASS") for line in lines) < count:
         assert time.monotonic() < deadline, f"the run printed no results: {lines}"
         if selector.select(timeout=1.0):
-            line = process.stdout.readline()
-            assert line, f"the run ended early: {lines} {process.stderr.read()}"
-            lines.append(line)
+            chunk = os.read(process.stdout.fileno(), 1 << 16)
+            assert chunk, f"the run ended early: {lines} {process.stderr.read()}"
+            *complete, pending = (pending + chunk).split(b"\n")
+            lines += [line.decode() + "\n" for line in complete]
     return lines
 
 
