@@ -20,6 +20,7 @@ import ast
 import functools
 import importlib.util
 import json
+import pickle
 import sys
 import time
 from importlib import metadata
@@ -128,21 +129,29 @@ def _top_modules() -> set[str]:
     return {name.split(".")[0] for name in list(sys.modules)}
 
 
-def trial_run(adapter) -> str:
+def trial_candidates(cases) -> list:
+    """The cases a trial run tries, in order: those that expect no error, smallest first."""
+    from ..spec import budget
+
+    return sorted((c for c in cases if c.expect_error is None), key=lambda c: sum(budget.case_elements(c)))
+
+
+def trial_run(adapter, candidates=None) -> str:
     """Runs `adapter` once, forward, on the smallest case of the library it supports (float32,
     else the first dtype it declares; the next when one raises, up to five); returns that case
     and dtype, else raises. Only to see what the adapter runs on: the result is not checked
-    (run does that)."""
+    (run does that). `candidates`: trial_candidates() of the library, when the caller has them
+    (default: the library is loaded here)."""
     from ..adapter import prepared_callable
-    from ..spec import budget
-    from ..spec.loader import load_cases
     from ..spec.materialize import materialize
 
+    if candidates is None:
+        from ..spec.loader import load_cases
+        candidates = trial_candidates(load_cases())
     dtypes = adapter.capabilities().dtypes
     dtype = "float32" if "float32" in dtypes else sorted(dtypes)[0]
-    cases = sorted((c for c in load_cases() if c.expect_error is None), key=lambda c: sum(budget.case_elements(c)))
     failures = []
-    for case in cases:
+    for case in candidates:
         problem = materialize(case, dtype)
         if adapter.unsupported_reason(problem) is not None:
             continue
@@ -157,9 +166,9 @@ def trial_run(adapter) -> str:
     raise RuntimeError(failures[0] if failures else f"no case of the library in {dtype} that it supports")
 
 
-def probe(spec: str, write=None) -> dict:
+def probe(spec: str, write=None, candidates=None) -> dict:
     """The probe's answer; `write` (called with it before the trial run, then after) keeps
-    what was learnt should the trial run kill the process."""
+    what was learnt should the trial run kill the process; `candidates`: see trial_run."""
     started = time.perf_counter()
     try:
         adapter = load_adapter(spec)
@@ -181,7 +190,7 @@ def probe(spec: str, write=None) -> dict:
     if write is not None:
         write(dict(out, trial_run="died (the process ended during it)"))
     try:
-        out["trial_run"] = trial_run(adapter)
+        out["trial_run"] = trial_run(adapter, candidates)
     except Exception as err:  # noqa: BLE001 - the run reports the adapter's failures; here only what it loads
         out["trial_run"] = f"failed: {err}"
     else:
@@ -225,6 +234,8 @@ def main(argv=None) -> int:
     p_probe = sub.add_parser("probe")
     p_probe.add_argument("spec")
     p_probe.add_argument("--out", type=Path, required=True)
+    p_probe.add_argument("--trial-cases", type=Path, help="trial_candidates() of the library, pickled (by the "
+                         "survey, once for all its probes: default, the library is loaded here)")
     p_speed = sub.add_parser("speed")
     p_speed.add_argument("spec")
     p_speed.add_argument("--out", type=Path, required=True)
@@ -237,7 +248,8 @@ def main(argv=None) -> int:
 
         def write(answer):  # stdout is the library's
             args.out.write_text(json.dumps(answer) + "\n", encoding="utf-8")
-        write(probe(args.spec, write))
+        candidates = pickle.loads(args.trial_cases.read_bytes()) if args.trial_cases else None
+        write(probe(args.spec, write, candidates))
         return 0
     speed(args.spec, args.out, args.set, args.shapes, args.quick)
     return 0

@@ -141,7 +141,7 @@ def test_survey_writes_the_report_and_exits_0(surveyed):
     for name in ("survey.md", "survey.html", "results.json", "environment.json"):
         assert (out / name).is_file(), name
     env = json.loads((out / "environment.json").read_text())
-    assert env["environment"]["python"] and any(p.startswith("numpy==") for p in env["packages"])
+    assert env["environment"]["python"] and f"numpy=={metadata.version('numpy')}" in env["packages"]
     html = (out / "survey.html").read_text()
     assert html.startswith("<!DOCTYPE html>") and "<script" not in html and "gate blocks i and f swapped" in html
 
@@ -237,7 +237,7 @@ def _in_process_survey(out: Path, monkeypatch, **options) -> survey.Survey:
     """A Survey whose probe answers in this process (the probe is not what such a test is about)."""
     chosen = survey.Survey(survey.SurveyOptions(out=out, **options), log=lambda line: None)
     monkeypatch.setattr(chosen, "probe", lambda spec: {"spec": spec, "name": spec, "versions": {}})
-    monkeypatch.setattr(survey, "_pip_freeze", lambda: [])
+    monkeypatch.setattr(survey, "_installed_packages", lambda: [])
     return chosen
 
 
@@ -260,7 +260,7 @@ def test_budget_is_passed_to_each_run_and_its_skipped_units_are_counted_apart(tm
     # the probe answers in this process and environment.json has no packages: both are tested on
     # the module's survey; here the run process and the report are what is tested
     monkeypatch.setattr(survey.Survey, "probe", lambda self, spec: {"spec": spec, "name": spec, "versions": {}})
-    monkeypatch.setattr(survey, "_pip_freeze", lambda: [])
+    monkeypatch.setattr(survey, "_installed_packages", lambda: [])
     out = tmp_path / "out"
     status = cli.main(["survey", "--out", str(out), "--impl", "numpy", "-k", "toy-memory", "--check", "forward",
                        "--skip-speed", "--budget-for", "numpy=0.001"])
@@ -272,6 +272,27 @@ def test_budget_is_passed_to_each_run_and_its_skipped_units_are_counted_apart(tm
     markdown = (out / "survey.md").read_text()
     assert "a budget of 0.001 s for numpy, none for the others" in markdown
     assert re.fullmatch(r"pass \d+ \(\+\d+ skipped\)", _table_row(markdown, "forward", section="## Checks")["numpy"])
+
+
+def test_installed_packages_are_listed_as_pip_freeze_lists_them(tmp_path, monkeypatch):
+    """NAME==VERSION sorted by name, the working directory not searched (as `python -m pip
+    freeze` does not: a stale *.egg-info of the checkout there is not what is installed), an
+    editable install saying where it points."""
+    numpy_line = f"numpy=={metadata.version('numpy')}"
+    ours = metadata.distribution("lstm-conformance")
+    editable = json.loads(ours.read_text("direct_url.json") or "{}").get("dir_info", {}).get("editable")
+    stale = tmp_path / "numpy-0.0.1.dist-info"
+    stale.mkdir()
+    (stale / "METADATA").write_text("Metadata-Version: 2.1\nName: numpy\nVersion: 0.0.1\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    packages = survey._installed_packages()
+    assert numpy_line in packages and "numpy==0.0.1" not in packages
+    names = [re.sub(r"[-_.]+", "-", line.split("==")[0]).lower() for line in packages]
+    assert names == sorted(set(names)) and "pip" in names
+    line, = [p for p in packages if p.startswith("lstm-conformance==")]
+    assert line.endswith(f" (editable install of {json.loads(ours.read_text('direct_url.json'))['url']})") \
+        if editable else line == f"lstm-conformance=={ours.version}"
 
 
 def test_budget_for_one_implementation_overrides_budget(tmp_path):
@@ -305,7 +326,7 @@ def _second_survey(out: Path) -> dict:
     log = out / "runs" / "numpy" / "run.log"
     before = log.stat().st_mtime_ns
     with pytest.MonkeyPatch.context() as patch:  # environment.json's packages: tested on the first survey
-        patch.setattr(survey, "_pip_freeze", lambda: [])
+        patch.setattr(survey, "_installed_packages", lambda: [])
         status = cli.main(["survey", "--out", str(out), "--impl", "numpy", "--check", "forward", "--reuse",
                            "--shapes", "t5b2i4h4", "--quick", *CASES])
     return {"status": status, "before": before, "after": log.stat().st_mtime_ns}
@@ -370,12 +391,16 @@ def test_reuse_runs_again_when_the_adapter_or_its_expectations_changed(tmp_path,
     assert rerun(shifted) and rerun(swapped) == []  # shifted's adapter file changed, not SWAPPED_ROWS's
 
 
-def test_the_probe_names_the_libraries_an_adapter_ran_on(surveyed, tmp_path, monkeypatch):
+def test_the_probe_names_the_libraries_an_adapter_ran_on(surveyed, library, tmp_path, monkeypatch):
+    from lstm_conformance.harness.registry import load_adapter
+
     _status, out = surveyed
     numpy_entry = _entries(out)["numpy"]
     assert numpy_entry["versions"] == {"numpy": metadata.version("numpy")}
     probe = json.loads((out / "runs" / "probes" / "numpy.json").read_text())
-    assert probe["trial_run"].endswith("[float32]")  # the adapter ran once, on the smallest case
+    # the adapter ran once, on the smallest case of the library (the probe read the survey's pickled list)
+    smallest = survey_worker.trial_run(load_adapter("numpy"), survey_worker.trial_candidates(library))
+    assert probe["trial_run"] == smallest and smallest.endswith("[float32]")
     # an adapter importing torch and onnxruntime, of which only onnxruntime was loaded when it ran
     adapter = tmp_path / "two_libraries.py"
     adapter.write_text("import numpy\nimport torch\n\ndef prepare():\n    import onnxruntime\n")
