@@ -206,9 +206,9 @@ class Cell:
         # ONNX clip bounds every activation input, ψ's too
         return z if self.clip_value is None else np.clip(z, -self.clip_value, self.clip_value)
 
-    def apply(self, k, z):
-        """Activation k (0: σ, 1: φ, 2: ψ) of clip(z)."""
-        return self.functions[k](self.clip(z), np.empty_like(z))
+    def apply(self, k, z, out):
+        """Activation k (0: σ, 1: φ, 2: ψ) of clip(z), written into `out`."""
+        return self.functions[k](self.clip(z), out)
 
 
 LN_EPS = 1e-8  # TFLite's MeanStddevNormalization constant
@@ -247,11 +247,15 @@ def _direction_general(cell, xw, w_hh, w_hr, peep, state, mask, outs, steps, nor
         n = tape["ln_out"][t][rows] = _normalise(z[rows])
         z[rows] = n * norm[0][k] + norm[1][rows]
 
-    last_y, last_c = np.zeros_like(out_y[0]), np.zeros_like(out_c[0])  # carried past a row's length
+    if cell.carry:
+        last_y, last_c = np.zeros_like(out_y[0]), np.zeros_like(out_c[0])  # carried past a row's length
+    # the tape's arrays as locals: the loop below runs once per step, and small steps are many
+    z_all, gates_all, h_prev, c_prev = tape["z"], tape["gates"], tape["h_prev"], tape["c_prev"]
+    c_raw_all, c_new_all, psi_all, r_all, h_raw = tape["c_raw"], tape["c_new"], tape["psi"], tape["r"], tape["h_raw"]
     for t in steps:
         cols = slice(t * B, (t + 1) * B)
-        tape["h_prev"][:, cols], tape["c_prev"][t] = h, c
-        z, gates = tape["z"][t], tape["gates"][t]
+        h_prev[:, cols], c_prev[t] = h, c
+        z, gates = z_all[t], gates_all[t]
         np.matmul(w_hh, h, out=z)
         z += xw[:, cols]
         if peep is not None:
@@ -260,22 +264,25 @@ def _direction_general(cell, xw, w_hh, w_hr, peep, state, mask, outs, steps, nor
         if norm is not None:
             for k in range(3):
                 normalised(t, k, z)
-        gates[:H] = cell.apply(0, z[:H])
-        gates[H:2 * H] = 1.0 - gates[:H] if cell.input_forget else cell.apply(0, z[H:2 * H])
-        gates[2 * H:3 * H] = cell.apply(1, z[2 * H:3 * H])
-        i, f, g = gates[:H], gates[H:2 * H], gates[2 * H:3 * H]
-        c_new = tape["c_raw"][t] = f * c + i * g
+        i, f, g, o = gates[:H], gates[H:2 * H], gates[2 * H:3 * H], gates[3 * H:]
+        if cell.input_forget:
+            cell.apply(0, z[:H], i)
+            np.subtract(1.0, i, out=f)
+        else:  # i and f are adjacent rows: one σ over both
+            cell.apply(0, z[:2 * H], gates[:2 * H])
+        cell.apply(1, z[2 * H:3 * H], g)
+        c_new = c_raw_all[t] = f * c + i * g
         if cell.state_clip is not None:
             c_new = np.clip(c_new, -cell.state_clip, cell.state_clip)
-        tape["c_new"][t] = c_new
+        c_new_all[t] = c_new
         if peep is not None:
             z[3 * H:] += peep[2] * (c if cell.output_peephole_previous else c_new)
         if norm is not None:
             normalised(t, 3, z)
-        o = gates[3 * H:] = cell.apply(0, z[3 * H:])
-        tape["psi"][t] = cell.apply(2, c_new)
-        r = tape["r"][:, cols] = o * tape["psi"][t]
-        h_new = tape["h_raw"][:, cols] = w_hr @ r if w_hr is not None else r
+        cell.apply(0, z[3 * H:], o)
+        cell.apply(2, c_new, psi_all[t])
+        r = r_all[:, cols] = o * psi_all[t]
+        h_new = h_raw[:, cols] = w_hr @ r if w_hr is not None else r
         if cell.proj_clip is not None:
             h_new = np.clip(h_new, -cell.proj_clip, cell.proj_clip)
         if mask is None:

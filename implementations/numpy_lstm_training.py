@@ -18,6 +18,11 @@ from .numpy_lstm_forward import (LN_EPS, Cell, activation_parameters, caller_lay
                                  direction_activations, pack_weights, reverse_direction, run_layers, time_major)
 
 
+# The slopes of σ and tanh from their values, as the textbooks write them: σ' = σ(1 − σ),
+# tanh' = 1 − tanh². The backward pass reads the values from the forward's tape.
+SLOPE_FROM_VALUE = {"sigmoid": lambda s: s * (1.0 - s), "tanh": lambda v: 1.0 - v ** 2}
+
+
 def derivative(name, alpha, beta):
     """d f(u) / du for the spec's activation `name`, as a function of u."""
     a, b = activation_parameters(name, alpha, beta)
@@ -26,8 +31,8 @@ def derivative(name, alpha, beta):
         return 0.5 * (1.0 + np.tanh(0.5 * u))  # cannot overflow
 
     table = {
-        "sigmoid": lambda u: sigmoid(u) * (1.0 - sigmoid(u)),
-        "tanh": lambda u: 1.0 - np.tanh(u) ** 2,
+        "sigmoid": lambda u: SLOPE_FROM_VALUE["sigmoid"](sigmoid(u)),
+        "tanh": lambda u: SLOPE_FROM_VALUE["tanh"](np.tanh(u)),
         "identity": lambda u: np.ones_like(u),
         "relu": lambda u: (u >= 0).astype(u.dtype),
         "hard_sigmoid": lambda u: np.where((a * u + b >= 0) & (a * u + b <= 1), a, 0.0).astype(u.dtype),
@@ -47,11 +52,16 @@ class _Slopes:
 
     def __init__(self, config, d=0):
         self.cell = Cell(config, d)
-        self.derivatives = [derivative(a.name, a.alpha, a.beta) for a in direction_activations(config, d)]
+        activations = direction_activations(config, d)
+        self.derivatives = [derivative(a.name, a.alpha, a.beta) for a in activations]
+        self.from_value = [SLOPE_FROM_VALUE.get(a.name) for a in activations]
 
-    def __call__(self, k, z):
-        """Slope of activation k (0: σ, 1: φ, 2: ψ) at z: zero where the clip cuts z off."""
-        slope = self.derivatives[k](self.cell.clip(z))
+    def __call__(self, k, z, value):
+        """Slope of activation k (0: σ, 1: φ, 2: ψ) at z, where `value` is the forward's
+        activation k of clip(z): zero where the clip cuts z off."""
+        from_value = self.from_value[k]
+        # the forward computed σ(u) and tanh(u) as derivative() does, so these are the same numbers
+        slope = from_value(value) if from_value else self.derivatives[k](self.cell.clip(z))
         clip = self.cell.clip_value
         return slope if clip is None else slope * (np.abs(z) <= clip)
 
@@ -85,38 +95,54 @@ def _backward_direction(slope, weights, tape, dy, dh, dc, mask, steps, norm=None
         dz[rows], dgamma = _norm_backward(dz[rows], tape["ln_out"][t][rows], tape["ln_in"][t][rows], norm[0][k])
         extra["gamma"][k] += dgamma
 
+    cell = slope.cell
+    z_all, gates_all, c_prev_all, c_new_all, psi_all = tape["z"], tape["gates"], tape["c_prev"], tape["c_new"], tape["psi"]
+    # The activations' slopes depend only on the forward's tape, not on the gradients flowing
+    # back: computed for every step at once, before the time loop. σ' of the i and f rows
+    # (unused for f when f = 1 - i), of the o rows, φ' of the g rows and ψ' of the cell state.
+    d_sigma_if = slope(0, z_all[:, :2 * H], gates_all[:, :2 * H])
+    d_sigma_o = slope(0, z_all[:, 3 * H:], gates_all[:, 3 * H:])
+    d_phi = slope(1, z_all[:, 2 * H:3 * H], gates_all[:, 2 * H:3 * H])
+    d_psi = slope(2, c_new_all, psi_all)
+    keep_all = None if mask is None else mask.astype(dh.dtype)  # 1 inside a sequence, 0 past its length
+    o_sees_previous = peep is not None and cell.output_peephole_previous
+    w_hh_t = w_hh.T
     for t in reversed(steps):
         cols = slice(t * B, (t + 1) * B)
-        keep = 1.0 if mask is None else mask[t].astype(dh.dtype)
         dy_t = dy[t] + dy_last
-        if slope.cell.carry and mask is not None:
-            dy_last = (1 - keep) * dy_t
-        dh_new, dc_new = keep * (dy_t + dh), keep * dc
-        if slope.cell.proj_clip is not None:
-            dh_new = dh_new * (np.abs(tape["h_raw"][:, cols]) <= slope.cell.proj_clip)
-        # a column past its length hands its state gradient straight to the previous step
-        dh_carry, dc_carry = (0.0, 0.0) if mask is None else ((1 - keep) * dh, (1 - keep) * dc)
-        z, gates, c_prev, c_new = tape["z"][t], tape["gates"][t], tape["c_prev"][t], tape["c_new"][t]
+        if mask is None:
+            dh_new, dc_new = dy_t + dh, dc
+            dh_carry = dc_carry = 0.0
+        else:
+            keep = keep_all[t]
+            if cell.carry:
+                dy_last = (1 - keep) * dy_t
+            dh_new, dc_new = keep * (dy_t + dh), keep * dc
+            # a column past its length hands its state gradient straight to the previous step
+            dh_carry, dc_carry = (1 - keep) * dh, (1 - keep) * dc
+        if cell.proj_clip is not None:
+            dh_new = dh_new * (np.abs(tape["h_raw"][:, cols]) <= cell.proj_clip)
+        c_prev, c_new = c_prev_all[t], c_new_all[t]
+        gates = gates_all[t]
         i, f, g, o = gates[:H], gates[H:2 * H], gates[2 * H:3 * H], gates[3 * H:]
         dh_all[:, cols] = dh_new
         dr = w_hr.T @ dh_new if w_hr is not None else dh_new
         dz = dz_all[:, cols]
-        dz[3 * H:] = dr * tape["psi"][t] * slope(0, z[3 * H:])
+        dz[3 * H:] = dr * psi_all[t] * d_sigma_o[t]
         if norm is not None:
             through_norm(t, 3, dz)
-        dc_new = dc_new + dr * o * slope(2, c_new)
-        o_sees_previous = peep is not None and slope.cell.output_peephole_previous
+        dc_new = dc_new + dr * o * d_psi[t]
         if peep is not None and not o_sees_previous:
             dc_new += peep[2] * dz[3 * H:]
-        if slope.cell.state_clip is not None:
-            dc_new = dc_new * (np.abs(tape["c_raw"][t]) <= slope.cell.state_clip)
+        if cell.state_clip is not None:
+            dc_new = dc_new * (np.abs(tape["c_raw"][t]) <= cell.state_clip)
         d_i, d_f = dc_new * g, dc_new * c_prev
-        if slope.cell.input_forget:  # f = 1 - i: no gradient reaches the forget rows
+        if cell.input_forget:  # f = 1 - i: no gradient reaches the forget rows
             d_i, dz[H:2 * H] = d_i - d_f, 0.0
         else:
-            dz[H:2 * H] = d_f * slope(0, z[H:2 * H])
-        dz[:H] = d_i * slope(0, z[:H])
-        dz[2 * H:3 * H] = dc_new * i * slope(1, z[2 * H:3 * H])
+            dz[H:2 * H] = d_f * d_sigma_if[t, H:]
+        dz[:H] = d_i * d_sigma_if[t, :H]
+        dz[2 * H:3 * H] = dc_new * i * d_phi[t]
         if norm is not None:
             for k in range(3):
                 through_norm(t, k, dz)
@@ -127,7 +153,7 @@ def _backward_direction(slope, weights, tape, dy, dh, dc, mask, steps, norm=None
                 dc_prev += peep[2] * dz[3 * H:]
             dpeep += np.stack([(dz[:H] * c_prev).sum(1), (dz[H:2 * H] * c_prev).sum(1),
                                (dz[3 * H:] * (c_prev if o_sees_previous else c_new)).sum(1)])
-        dh = w_hh.T @ dz + dh_carry
+        dh = w_hh_t @ dz + dh_carry
         dc = dc_prev + dc_carry
     return dz_all, dh_all, dpeep, dh, dc, extra
 
