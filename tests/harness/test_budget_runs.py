@@ -184,7 +184,7 @@ class Sleepy(NumpyAdapter):
         forward = super().prepare(problem)
 
         def call():
-            time.sleep(0.05)
+            time.sleep(0.02)
             return forward()
         return call
 '''
@@ -194,15 +194,15 @@ def test_cli_budget_stops_and_says_what_it_left_out(tmp_path, capsys):
     (tmp_path / "sleepy.py").write_text(SLEEPY)
     spec = f"{tmp_path / 'sleepy.py'}:Sleepy"
     args = ["run", "--impl", spec, "-k", "lengths", "--check", "forward", "--check", "determinism",
-            "--budget", "0.3", "--out", str(tmp_path / "out")]
+            "--budget", "0.1", "--out", str(tmp_path / "out")]
     assert cli_main(args) == 1  # everything that ran passed, but the run is incomplete
     captured = capsys.readouterr()
-    assert "incomplete: --budget 0.3 s spent:" in captured.out and "--allow-incomplete" in captured.err
+    assert "incomplete: --budget 0.1 s spent:" in captured.out and "--allow-incomplete" in captured.err
     document = results.read(tmp_path / "out" / "results.json")
     left = [r for r in document["records"] if r["message"].startswith("not run (--budget)")]
     assert left and {r["status"] for r in left} == {"skipped"}
     assert document["settings"]["budget"]["units_not_run"] == len({(r["case"], r["dtype"]) for r in left}) > 0
-    assert "not run (--budget): the time budget of 0.3 s was spent" in (tmp_path / "out" / "correctness.md").read_text()
+    assert "not run (--budget): the time budget of 0.1 s was spent" in (tmp_path / "out" / "correctness.md").read_text()
     assert not any(r["status"] in ("fail", "error") for r in document["records"])
     assert cli_main(args + ["--allow-incomplete", "-q"]) == 0
 
@@ -310,11 +310,11 @@ def test_plugin_budget_and_quick_profile(pytester, tmp_path):
     (tmp_path / "sleepy.py").write_text(SLEEPY)
     spec = f"{tmp_path / 'sleepy.py'}:Sleepy"
     common = ["--lstm-impl", spec, "-k", "lengths", "--lstm-check", "forward", "-rs"]
-    result = pytester.runpytest(*common, "--lstm-budget", "0.3")
+    result = pytester.runpytest(*common, "--lstm-budget", "0.1")
     assert result.ret == 1 and result.parseoutcomes().get("failed", 0) == 0
-    result.stdout.fnmatch_lines(["lstm-conformance: incomplete: the time budget of 0.3 s was spent; * tests not run*",
-                                 "SKIPPED * not run (--lstm-budget): the time budget of 0.3 s was spent*"])
-    assert pytester.runpytest(*common, "--lstm-budget", "0.3", "--lstm-allow-incomplete").ret == 0
+    result.stdout.fnmatch_lines(["lstm-conformance: incomplete: the time budget of 0.1 s was spent; * tests not run*",
+                                 "SKIPPED * not run (--lstm-budget): the time budget of 0.1 s was spent*"])
+    assert pytester.runpytest(*common, "--lstm-budget", "0.1", "--lstm-allow-incomplete").ret == 0
     quick = pytester.runpytest("--lstm-impl", "numpy", "-k", "long-sequence-t1000", "--lstm-profile", "quick", "-rs")
     quick.stdout.fnmatch_lines(["*not run (--lstm-profile quick): over the quick bounds*"])
     assert quick.ret == 0 and quick.parseoutcomes().get("passed", 0) == 0
