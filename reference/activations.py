@@ -90,8 +90,10 @@ def apply(act: Activation, z: np.ndarray) -> np.ndarray:
     return softplus(z)
 
 
-def derivative(act: Activation, z: np.ndarray) -> np.ndarray:
-    """d act(z) / dz at z, elementwise.
+def derivative(act: Activation, z: np.ndarray, value: np.ndarray | None = None) -> np.ndarray:
+    """d act(z) / dz at z, elementwise. `value`, when given, is apply(act, z) already computed
+    (the backward pass has it from the forward): sigmoid' and tanh' are functions of it, so it
+    saves computing them again, with the same numbers. Other activations ignore it.
 
     At a kink the derivative of the branch the formula above selects is used, with clamps
     counting their bounds as inside (relu'(0) = 1, hard_sigmoid' = alpha where alpha z + beta
@@ -99,10 +101,11 @@ def derivative(act: Activation, z: np.ndarray) -> np.ndarray:
     """
     name = act.name
     if name == "sigmoid":  # the two of every step first: they take no alpha or beta
-        s = sigmoid(z)
+        s = sigmoid(z) if value is None else value
         return s * (1.0 - s)
     if name == "tanh":
-        return 1.0 - np.tanh(z) ** 2
+        t = np.tanh(z) if value is None else value
+        return 1.0 - t ** 2
     a, b = parameters(act)
     if name == "identity":
         return np.ones_like(z, dtype=np.float64)

@@ -5,7 +5,7 @@ gradients of  L = Σ grad_y ⊙ y + Σ grad_h_n ⊙ h_n + Σ grad_c_n ⊙ c_n  w
 h0, c0 and every canonical parameter, for every option of the forward pass.
 
 The forward pass is re-run keeping its Step records (forward.lstm_step, so the two cannot
-drift apart); then each layer, last first, and each direction walks its steps backwards,
+drift apart), unless the caller hands over those of a forward pass it already ran; then each layer, last first, and each direction walks its steps backwards,
 undoing the equations of forward.py one by one:
 
     h' = W_hr r,  r = o ⊙ s,  s = ψ(clip(c')),  o = σ(clip(a_o + p_o ⊙ c'))
@@ -22,21 +22,28 @@ mean and variance over the units) to W_ih x + W_hh h + the peephole term, and to
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 
 from ..spec.model import LAYER_NORM_EPSILON, LSTMConfig, parameter_shapes, state_shapes
 from . import activations
-from .forward import (clip, clip_passes, direction_parameters, from_time_major, run_stack, state_from_batched,
-                      state_to_batched, to_time_major, validate_problem)
+from .forward import (ForwardResult, clip, clip_passes, direction_parameters, from_time_major, run_stack,
+                      state_from_batched, state_to_batched, to_time_major, validate_problem)
 
 
 def lstm_backward(config: LSTMConfig, x, params, h0=None, c0=None, lengths=None,
-                  grad_y=None, grad_h_n=None, grad_c_n=None, detached: tuple = ()) -> dict[str, np.ndarray]:
+                  grad_y=None, grad_h_n=None, grad_c_n=None, detached: tuple = (),
+                  forward: Optional[ForwardResult] = None) -> dict[str, np.ndarray]:
     """Gradients {"x", "h0", "c0", <canonical parameter names>} in the layouts of the inputs
     (h0 and c0 gradients are returned even when h0 / c0 were None, i.e. zeros). `detached`
     ("h", "c") models a defect for the diagnosis: that part of the state handed from one step
-    to the next carries no gradient (truncated backpropagation)."""
+    to the next carries no gradient (truncated backpropagation). `forward`: what
+    lstm_forward(..., keep_steps=True) returned for exactly these inputs (the caller's
+    promise), so that its Step records serve here instead of running the forward pass again."""
     validate_problem(config, x, params, h0, c0, lengths)
+    if forward is not None and forward.steps is None:
+        raise ValueError("lstm_backward: the forward result given kept no steps (lstm_forward(..., keep_steps=True))")
     x_tm = to_time_major(config, x)
     T, B, _ = x_tm.shape
     H, P, D, L = config.hidden_size, config.output_size, config.num_directions, config.num_layers
@@ -44,8 +51,11 @@ def lstm_backward(config: LSTMConfig, x, params, h0=None, c0=None, lengths=None,
     _check_upstream(config, "grad_h_n", grad_h_n, state_shapes(config, B)["h0"])
     _check_upstream(config, "grad_c_n", grad_c_n, state_shapes(config, B)["c0"])
 
-    _, _, _, _, steps = run_stack(config, x_tm, params, state_to_batched(config, h0),
-                                  state_to_batched(config, c0), lengths, keep_steps=True)
+    if forward is None:
+        _, _, _, _, steps = run_stack(config, x_tm, params, state_to_batched(config, h0),
+                                      state_to_batched(config, c0), lengths, keep_steps=True)
+    else:
+        steps = forward.steps
     grad_y = np.zeros((T, B, D * P)) if grad_y is None else to_time_major(config, grad_y)
     grad_h_n = np.zeros((L * D, B, P)) if grad_h_n is None else state_to_batched(config, grad_h_n)
     grad_c_n = np.zeros((L * D, B, H)) if grad_c_n is None else state_to_batched(config, grad_c_n)
@@ -82,8 +92,8 @@ def backward_direction(config: LSTMConfig, p: dict, grads: dict, steps: list, gr
     H = config.hidden_size
     sigma, phi, psi = config.direction_activations(direction)
 
-    def slope(act, z):  # d act(clip(z)) / dz
-        return activations.derivative(act, clip(config, z)) * clip_passes(config, z)
+    def slope(act, z, value):  # d act(clip(z)) / dz; value = act(clip(z)), from the forward pass
+        return activations.derivative(act, clip(config, z), value) * clip_passes(config, z)
 
     grad_x = np.zeros((T,) + steps[0].x.shape)
     dh, dc = grad_h.copy(), grad_c.copy()  # gradients w.r.t. the state leaving the current step
@@ -118,9 +128,9 @@ def backward_direction(config: LSTMConfig, p: dict, grads: dict, steps: list, gr
             dr = dh_new
         # r = o ⊙ ψ(clip(c'))
         do = dr * step.psi
-        dc_new = dc_new + dr * step.o * slope(psi, step.c_new)
+        dc_new = dc_new + dr * step.o * slope(psi, step.c_new, step.psi)
         # o = σ(clip(a_o + p_o ⊙ c'))
-        da_o = do * slope(sigma, step.a_o)
+        da_o = do * slope(sigma, step.a_o, step.o)
         dz_o = ln_backward(3, da_o) if config.layer_norm else da_o  # w.r.t. a_o before layer norm
         o_sees_previous = config.peepholes and config.peephole_output_state == "previous"
         if config.peepholes and not o_sees_previous:  # a_o += p_o ⊙ c'
@@ -135,9 +145,9 @@ def backward_direction(config: LSTMConfig, p: dict, grads: dict, steps: list, gr
             di = di - df
             da_f = np.zeros_like(df)
         else:
-            da_f = df * slope(sigma, step.a_f)
-        da_i = di * slope(sigma, step.a_i)
-        da_g = dg * slope(phi, step.a_g)
+            da_f = df * slope(sigma, step.a_f, step.f)
+        da_i = di * slope(sigma, step.a_i, step.i)
+        da_g = dg * slope(phi, step.a_g, step.g)
         # the biases' share (with layer_norm added after the normalisation, so the rest of a
         # sees the gradient through it)
         da = np.concatenate([da_i, da_f, da_g, da_o], axis=1)

@@ -30,7 +30,7 @@ unclipped; onnxruntime issue #27224 reports exactly this as a deviation from the
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 import numpy as np
@@ -46,6 +46,8 @@ class ForwardResult:
     h_n: np.ndarray  # (L·D, B, P_or_H), or (L·D, P_or_H) unbatched
     c_n: np.ndarray  # (L·D, B, H)
     c: np.ndarray  # per-step cell states of the last layer, laid out like y with H units per direction
+    # with keep_steps: steps[layer][direction], the Step records, for lstm_backward to reuse
+    steps: Optional[list] = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict[str, np.ndarray]:
         return {"y": self.y, "h_n": self.h_n, "c_n": self.c_n, "c": self.c}
@@ -198,13 +200,16 @@ def direction_parameters(params: dict, layer: int, direction: int) -> dict:
 
 # ----------------------------------------------------------------------------- the forward pass
 
-def lstm_forward(config: LSTMConfig, x, params, h0=None, c0=None, lengths=None) -> ForwardResult:
-    """Run the LSTM described by `config` on `x` with canonical `params`, all in float64."""
+def lstm_forward(config: LSTMConfig, x, params, h0=None, c0=None, lengths=None,
+                 keep_steps: bool = False) -> ForwardResult:
+    """Run the LSTM described by `config` on `x` with canonical `params`, all in float64.
+    keep_steps: keep the Step records too (result.steps), for lstm_backward(forward=...)."""
     validate_problem(config, x, params, h0, c0, lengths)
-    y, cells, h_n, c_n, _ = run_stack(config, to_time_major(config, x), params,
-                                      state_to_batched(config, h0), state_to_batched(config, c0), lengths)
+    y, cells, h_n, c_n, steps = run_stack(config, to_time_major(config, x), params, state_to_batched(config, h0),
+                                          state_to_batched(config, c0), lengths, keep_steps=keep_steps)
     return ForwardResult(y=from_time_major(config, y), h_n=state_from_batched(config, h_n),
-                         c_n=state_from_batched(config, c_n), c=from_time_major(config, cells))
+                         c_n=state_from_batched(config, c_n), c=from_time_major(config, cells),
+                         steps=steps if keep_steps else None)
 
 
 @dataclass(frozen=True)

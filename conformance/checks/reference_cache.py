@@ -70,6 +70,7 @@ class ReferenceCache:
         self._store: dict = {}
         self.folder = (folder or default_folder()) if use_disk else None
         self.computed = 0  # how many results this cache had to compute (the rest were found)
+        self._steps_key, self._steps = None, None  # see _forward_steps
 
     def get(self, problem: Problem) -> dict:
         """Forward outputs: y, h_n, c_n, c."""
@@ -80,7 +81,19 @@ class ReferenceCache:
         """Reference gradients for upstream[which] alone (which: y, h_n or c_n)."""
         return self._cached(content_key(problem, f"grad-{which}", {"upstream": upstream[which]}), lambda: lstm_backward(
             problem.config, problem.x, problem.params, problem.h0, problem.c0, problem.lengths,
-            **{f"grad_{which}": upstream[which]}))
+            **{f"grad_{which}": upstream[which]}, forward=self._forward_steps(problem)))
+
+    def _forward_steps(self, problem: Problem):
+        """lstm_forward with its Step records, for the backward passes of one problem (the
+        gradients check asks for y's, h_n's and c_n's in a row): the latest one is kept, in
+        memory only, under the problem's content key."""
+        key = content_key(problem, "forward-steps")
+        if self._steps_key != key:
+            self._steps_key, self._steps = None, None  # a forward pass that raises keeps nothing
+            self._steps = lstm_forward(problem.config, problem.x, problem.params, problem.h0, problem.c0,
+                                       problem.lengths, keep_steps=True)
+            self._steps_key = key
+        return self._steps
 
     def _cached(self, key: str, compute: Callable[[], dict]) -> dict:
         if key in self._store:

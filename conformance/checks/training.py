@@ -181,12 +181,22 @@ def _shaped(what: str, value, shape: tuple) -> np.ndarray:
     return array
 
 
-def reference_forward(problem: Problem) -> np.ndarray:
-    return lstm_forward(problem.config, problem.x, problem.params).y
+def reference_steps() -> tuple[Forward, Backward]:
+    """The reference's forward (lstm_forward) and backward (lstm_backward) for train(). train()
+    calls the backward on the problem it has just run forward, so the backward reuses that
+    forward pass's Step records instead of running it a second time (the same numbers)."""
+    last = {}  # the latest forward: {"problem": ..., "result": ...}
 
+    def forward(problem: Problem) -> np.ndarray:
+        result = lstm_forward(problem.config, problem.x, problem.params, keep_steps=True)
+        last.update(problem=problem, result=result)
+        return result.y
 
-def reference_backward(problem: Problem, grad_y: np.ndarray) -> dict:
-    return lstm_backward(problem.config, problem.x, problem.params, grad_y=grad_y)
+    def backward(problem: Problem, grad_y: np.ndarray) -> dict:
+        ran = last["result"] if last.get("problem") is problem else None  # None: run the forward pass
+        return lstm_backward(problem.config, problem.x, problem.params, grad_y=grad_y, forward=ran)
+
+    return forward, backward
 
 
 def reference_training(dtype: str, seed: int, settings: Settings = SETTINGS, cache=None) -> dict:
@@ -194,13 +204,13 @@ def reference_training(dtype: str, seed: int, settings: Settings = SETTINGS, cac
     `cache` (a ReferenceCache, in memory and on disk) when given, under a key that covers the
     reference's source, this module's, the text, the settings, the dtype and the seed."""
     if cache is None:
-        return train(reference_forward, reference_backward, dtype, seed, settings)
+        return train(*reference_steps(), dtype, seed, settings)
     digest = hashlib.sha256(f"{reference_fingerprint()}|training-parity|{settings!r}|{dtype}|{seed}".encode())
     digest.update(Path(__file__).read_bytes())
     digest.update(training_text().encode())
 
     def compute():
-        result = train(reference_forward, reference_backward, dtype, seed, settings)
+        result = train(*reference_steps(), dtype, seed, settings)
         return {"loss": result["loss"], "grad_norm": result["grad_norm"],
                 **{f"param:{k}": v for k, v in result["params"].items()}}
 

@@ -59,6 +59,13 @@ def test_derivative_matches_central_differences(act):
 
 
 @pytest.mark.parametrize("act", ALL_WITH_PARAMS, ids=str)
+def test_derivative_from_the_value_is_the_derivative_from_z(act):
+    """The backward pass hands derivative() the forward's act(z): the same numbers, bit for bit."""
+    z = np.concatenate([SMOOTH_POINTS, [-40.0, 0.0, 40.0]])
+    assert np.array_equal(activations.derivative(act, z, activations.apply(act, z)), activations.derivative(act, z))
+
+
+@pytest.mark.parametrize("act", ALL_WITH_PARAMS, ids=str)
 def test_no_overflow_nan_or_warning_at_large_inputs(act):
     z = np.array([-1000.0, -745.0, -40.0, 40.0, 745.0, 1000.0])
     with warnings.catch_warnings(), np.errstate(over="raise", invalid="raise", divide="raise"):

@@ -150,6 +150,23 @@ def test_upstream_gradients_add_up():
         assert np.all(zeros[name] == 0), name
 
 
+@pytest.mark.parametrize("name", ["everything", "tf_everything_carry"])
+def test_a_kept_forward_pass_gives_the_same_gradients(name):
+    """lstm_backward(forward=lstm_forward(..., keep_steps=True)) reuses that pass's steps: the
+    same arrays, bit for bit, as running the forward pass again; without steps it refuses."""
+    problem = make_problem(ALL_VARIANTS[name], seed=61)
+    args = (problem["config"], problem["x"], problem["params"], problem["h0"], problem["c0"], problem["lengths"])
+    up = upstream(forward_dict(problem), seed=62)
+    kept = lstm_forward(*args, keep_steps=True)
+    assert all(np.array_equal(kept.as_dict()[k], v) for k, v in forward_dict(problem).items())
+    reused, fresh = lstm_backward(*args, **up, forward=kept), lstm_backward(*args, **up)
+    assert reused.keys() == fresh.keys()
+    for key, value in fresh.items():
+        assert np.array_equal(reused[key], value), key
+    with pytest.raises(ValueError, match="kept no steps"):
+        lstm_backward(*args, **up, forward=lstm_forward(*args))
+
+
 def test_clipped_pre_activations_pass_no_gradient():
     """A one-unit step with every activation input clipped: only c0's direct path f ⊙ c0
     carries gradient, so the gates' weights get exactly zero."""
