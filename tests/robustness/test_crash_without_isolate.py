@@ -22,30 +22,32 @@ def run_cli(*argv):
                            *argv], capture_output=True, text=True, timeout=300, env={**os.environ, "CI": "1"})
 
 
-@pytest.mark.parametrize("adapter, signum", [("SegfaultsOnT1", signal.SIGSEGV), ("AbortsOnT1", signal.SIGABRT)])
-def test_a_crash_leaves_the_records_before_it_and_names_the_case(tmp_path, adapter, signum):
+@pytest.mark.parametrize("adapter, signum, out", [
+    ("SegfaultsOnT1", signal.SIGSEGV, False),  # without --out: the journal is a temporary file
+    ("AbortsOnT1", signal.SIGABRT, True),  # with --out: OUT/results.jsonl, and no results.json
+])
+def test_a_crash_leaves_the_records_before_it_and_names_the_case(tmp_path, adapter, signum, out):
     done = run_cli("run", "--impl", "numpy", "--impl", f"{BAD}:{adapter}", "-k", T1, "--dtype", "float32",
-                   "--out", str(tmp_path))
+                   *(["--out", str(tmp_path)] if out else []))
     assert done.returncode == -signum, done.stderr
-    lines = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    named = re.search(r"results before it are in (\S+)", done.stderr)
+    assert named, done.stderr
+    journal = Path(named.group(1))
+    try:
+        assert journal == tmp_path / "results.jsonl" if out else journal.is_file()
+        lines = [json.loads(line) for line in journal.read_text().splitlines()]
+    finally:
+        if not out:
+            journal.unlink(missing_ok=True)
     records = [line for line in lines if "status" in line]
     assert records and {r["impl"] for r in records} == {"numpy"}  # numpy ran T1 before the crash
     assert all(r["status"] == "pass" and r["case"] == T1 for r in records)
     crashed = adapter.replace("OnT1", "-on-t1").lower()
     assert lines[-1] == {"running": {"case": T1, "dtype": "float32", "impl": crashed}}
     assert f"the run crashed while running case '{T1}' [float32] on {crashed}" in done.stderr
-    assert f"the {len(records)} results before it are in {tmp_path / 'results.jsonl'}" in done.stderr
+    assert f"the {len(records)} results before it are in {journal}" in done.stderr
     assert "run with --isolate" in done.stderr
     assert not (tmp_path / "results.json").exists()
-
-
-def test_without_out_the_crash_names_where_the_records_are(tmp_path):
-    done = run_cli("run", "--impl", "numpy", "--impl", f"{BAD}:SegfaultsOnT1", "-k", T1, "--dtype", "float32")
-    assert done.returncode == -signal.SIGSEGV
-    assert "the run crashed while running case" in done.stderr and "run with --isolate" in done.stderr
-    journal = Path(re.search(r"results before it are in (\S+)", done.stderr).group(1))
-    assert journal.is_file() and '"impl": "numpy"' in journal.read_text()
-    journal.unlink()
 
 
 def test_a_run_that_ends_says_nothing_of_crashes_and_marks_its_journal_finished(tmp_path, capfd):
