@@ -68,7 +68,10 @@ def test_both_command_lines_import_the_neighbour(tmp_path, route):
     # the library's toy file only: loading all of it would cost each process 0.15 s of CPU
     toy = next(p for p in builtin_case_files() if p.name == "toy.yaml")
     if route[0] == "pytest":
-        command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", route[1], f"{path}:MyAdapter",
+        # without the installed plugins this run has no use for (Hypothesis, xdist, pytest-benchmark:
+        # 0.15 s of CPU); the suite's own plugin loads by its entry point, as for a user
+        command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p",
+                   "no:xdist", "-p", "no:benchmark", route[1], f"{path}:MyAdapter",
                    "--lstm-cases", str(toy), "-k", "toy-memory-tanh", "-q"]
     else:
         command = [sys.executable, "-m", "lstm_conformance.cli", "run", "--impl", f"{path}:MyAdapter",
