@@ -226,8 +226,10 @@ def _direction_general(cell, xw, w_hh, w_hr, peep, state, mask, outs, steps, nor
 
     Returns the final state and the tape the backward pass needs (numpy_lstm_training.py):
     per step the pre-activations z (before the clip), the gate values, the state the step
-    started from, the new cell state c' (carried unclipped), ψ(clip(c')) and the unprojected
-    output r; h_prev and r are (features, T·B), the rest (T, features, B).
+    started from, the new cell state c' (carried unclipped), ψ(clip(c')), and where they differ
+    from what the backward pass has already: c' before the state clip (c_raw), the unprojected
+    output r and the projected output before the projection clip (h_raw); h_prev, r and h_raw
+    are (features, T·B), the rest (T, features, B).
     """
     h, c = state
     H, B = c.shape
@@ -235,9 +237,13 @@ def _direction_general(cell, xw, w_hh, w_hr, peep, state, mask, outs, steps, nor
     out_y, out_c = outs
     tape = {"z": np.empty((T, 4 * H, B), c.dtype), "gates": np.empty((T, 4 * H, B), c.dtype),
             "h_prev": np.empty((h.shape[0], T * B), c.dtype), "c_prev": np.empty((T, H, B), c.dtype),
-            "c_new": np.empty((T, H, B), c.dtype), "psi": np.empty((T, H, B), c.dtype),
-            "r": np.empty((H, T * B), c.dtype), "c_raw": np.empty((T, H, B), c.dtype),
-            "h_raw": np.empty((out_y.shape[1], T * B), c.dtype)}
+            "c_new": np.empty((T, H, B), c.dtype), "psi": np.empty((T, H, B), c.dtype)}
+    # without a state clip, c' before the clip is c' itself
+    tape["c_raw"] = tape["c_new"] if cell.state_clip is None else np.empty((T, H, B), c.dtype)
+    if w_hr is not None:
+        tape["r"] = np.empty((H, T * B), c.dtype)
+    if cell.proj_clip is not None:
+        tape["h_raw"] = np.empty((out_y.shape[1], T * B), c.dtype)
     if norm is not None:
         tape["ln_in"], tape["ln_out"] = np.empty((T, 4 * H, B), c.dtype), np.empty((T, 4 * H, B), c.dtype)
 
@@ -251,7 +257,7 @@ def _direction_general(cell, xw, w_hh, w_hr, peep, state, mask, outs, steps, nor
         last_y, last_c = np.zeros_like(out_y[0]), np.zeros_like(out_c[0])  # carried past a row's length
     # the tape's arrays as locals: the loop below runs once per step, and small steps are many
     z_all, gates_all, h_prev, c_prev = tape["z"], tape["gates"], tape["h_prev"], tape["c_prev"]
-    c_raw_all, c_new_all, psi_all, r_all, h_raw = tape["c_raw"], tape["c_new"], tape["psi"], tape["r"], tape["h_raw"]
+    c_raw_all, c_new_all, psi_all = tape["c_raw"], tape["c_new"], tape["psi"]
     for t in steps:
         cols = slice(t * B, (t + 1) * B)
         h_prev[:, cols], c_prev[t] = h, c
@@ -271,19 +277,25 @@ def _direction_general(cell, xw, w_hh, w_hr, peep, state, mask, outs, steps, nor
         else:  # i and f are adjacent rows: one σ over both
             cell.apply(0, z[:2 * H], gates[:2 * H])
         cell.apply(1, z[2 * H:3 * H], g)
-        c_new = c_raw_all[t] = f * c + i * g
+        c_new = c_raw_all[t]
+        np.multiply(f, c, out=c_new)
+        c_new += i * g
         if cell.state_clip is not None:
-            c_new = np.clip(c_new, -cell.state_clip, cell.state_clip)
-        c_new_all[t] = c_new
+            c_new = np.clip(c_new, -cell.state_clip, cell.state_clip, out=c_new_all[t])
         if peep is not None:
             z[3 * H:] += peep[2] * (c if cell.output_peephole_previous else c_new)
         if norm is not None:
             normalised(t, 3, z)
         cell.apply(0, z[3 * H:], o)
         cell.apply(2, c_new, psi_all[t])
-        r = r_all[:, cols] = o * psi_all[t]
-        h_new = h_raw[:, cols] = w_hr @ r if w_hr is not None else r
+        r = o * psi_all[t]
+        if w_hr is None:
+            h_new = r
+        else:
+            h_new = w_hr @ r
+            tape["r"][:, cols] = r
         if cell.proj_clip is not None:
+            tape["h_raw"][:, cols] = h_new
             h_new = np.clip(h_new, -cell.proj_clip, cell.proj_clip)
         if mask is None:
             h, c = h_new, c_new
