@@ -44,9 +44,10 @@ def test_an_exiting_implementation_is_an_error(cases):
 
 
 # The timeouts below count only the adapter's calls (the worker's start, imports included, has
-# its own START_TIMEOUT): a whole normal case's calls take 4-9 ms of that on this 2-core machine
-# under a load of 5.7, so 0.25 s is some 30x that. Where a stall of an earlier call past the
-# timeout would change what is asserted (which call timed out), the tests give 0.5 s.
+# its own START_TIMEOUT): every check of a normal case takes 4-9 ms of calls on a fresh worker on
+# this 2-core machine under a load of 5.7, at most 0.12 s with four busy processes beside it;
+# the calls before a hang here are a few of those. Where a stall of an earlier call past the
+# timeout would change what is asserted (which call timed out), the tests give 0.5 s, else 0.25 s.
 def test_a_hang_times_out_and_the_worker_is_replaced(cases):
     with IsolatedAdapter(spec("Hangs"), timeout=0.5) as adapter:
         record = run_case(cases[T5], "float32", adapter)
