@@ -361,6 +361,9 @@ def pack_weights(config, params, dtype=np.float32, fast=None, batch=None, block=
         raise ValueError(f"block width {block}: the batch-major loop needs the standard LSTM and a width that "
                          f"divides hidden_size {H}")
     layers, norms = [], ([] if config.layer_norm else None)
+    if fast:
+        order = np.r_[0:2 * H, 3 * H:4 * H, 2 * H:3 * H]
+        scale = np.r_[np.full(3 * H, 0.5), np.ones(H)].astype(dtype)
     for layer in range(config.num_layers):
         for d in range(config.num_directions):
             sfx = f"_l{layer}" + ("_reverse" if d else "")
@@ -374,8 +377,6 @@ def pack_weights(config, params, dtype=np.float32, fast=None, batch=None, block=
                 norms.append((np.asarray(params["layer_norm" + sfx], dtype)[:, :, None], bias[:, None]))
                 bias = np.zeros(4 * H, dtype)
             if fast:
-                order = np.r_[0:2 * H, 3 * H:4 * H, 2 * H:3 * H]
-                scale = np.r_[np.full(3 * H, 0.5), np.ones(H)].astype(dtype)
                 w_ih, w_hh, bias = w_ih[order] * scale[:, None], w_hh[order] * scale[:, None], bias[order] * scale
             w_hr = np.asarray(params["weight_hr" + sfx], dtype) if config.proj_size else None
             peep = np.asarray(params["peephole" + sfx], dtype)[:, :, None] if config.peepholes else None
