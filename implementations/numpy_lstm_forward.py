@@ -10,6 +10,7 @@ which also records what numpy_lstm_training.py's backward pass needs.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Optional
 
 import numpy as np
@@ -32,6 +33,7 @@ def activation_parameters(name, alpha, beta):
     return a, b
 
 
+@lru_cache(maxsize=None)  # the general loop asks for its activations on every call
 def activation(name, alpha, beta):
     """An in-place activation f(z, out) for the spec's activation names."""
     a, b = activation_parameters(name, alpha, beta)
@@ -208,7 +210,9 @@ class Cell:
 
     def apply(self, k, z, out):
         """Activation k (0: σ, 1: φ, 2: ψ) of clip(z), written into `out`."""
-        return self.functions[k](self.clip(z), out)
+        if self.clip_value is not None:  # (clip inlined: this runs several times a step)
+            z = np.clip(z, -self.clip_value, self.clip_value)
+        return self.functions[k](z, out)
 
 
 LN_EPS = 1e-8  # TFLite's MeanStddevNormalization constant
