@@ -93,7 +93,8 @@ def backward_direction(config: LSTMConfig, p: dict, grads: dict, steps: list, gr
     sigma, phi, psi = config.direction_activations(direction)
 
     def slope(act, z, value):  # d act(clip(z)) / dz; value = act(clip(z)), from the forward pass
-        return activations.derivative(act, clip(config, z), value) * clip_passes(config, z)
+        d = activations.derivative(act, clip(config, z), value)
+        return d if config.cell_clip is None else d * clip_passes(config, z)
 
     grad_x = np.zeros((T,) + steps[0].x.shape)
     dh, dc = grad_h.copy(), grad_c.copy()  # gradients w.r.t. the state leaving the current step
@@ -110,13 +111,14 @@ def backward_direction(config: LSTMConfig, p: dict, grads: dict, steps: list, gr
 
     for t, step in reversed(list(zip(times, steps))):  # the steps, last computed first
         m = step.active.astype(np.float64)
+        kept = 1.0 - m  # rows past their length
         # h_next = m ? h' : h, c_next = m ? c' : c, y_t = m ? h' : (0, or y of the previous step)
         dy_t = grad_y[t] + dy_carried
         if config.padding == "carry":
-            dy_carried = (1.0 - m) * dy_t
+            dy_carried = kept * dy_t
         dh_new = m * (dh + dy_t)
         dc_new = m * dc
-        dh_pass, dc_pass = (1.0 - m) * dh, (1.0 - m) * dc
+        dh_pass, dc_pass = kept * dh, kept * dc
         if config.proj_clip is not None:  # h' = clip(W_hr r)
             dh_new = dh_new * (np.abs(step.h_raw) <= config.proj_clip)
 
@@ -148,12 +150,17 @@ def backward_direction(config: LSTMConfig, p: dict, grads: dict, steps: list, gr
             da_f = df * slope(sigma, step.a_f, step.f)
         da_i = di * slope(sigma, step.a_i, step.i)
         da_g = dg * slope(phi, step.a_g, step.g)
-        # the biases' share (with layer_norm added after the normalisation, so the rest of a
-        # sees the gradient through it)
+        # the gradient w.r.t. a: the biases' share (with layer_norm they are added after the
+        # normalisation, so the rest of a sees the gradient through it)
         da = np.concatenate([da_i, da_f, da_g, da_o], axis=1)
+        if config.bias:
+            grad_bias = da.sum(axis=0)
+            grads["bias_ih"] += grad_bias
+            grads["bias_hh"] += grad_bias
         if config.layer_norm:
             da_i, da_f, da_g = ln_backward(0, da_i), ln_backward(1, da_f), ln_backward(2, da_g)
             da_o = dz_o
+            da = np.concatenate([da_i, da_f, da_g, da_o], axis=1)
         if config.peepholes:
             grads["peephole"][0] += np.sum(da_i * step.c, axis=0)
             grads["peephole"][1] += np.sum(da_f * step.c, axis=0)
@@ -161,11 +168,7 @@ def backward_direction(config: LSTMConfig, p: dict, grads: dict, steps: list, gr
         if o_sees_previous:  # a_o += p_o ⊙ c (the state entering the step)
             grads["peephole"][2] += np.sum(da_o * step.c, axis=0)
             dc_prev = dc_prev + da_o * p["peephole"][2]
-        if config.bias:
-            grads["bias_ih"] += da.sum(axis=0)
-            grads["bias_hh"] += da.sum(axis=0)
         # a = W_ih x + W_hh h (+ b_ih + b_hh, or through the layer norm)
-        da = np.concatenate([da_i, da_f, da_g, da_o], axis=1)
         assert da.shape[1] == 4 * H
         grads["weight_ih"] += da.T @ step.x
         grads["weight_hh"] += da.T @ step.h

@@ -53,7 +53,7 @@ class ForwardResult:
         return {"y": self.y, "h_n": self.h_n, "c_n": self.c_n, "c": self.c}
 
 
-@dataclass
+@dataclass(slots=True)
 class Step:
     """What one time step of one layer and direction computes (kept for the backward pass).
     Arrays are (B, ·); `a_*` are the activation inputs before clipping."""
@@ -192,10 +192,13 @@ def state_from_batched(config: LSTMConfig, state: np.ndarray) -> np.ndarray:
     return state[:, 0] if config.unbatched else state
 
 
+PARAMETER_KINDS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr", "peephole", "layer_norm")
+
+
 def direction_parameters(params: dict, layer: int, direction: int) -> dict:
     """One layer's and direction's parameters, without the suffix (weight_ih, bias_hh, ...)."""
     sfx = f"_l{layer}{direction_suffix(direction)}"
-    return {k[: -len(sfx)]: np.asarray(v, dtype=np.float64) for k, v in params.items() if k.endswith(sfx)}
+    return {kind: np.asarray(params[kind + sfx], dtype=np.float64) for kind in PARAMETER_KINDS if kind + sfx in params}
 
 
 # ----------------------------------------------------------------------------- the forward pass
@@ -250,7 +253,7 @@ def run_stack(config: LSTMConfig, x, params, h0, c0, lengths, keep_steps: bool =
             layer_steps.append(dir_steps)
         layer_input = np.concatenate(outputs, axis=2)
         steps.append(layer_steps)
-    return layer_input, np.concatenate(cells, axis=2), np.stack(h_n), np.stack(c_n), steps
+    return layer_input, np.concatenate(cells, axis=2), np.array(h_n), np.array(c_n), steps
 
 
 def run_direction(config: LSTMConfig, x, p, h, c, lengths, reverse: bool, keep_steps: bool = False,
@@ -269,7 +272,9 @@ def run_direction(config: LSTMConfig, x, p, h, c, lengths, reverse: bool, keep_s
     x_proj = (x.reshape(T * B, x.shape[2]) @ p["weight_ih"].T).reshape(T, B, 4 * config.hidden_size)
     if config.bias and not config.layer_norm:
         x_proj += p["bias_ih"] + p["bias_hh"]
-    every_row_runs = bool(np.all(lengths >= T)) and hooks is None
+    # (T, B, 1): whether step t lies within row b's sequence
+    active_at = (np.arange(T)[:, None] < lengths)[:, :, None]
+    every_row_runs = bool(active_at.all()) and hooks is None
     # padding: carry (SPEC §7, Keras masking): a step past a row's length outputs the previous
     # step's output of this direction (zero before any); padding: zeros outputs zero
     carried_y, carried_c = np.zeros((B, config.output_size)), np.zeros((B, config.hidden_size))
@@ -277,7 +282,7 @@ def run_direction(config: LSTMConfig, x, p, h, c, lengths, reverse: bool, keep_s
     for t in (range(T - 1, -1, -1) if reverse else range(T)):
         # Rows whose sequence has ended keep their state. In reverse, a row starts at its last
         # valid step because nothing changes its state before that.
-        active = (t < lengths)[:, None]
+        active = active_at[t]
         if hooks is None:
             step = lstm_step(config, p, x[t], h, c, active, x_proj=x_proj[t], direction=direction)
             h_new, c_new = step.h_new, step.c_new

@@ -264,6 +264,17 @@ def test_invalid_problems_raise_clear_value_errors(case):
     assert rejects(**args) is not None
 
 
+def test_direction_parameters_knows_every_kind_of_parameter():
+    """The forward pass picks each direction's parameters by kind (PARAMETER_KINDS): a kind the
+    spec adds (parameter_shapes) and the reference misses would silently be left out."""
+    from lstm_conformance.reference.forward import direction_parameters
+    config = LSTMConfig(3, 4, num_layers=2, bidirectional=True, proj_size=2, peepholes=True, layer_norm=True)
+    params = {name: np.zeros(shape) for name, shape in parameter_shapes(config).items()}
+    picked = [(kind, layer, direction) for layer in range(2) for direction in range(2)
+              for kind in direction_parameters(params, layer, direction)]
+    assert len(picked) == len(params) == 28
+
+
 def test_valid_problem_is_accepted():
     args = valid()
     validate_problem(**args)
