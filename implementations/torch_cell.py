@@ -4,7 +4,15 @@ from __future__ import annotations
 import torch
 
 from ..adapter import Adapter, Capabilities, array_dtype, tensor_keeping_strides
-from .torch_lstm import NN_LSTM_LACKS, TORCH_DTYPES, upstream_loss
+from .torch_lstm import NN_LSTM_LACKS, TORCH_DTYPES, copy_parameters, upstream_loss
+
+
+class LSTMCellWithoutRandomInit(torch.nn.LSTMCell):
+    """nn.LSTMCell whose constructor leaves the parameters uninitialised instead of drawing
+    random ones, which the problem's replace at once (as LSTMWithoutRandomInit in torch_lstm.py)."""
+
+    def reset_parameters(self):
+        pass
 
 
 def one_layer_state(name, value, state_shape):
@@ -46,11 +54,8 @@ class TorchCellAdapter(Adapter):
     def _inputs(self, problem):
         """The cell with the problem's parameters, and x, h0, c0 as tensors (states as (B, H))."""
         cfg, dtype = problem.config, TORCH_DTYPES[problem.dtype]
-        cell = torch.nn.LSTMCell(cfg.input_size, cfg.hidden_size, bias=cfg.bias, dtype=dtype)
-        with torch.no_grad():
-            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-                if name + "_l0" in problem.params:
-                    getattr(cell, name).copy_(torch.from_numpy(problem.params[name + "_l0"]))
+        cell = LSTMCellWithoutRandomInit(cfg.input_size, cfg.hidden_size, bias=cfg.bias, dtype=dtype)
+        copy_parameters(cell, problem.params, suffix="_l0")
         x = tensor_keeping_strides(problem.x, TORCH_DTYPES[array_dtype(problem, "x")])
         state_shape = (cfg.hidden_size,) if cfg.unbatched else (problem.batch, cfg.hidden_size)
         states = []
