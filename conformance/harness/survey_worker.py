@@ -1,6 +1,6 @@
 """The two jobs `lstm-conformance survey` runs in a process of their own, next to `run`:
 
-    python -m lstm_conformance.harness.survey_worker probe SPEC --out FILE
+    python -m lstm_conformance.harness.survey_worker probe SPEC --out FILE [--trial-cases PICKLE]
         one JSON object in FILE: the adapter's name, description, skip_reason() and the
         versions of the libraries it runs on (or the load error): an available adapter is run
         once, forward, on a small case of the library, so that the libraries it loads only when
