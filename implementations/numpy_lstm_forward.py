@@ -366,8 +366,9 @@ def pack_weights(config, params, dtype=np.float32, fast=None, batch=None, block=
                          f"divides hidden_size {H}")
     layers, norms = [], ([] if config.layer_norm else None)
     if fast:
-        order = np.r_[0:2 * H, 3 * H:4 * H, 2 * H:3 * H]
-        scale = np.r_[np.full(3 * H, 0.5), np.ones(H)].astype(dtype)
+        order = np.concatenate([np.arange(2 * H), np.arange(3 * H, 4 * H), np.arange(2 * H, 3 * H)])
+        scale = np.full(4 * H, 0.5, dtype)
+        scale[3 * H:] = 1.0
     for layer in range(config.num_layers):
         for d in range(config.num_directions):
             sfx = f"_l{layer}" + ("_reverse" if d else "")
