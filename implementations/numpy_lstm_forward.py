@@ -10,7 +10,6 @@ which also records what numpy_lstm_training.py's backward pass needs.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Optional
 
 import numpy as np
@@ -33,7 +32,6 @@ def activation_parameters(name, alpha, beta):
     return a, b
 
 
-@lru_cache(maxsize=None)  # the general loop asks for its activations on every call
 def activation(name, alpha, beta):
     """An in-place activation f(z, out) for the spec's activation names."""
     a, b = activation_parameters(name, alpha, beta)

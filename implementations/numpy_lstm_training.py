@@ -12,8 +12,6 @@ At a kink the derivative of the branch the activation's formula selects is used,
 """
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 
 from .numpy_lstm_forward import (LN_EPS, Cell, activation_parameters, caller_layout, check_inputs, feature_major_inputs,
@@ -25,7 +23,6 @@ from .numpy_lstm_forward import (LN_EPS, Cell, activation_parameters, caller_lay
 SLOPE_FROM_VALUE = {"sigmoid": lambda s: s * (1.0 - s), "tanh": lambda v: 1.0 - v ** 2}
 
 
-@lru_cache(maxsize=None)  # asked for on every gradients call
 def derivative(name, alpha, beta):
     """d f(u) / du for the spec's activation `name`, as a function of u."""
     a, b = activation_parameters(name, alpha, beta)
