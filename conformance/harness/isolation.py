@@ -437,8 +437,7 @@ class IsolatedAdapter:
                               "plain values or the suite's own types") from None
 
     def _call(self, target, method: Optional[str], args: tuple, kwargs: dict, what: str):
-        if self._process is None:  # the first call after a crash or timeout: a fresh worker,
-            self._start()          # started before the case's clock runs
+        stopped = self._process is None  # after a crash or timeout: the objects of the stopped worker are gone
         key = _problem_key(args, kwargs)
         if key is not None and key != self._case_key:
             self._case_key, self._case_spent = key, 0.0
@@ -447,7 +446,7 @@ class IsolatedAdapter:
             generation, target_id = target._generation, target._id
         else:
             target_id = 0
-        if generation is not None and generation != self._generation:
+        if generation is not None and (stopped or generation != self._generation):
             raise RuntimeError(f"{what}: this object belonged to a worker of {self.spec} that was stopped "
                                "after a crash or timeout; prepare the problem again")
         # Calls with the case's problem or its results share the case's budget; others get their own.
@@ -456,6 +455,8 @@ class IsolatedAdapter:
         if budget is not None and budget <= 0:
             raise CaseTimeout(f"{self._label()} used up --timeout {self.timeout:g} s {self._where('earlier calls')}; "
                               f"{what} was not started")
+        if stopped:  # the first call that will run after a crash or timeout: a fresh worker, started
+            self._start()  # before the case's clock runs (not for the calls refused above)
         releases, self._released = self._released, []
         started = time.monotonic()
         try:

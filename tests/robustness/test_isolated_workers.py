@@ -39,8 +39,13 @@ def test_a_segfault_is_an_error_and_the_next_case_runs(cases):
 
 def test_an_exiting_implementation_is_an_error(cases):
     with IsolatedAdapter(spec("ExitsTheProcess")) as adapter:
+        run = adapter.prepare(materialize(cases[T1], "float32"))
         with pytest.raises(AdapterCrashed, match="exit status 3"):
-            adapter.prepare(materialize(cases[T1], "float32"))()
+            run()
+        # what the dead worker held is gone: refused, without starting a worker for nothing
+        with pytest.raises(RuntimeError, match="belonged to a worker of .* that was stopped after a crash"):
+            run()
+        assert adapter._process is None
 
 
 # The timeouts below count only the adapter's calls (the worker's start, imports included, has
