@@ -104,11 +104,6 @@ def _backward_direction(slope, weights, tape, dy, dh, dc, mask, steps, norm=None
     d_sigma_o = slope(0, z_all[:, 3 * H:], gates_all[:, 3 * H:])
     d_phi = slope(1, z_all[:, 2 * H:3 * H], gates_all[:, 2 * H:3 * H])
     d_psi = slope(2, c_new_all, psi_all)
-    if not cell.input_forget:
-        # the i, f and g rows' gradients are dc' times (g, c, i) times the rows' slopes: one
-        # product per step over the three blocks, stacked here for all steps
-        factors_ifg = np.stack([gates_all[:, 2 * H:3 * H], c_prev_all, gates_all[:, :H]], axis=1)
-        slopes_ifg = np.concatenate([d_sigma_if, d_phi], axis=1).reshape(T, 3, H, B)
     keep_all = None if mask is None else mask.astype(dh.dtype)  # 1 inside a sequence, 0 past its length
     o_sees_previous = peep is not None and cell.output_peephole_previous
     w_hh_t = w_hh.T
@@ -141,12 +136,13 @@ def _backward_direction(slope, weights, tape, dy, dh, dc, mask, steps, norm=None
             dc_new += peep[2] * dz[3 * H:]
         if cell.state_clip is not None:
             dc_new = dc_new * (np.abs(tape["c_raw"][t]) <= cell.state_clip)
+        d_i, d_f = dc_new * g, dc_new * c_prev
         if cell.input_forget:  # f = 1 - i: no gradient reaches the forget rows
-            dz[:H] = (dc_new * g - dc_new * c_prev) * d_sigma_if[t, :H]
-            dz[H:2 * H] = 0.0
-            dz[2 * H:3 * H] = dc_new * i * d_phi[t]
+            d_i, dz[H:2 * H] = d_i - d_f, 0.0
         else:
-            dz[:3 * H] = (dc_new * factors_ifg[t] * slopes_ifg[t]).reshape(3 * H, B)
+            dz[H:2 * H] = d_f * d_sigma_if[t, H:]
+        dz[:H] = d_i * d_sigma_if[t, :H]
+        dz[2 * H:3 * H] = dc_new * i * d_phi[t]
         if norm is not None:
             for k in range(3):
                 through_norm(t, k, dz)
