@@ -279,7 +279,7 @@ def _direction_general(cell, xw, w_hh, w_hr, peep, state, mask, outs, steps, nor
         else:  # i and f are adjacent rows: one σ over both
             cell.apply(0, z[:2 * H], gates[:2 * H])
         cell.apply(1, z[2 * H:3 * H], g)
-        c_new = np.add(f * c, i * g, out=c_raw_all[t])
+        c_new = np.add(f * c, i * g, out=c_raw_all[t])  # f·c + i·g, straight into the tape
         if cell.state_clip is not None:
             c_new = np.clip(c_new, -cell.state_clip, cell.state_clip, out=c_new_all[t])
         if peep is not None:
