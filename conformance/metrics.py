@@ -33,7 +33,7 @@ def _ulp_at(mags: np.ndarray, dtype: str) -> np.ndarray:
     if dtype == "bfloat16":
         exponent = np.floor(np.log2(np.maximum(mags, np.finfo(np.float32).tiny)))
         return np.exp2(exponent - 7)
-    return np.spacing(mags.astype(dtype)).astype(np.float64)
+    return np.spacing(mags.astype(dtype, copy=False)).astype(np.float64, copy=False)
 
 
 def compare_output(name: str, expected: np.ndarray, got: np.ndarray, tol: Tolerance, dtype: str,
