@@ -32,7 +32,8 @@ check. It runs on one dedicated case of the library, `textbook-small-init`
 207, and its dtypes), because training costs seconds, not the milliseconds of the other
 checks. Measured on a shared 2-core CPU (load average ≈ 4), per implementation and dtype:
 the reference's run 1.3–1.8 s (once: it is kept in the reference cache, in memory and on
-disk); with torch on one thread numpy 0.75 s, torch-lstm 0.6–1.4 s, torch-cell 1.6 s. In
+disk; 0.65 s on a quiet machine since its backward pass reuses the forward pass's steps,
+reference_steps); with torch on one thread numpy 0.75 s, torch-lstm 0.6–1.4 s, torch-cell 1.6 s. In
 `lstm-conformance run`, with torch's default two intra-op threads on that loaded machine,
 numpy took 1.2–1.4 s, torch-cell 3.1–3.5 s and torch-lstm 11–16 s (up to 47 s once): 600
 tiny calls, each paying the contention for the second thread (the mutation score runs torch
