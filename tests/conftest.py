@@ -38,6 +38,13 @@ def _gc_frozen():
     gc.unfreeze()  # back to the oldest generation, collected as usual
 
 
+def pytest_unconfigure(config):
+    """The test process is about to exit: freeze what is alive (torch, the collected tests, the
+    session's results) so that the interpreter's last garbage collections at exit skip it. A
+    pytest-xdist worker took about 1.9 s to exit after its last test, and the run waits for it."""
+    gc.freeze()
+
+
 @pytest.fixture(scope="session")
 def library():
     """The built-in spec case library, loaded once (tests/fixtures/library.py)."""
