@@ -66,6 +66,7 @@ class CaseRun:
         self._problem: Optional[Problem] = None
         self._first = None  # (outputs, dtypes) or the exception of the first run
         self._callable = None  # what prepare() returned for the first run
+        self._gradients_all = None  # see gradients_for_all_upstream
 
     @property
     def problem(self) -> Problem:
@@ -123,6 +124,16 @@ class CaseRun:
 
     def gradients(self, problem: Problem, upstream: dict) -> dict:
         return gradients_to_numpy(self.adapter.gradients(problem, upstream))
+
+    def gradients_for_all_upstream(self) -> dict:
+        """Copies of the adapter's gradients for upstream_gradients(self) (y, h_n and c_n
+        together), from the first call any check made: the gradients check compares them with
+        the reference and the determinism check with a second call, so the two checks need one
+        backward pass less. Copies: an adapter may reuse its buffers on the next call."""
+        if self._gradients_all is None:
+            got = self.gradients(self.problem, upstream_gradients(self))
+            self._gradients_all = {k: np.array(v, copy=True) for k, v in got.items()}
+        return self._gradients_all
 
     def gradients_unsupported(self) -> str | None:
         """Why the adapter's gradients() does not apply to this problem, or None."""

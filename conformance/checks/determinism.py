@@ -2,8 +2,9 @@
 is called again or prepared afresh (and, with gradient support, identical gradients).
 
 An adapter declaring Capabilities.deterministic = False passes, with the spread between runs
-reported (max abs difference and ULPs). Cases: every valid case; gradients for T ≤ 50 (two
-more backward passes per case: long cases add time, not coverage).
+reported (max abs difference and ULPs). Cases: every valid case; gradients for T ≤ 50 (long cases add
+time, not coverage): the gradients for the case's upstream that the gradients check
+computed (CaseRun.gradients_for_all_upstream) against one more backward pass.
 """
 from __future__ import annotations
 
@@ -48,8 +49,9 @@ class DeterminismCheck(Check):
             where += [f"{label}: {x}" for x in w]
             spread, spread_ulp = max(spread, s), max(spread_ulp, u)
         if run.gradients_unsupported() is None and run.problem.seq_len <= DETERMINISM_GRADIENTS_MAX_SEQ_LEN:
-            upstream = upstream_gradients(run)
-            w, s, u = difference(run.gradients(run.problem, upstream), run.gradients(run.problem, upstream), run.dtype)
+            # the first call's gradients (shared with the gradients check) against a second call
+            w, s, u = difference(run.gradients_for_all_upstream(), run.gradients(run.problem, upstream_gradients(run)),
+                                 run.dtype)
             where += [f"gradients: grad {x}" for x in w]
             spread, spread_ulp = max(spread, s), max(spread_ulp, u)
         record["spread"] = {"max_abs": spread, "max_ulp": spread_ulp}

@@ -117,6 +117,38 @@ def test_determinism_fails_noise_between_runs_unless_declared(cases):
     assert record(cases, GIVEN_STATE, "float64", TorchLSTMAdapter(), "determinism")["spread"]["max_abs"] == 0
 
 
+class NoisyGradients(NumpyAdapter):
+    """numpy's LSTM whose forward pass is exact but whose gradient of x gets fresh noise
+    on every call (1e-13: inside the gradients tolerance); with reuse_buffer, it returns the same float64 array every time, overwritten
+    in place (an implementation reusing its gradient buffers)."""
+    name = "noisy-gradients"
+
+    def __init__(self, reuse_buffer=False):
+        self.reuse_buffer, self._buffer = reuse_buffer, None
+
+    def gradients(self, problem, upstream):
+        grads = super().gradients(problem, upstream)
+        noisy = grads["x"] + np.random.default_rng().normal(0.0, 1e-13, size=grads["x"].shape)
+        if self.reuse_buffer:
+            self._buffer = noisy if self._buffer is None else self._buffer
+            self._buffer[...] = noisy
+            noisy = self._buffer
+        return dict(grads, x=noisy)
+
+
+@pytest.mark.parametrize("reuse_buffer", [False, True], ids=["fresh-arrays", "reused-buffer"])
+def test_determinism_fails_gradients_that_differ_between_calls(cases, reuse_buffer):
+    # The determinism check compares the gradients the gradients check already computed with a
+    # second call; they must be kept as copies, or a reused buffer would compare with itself.
+    records = run_suite([cases[GIVEN_STATE]], [NoisyGradients(reuse_buffer)], ["float64"],
+                        checks=["gradients", "determinism"])
+    by_check = {r["check"]: r for r in records}
+    assert by_check["gradients"]["status"] == "pass", by_check["gradients"]["message"]
+    determinism = by_check["determinism"]
+    assert determinism["status"] == "fail" and "gradients: grad x" in determinism["message"], determinism["message"]
+    assert 0 < determinism["spread"]["max_abs"] < 1e-7
+
+
 @pytest.mark.parametrize("mutant, what", [(zoo.AcceptsEmptySequence, "T = 0"),
                                           (zoo.CastsMixedDtypes, "x in float64, parameters in float32"),
                                           (zoo.TruncatesState, "h0 with one unit too many")])
