@@ -10,6 +10,7 @@ import fnmatch
 import functools
 import itertools
 import math
+import pickle
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -497,7 +498,17 @@ def load_file(path, max_memory: Optional[int] = None, _loader=yaml.SafeLoader) -
         raise SpecError(path, None, "", f"cannot read: {err.strerror or err}") from None
     except UnicodeDecodeError:
         raise SpecError(path, None, "", "not UTF-8 text") from None
-    return load_text(text, path, max_memory, _loader)
+    limit = budget.max_case_memory() if max_memory is None else max_memory
+    return pickle.loads(_parsed_file(str(path), text, limit, _loader))  # a new copy for each caller
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed_file(path: str, text: str, max_memory: int, loader) -> bytes:
+    """The cases of one file's text, pickled, kept for the next load of the same text: every
+    command, API call and pytest session loads the library, some several times in one process
+    (the pytest plugin and the CLI each, a notebook calling api.run again). Keyed by the text
+    itself, so an edited file is parsed again; an invalid one raises every time."""
+    return pickle.dumps(load_text(text, Path(path), max_memory, loader), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def load_cases(paths=None, max_memory: Optional[int] = None) -> list[CaseSpec]:

@@ -1,8 +1,6 @@
 """The suite's mutation score: every defect of the zoo is killed, the correct control never fails."""
 import pytest
-from fixtures.cases_once import cases_loaded_once
 
-from lstm_conformance import cli
 from lstm_conformance.cli import main
 from lstm_conformance.mutants import QUICK_CASES, ZOO, ControlLSTM, good, kill_matrix_markdown, run_mutants
 from lstm_conformance.spec.materialize import materialize
@@ -82,14 +80,7 @@ def torch_equal(a, b):
     return a.dtype == b.dtype and a.shape == b.shape and bool(torch.equal(a, b))
 
 
-@pytest.fixture
-def library_loaded_once():
-    """The command loads the case files: parsed once per test process (fixtures/cases_once.py)."""
-    with cases_loaded_once(cli):
-        yield
-
-
-def test_the_mutants_command_prints_the_matrix_and_fails_on_a_survivor(capsys, library_loaded_once):
+def test_the_mutants_command_prints_the_matrix_and_fails_on_a_survivor(capsys):
     assert main(["mutants", "--quick", "--mutant", "accepts-t-0", "--check", "errors", "--dtype", "float32"]) == 0
     out = capsys.readouterr().out
     assert "accepts-t-0" in out and "mutation score: 1/1 killed (100%)" in out

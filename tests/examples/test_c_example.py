@@ -6,10 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.cases_once import cases_loaded_once
 from fixtures.golden import export_golden
 
-from lstm_conformance import cli
 from lstm_conformance.cli import main
 from lstm_conformance.report import results
 
@@ -25,8 +23,7 @@ def compiler():
 
 @pytest.fixture(scope="module")
 def golden(tmp_path_factory):
-    with cases_loaded_once(cli):  # export reads the library: parsed once per test process
-        return export_golden(tmp_path_factory.mktemp("golden"), PATTERNS)
+    return export_golden(tmp_path_factory.mktemp("golden"), PATTERNS)
 
 
 def build(tmp_path, *flags):

@@ -4,9 +4,7 @@ import sys
 import textwrap
 
 import pytest
-from fixtures.cases_once import cases_loaded_once
 
-from lstm_conformance import cli
 from lstm_conformance.cli import main
 from lstm_conformance.harness.registry import AdapterLoadError, load_adapter
 from lstm_conformance.harness.runner import run_suite
@@ -27,15 +25,6 @@ ADAPTER = """
         def capabilities(self):
             return Capabilities(dtypes={"float64"}, features={FEATURES})
 """
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _library_parsed_once():
-    """The commands run in this process read the library parsed once per test process
-    (fixtures/cases_once.py: each run would parse and check it, 0.15 s of CPU; loading is
-    tested in tests/spec)."""
-    with cases_loaded_once(cli):
-        yield
 
 
 def write_adapter(folder, features='"bias", "initial_state"'):

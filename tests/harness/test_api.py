@@ -5,19 +5,10 @@ import sys
 
 import pytest
 from fixtures.adapters import TextbookSwappedRows
-from fixtures.cases_once import cases_loaded_once
 
 import lstm_conformance
 import lstm_conformance.api
 from lstm_conformance import Adapter, Capabilities, load_cases, run
-
-
-@pytest.fixture(scope="module", autouse=True)
-def library_loaded_once():
-    """run() loads the case files when not given cases: parsed once here, each run gets its own
-    copy (the public load_cases itself stays the real one)."""
-    with cases_loaded_once(lstm_conformance.api):
-        yield
 
 
 def _modules_after(statement: str) -> list[str]:

@@ -9,9 +9,7 @@ in the CLI and plugin tests, which only check that the run stopped and said so."
 import hypothesis  # noqa: F401
 import pytest
 from fixtures.adapters import PerturbedAdapter, TextbookSwappedRows
-from fixtures.cases_once import cases_loaded_once
 
-from lstm_conformance import cli
 from lstm_conformance.api import run
 from lstm_conformance.cli import main as cli_main
 from lstm_conformance.harness import usecases
@@ -24,7 +22,7 @@ from lstm_conformance.harness.time_budget import Budget
 from lstm_conformance.implementations.numpy_lstm import NumpyAdapter
 from lstm_conformance.mutants import zoo
 from lstm_conformance.report import results
-from lstm_conformance.spec import loader
+from lstm_conformance.spec import loader  # noqa: F401  (kept across the inner sessions: its memo of parsed files)
 
 GROUPS = ("lengths", "states", "tf-options")
 
@@ -55,14 +53,6 @@ class SlowNumpy(NumpyAdapter):
     def gradients(self, problem, upstream):
         self.clock.now += 1.0
         return super().gradients(problem, upstream)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def library_loaded_once():
-    """The CLI runs and the plugin's inner sessions each load the case library: parsed once here,
-    each gets its own copy (fixtures/cases_once.py)."""
-    with cases_loaded_once(loader, cli):
-        yield
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -3,23 +3,14 @@ import json
 from pathlib import Path
 
 import pytest
-from fixtures.cases_once import cases_loaded_once
 from fixtures.cpu_info_once import cpu_info_once  # noqa: F401 - an autouse fixture
 
-from lstm_conformance import cli
 from lstm_conformance.bench import timing
 from lstm_conformance.cli import main
 from lstm_conformance.report.results import SCHEMA_VERSION
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "adapters.py"
 WITHOUT_TORCH = FIXTURES.with_name("adapters_without_torch.py")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def library_loaded_once():
-    """Each command loads the case files: parsed once here, each command gets its own copy."""
-    with cases_loaded_once(cli):
-        yield
 
 
 @pytest.fixture

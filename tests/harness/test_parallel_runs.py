@@ -6,9 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from fixtures.cases_once import cases_loaded_once
 
-from lstm_conformance import cli
 from lstm_conformance.cli import main
 from lstm_conformance.report import results
 
@@ -18,15 +16,6 @@ BAD = ROOT / "tests" / "robustness" / "bad_adapters.py"
 # A wrong implementation that the diagnosis explains and one whose every call raises, both
 # without torch (tests/fixtures/adapters_without_torch.py).
 BROKEN = ROOT / "tests" / "fixtures" / "adapters_without_torch.py"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _library_parsed_once():
-    """The commands run in this process read the library parsed once per test process
-    (fixtures/cases_once.py: each run would parse and check it, 0.15 s of CPU; loading is
-    tested in tests/spec)."""
-    with cases_loaded_once(cli):
-        yield
 
 
 @pytest.fixture

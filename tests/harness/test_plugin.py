@@ -10,28 +10,18 @@ import hypothesis  # noqa: F401
 import numpy  # noqa: F401
 import pytest
 import torch  # noqa: F401
-from fixtures.cases_once import cases_loaded_once
 
 import lstm_conformance.harness.expectations  # noqa: F401
 import lstm_conformance.harness.runner  # noqa: F401
 import lstm_conformance.harness.session  # noqa: F401
-from lstm_conformance import cli
 from lstm_conformance.cli import main as cli_main
 from lstm_conformance.report import results
-from lstm_conformance.spec import loader
+from lstm_conformance.spec import loader  # noqa: F401  (kept across the inner sessions: its memo of parsed files)
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "adapters.py"
 WITHOUT_TORCH = FIXTURES.with_name("adapters_without_torch.py")
 BAD_ADAPTERS = ROOT / "tests" / "robustness" / "bad_adapters.py"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def library_loaded_once():
-    """Every inner session loads the case library (pytest_collection calls loader.load_cases), as
-    does the CLI: here the files are parsed once and each gets its own copy (fixtures/cases_once.py)."""
-    with cases_loaded_once(loader, cli):
-        yield
 
 
 def test_plugin_runs_spec_cases_with_readable_ids(pytester):

@@ -18,7 +18,6 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-from fixtures.cases_once import cases_loaded_once
 from fixtures.once_per_run import made_once
 
 from lstm_conformance import cli
@@ -86,14 +85,6 @@ def _table_row(markdown: str, label: str, section: str = "") -> dict:
             headers = [c.strip() for c in lines[header_index - 2].strip().strip("|").split("|")]
             return dict(zip(headers, cells))
     raise AssertionError(f"no table row {label!r}")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _library_parsed_once():
-    """Each survey in this process (assemble: the features of every case of the library) reads
-    the library parsed once per process (fixtures/cases_once.py; loading is tested in tests/spec)."""
-    with cases_loaded_once(survey):
-        yield
 
 
 def _shared(part: str, make) -> dict:

@@ -4,21 +4,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from fixtures.cases_once import cases_loaded_once
 
-from lstm_conformance import cli
 from lstm_conformance.harness import expectations
 from lstm_conformance.cli import main
 from lstm_conformance.harness.expectations import ExpectationsError, apply, case_matches, gate_status, parse, unused_entries
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "adapters.py"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def library_loaded_once():
-    """Each command loads the case files: parsed once here, each command gets its own copy."""
-    with cases_loaded_once(cli):
-        yield
 
 
 def record(case, status, impl="torch-lstm", dtype="float32", check="forward", message="boom"):

@@ -5,10 +5,8 @@ import json
 from pathlib import Path
 
 import pytest
-from fixtures.cases_once import cases_loaded_once
 
 from lstm_conformance.harness import isolation
-from lstm_conformance import cli
 from lstm_conformance.cli import main
 from lstm_conformance.spec import budget
 from lstm_conformance.spec.loader import builtin_case_files
@@ -16,15 +14,6 @@ from lstm_conformance.spec.loader import builtin_case_files
 GREEDY = f"{Path(__file__).with_name('greedy_adapter.py')}:AllocatesTooMuch"
 T1 = "random/t1b1i1h1/bias/zero-state"
 T5 = "random/t5b3i4h7/bias/zero-state"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _library_parsed_once():
-    """The commands run in this process read the library parsed once per test process
-    (fixtures/cases_once.py: each run would parse and check it, 0.15 s of CPU; loading is
-    tested in tests/spec)."""
-    with cases_loaded_once(cli):
-        yield
 
 
 @pytest.fixture(autouse=True)

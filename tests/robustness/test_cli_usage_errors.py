@@ -2,21 +2,10 @@
 from pathlib import Path
 
 import pytest
-from fixtures.cases_once import cases_loaded_once
 
-from lstm_conformance import cli
 from lstm_conformance.cli import main
 
 BAD = Path(__file__).with_name("bad_adapters.py")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _library_parsed_once():
-    """The commands run in this process read the library parsed once per test process
-    (fixtures/cases_once.py: each run would parse and check it, 0.15 s of CPU; loading is
-    tested in tests/spec)."""
-    with cases_loaded_once(cli):
-        yield
 
 
 def one_line_error(capsys) -> str:

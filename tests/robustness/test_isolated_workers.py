@@ -5,9 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
-from fixtures.cases_once import cases_loaded_once
 
-from lstm_conformance import cli
 from lstm_conformance.cli import main
 from lstm_conformance.report.compare import without_timings
 from lstm_conformance.harness.isolation import AdapterCrashed, IsolatedAdapter
@@ -18,15 +16,6 @@ from lstm_conformance.spec.materialize import materialize
 BAD = Path(__file__).with_name("bad_adapters.py")
 T1 = "random/t1b1i1h1/bias/zero-state"
 T5 = "random/t5b3i4h7/bias/zero-state"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _library_parsed_once():
-    """The commands run in this process read the library parsed once per test process
-    (fixtures/cases_once.py: each run would parse and check it, 0.15 s of CPU; loading is
-    tested in tests/spec)."""
-    with cases_loaded_once(cli):
-        yield
 
 
 def spec(name):
