@@ -10,10 +10,10 @@ import faulthandler
 import subprocess
 import sys
 
-from ..report.results import read_journal
-
 
 def crash_message(journal_path) -> str:
+    from ..report.results import read_journal  # here: the watcher of a run that ends well never needs it
+
     try:
         records, running = read_journal(journal_path)
     except OSError:
