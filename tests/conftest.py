@@ -27,6 +27,13 @@ import pytest  # noqa: E402
 pytest_plugins = ["pytester"]
 
 
+# Fewer, larger young collections: the tests allocate millions of short-lived containers (records,
+# comparisons, arrays' wrappers), and with the default threshold of 700 a worker ran 4,000 young
+# and 28 full collections (1.45 s of CPU); with these, about 200 and 5 (0.5 s). Measured peak
+# memory per worker: 676-719 MiB, against 658-710 MiB with the defaults.
+gc.set_threshold(10_000, 10, 100)
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _gc_frozen():
     """What is alive when a test module starts (torch, NumPy, matplotlib, the suite, the session's
