@@ -28,7 +28,7 @@ def record(cases, dtype, adapter, check="training-parity"):
 def test_correct_implementations_train_like_the_reference_within_the_stated_margin(library_runs, impl, dtype):
     # the training-parity record of the library matrix (run_suite, computed once a session:
     # tests/conftest.py), not a second 300-step training
-    [r] = [r for r in library_runs(impl) if r["check"] == "training-parity" and r["dtype"] == dtype]
+    [r] = [r for r in library_runs(impl, check="training-parity") if r["dtype"] == dtype]
     assert r["case"] == CASE and r["status"] == "pass", r["message"]
     assert {c["output"] for c in r["outputs"]} == {"loss", "final W_hq", "final b_q", "final weight_ih_l0",
                                                    "final weight_hh_l0", "final bias_ih_l0", "final bias_hh_l0"}
