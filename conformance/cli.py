@@ -10,6 +10,7 @@ was interrupted by Ctrl-C / SIGTERM (the results so far are written).
 from __future__ import annotations
 
 import argparse
+import gc
 import shlex
 import sys
 from pathlib import Path
@@ -647,5 +648,14 @@ def main(argv=None) -> int:
         return 2
 
 
+def console_main() -> int:
+    """The `lstm-conformance` command (and `python -m lstm_conformance.cli`): main(), then
+    gc.freeze() so that the interpreter's last garbage collections at exit skip what the run
+    left alive (0.25 s of CPU with torch loaded, 35 ms without)."""
+    status = main()
+    gc.freeze()
+    return status
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(console_main())

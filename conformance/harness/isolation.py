@@ -27,6 +27,7 @@ returns a result handle (with the native dtypes of the outputs, for the record),
 from __future__ import annotations
 
 import functools
+import gc
 import pickle
 import select
 import signal
@@ -207,6 +208,7 @@ def _worker_entry(fd: int) -> None:
         return
     _send(sock, ("ready", info))
     _serve(sock, adapter, None if memory_note else setup.get("memory_limit"))
+    gc.freeze()  # the process ends: its last collections at exit then skip what the adapter left alive
 
 
 def _serve(sock: socket.socket, adapter, memory_limit: Optional[int] = None) -> None:

@@ -18,7 +18,7 @@ T1 = "random/t1b1i1h1/bias/zero-state"
 
 
 def run_cli(*argv):
-    return subprocess.run([sys.executable, "-c", "import sys; from lstm_conformance.cli import main; sys.exit(main())",
+    return subprocess.run([sys.executable, "-c", "import sys; from lstm_conformance.cli import console_main; sys.exit(console_main())",
                            *argv], capture_output=True, text=True, timeout=300, env={**os.environ, "CI": "1"})
 
 

@@ -15,7 +15,7 @@ BAD = Path(__file__).with_name("bad_adapters.py")
 
 
 def start_run(tmp_path, *extra):
-    command = [sys.executable, "-c", "import sys; from lstm_conformance.cli import main; sys.exit(main())",
+    command = [sys.executable, "-c", "import sys; from lstm_conformance.cli import console_main; sys.exit(console_main())",
                "run", "--impl", f"{BAD}:SlowButFine", "-k", "random", "--dtype", "float32",
                "--out", str(tmp_path), "--junit", str(tmp_path / "junit.xml"), "-v", *extra]  # -v: a line per result
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
