@@ -93,8 +93,7 @@ def backward_direction(config: LSTMConfig, p: dict, grads: dict, steps: list, gr
     sigma, phi, psi = config.direction_activations(direction)
 
     def slope(act, z, value):  # d act(clip(z)) / dz; value = act(clip(z)), from the forward pass
-        d = activations.derivative(act, clip(config, z), value)
-        return d if config.cell_clip is None else d * clip_passes(config, z)
+        return activations.derivative(act, clip(config, z), value) * clip_passes(config, z)
 
     grad_x = np.zeros((T,) + steps[0].x.shape)
     dh, dc = grad_h.copy(), grad_c.copy()  # gradients w.r.t. the state leaving the current step
