@@ -22,7 +22,6 @@ from lstm_conformance.harness.time_budget import Budget
 from lstm_conformance.implementations.numpy_lstm import NumpyAdapter
 from lstm_conformance.mutants import zoo
 from lstm_conformance.report import results
-from lstm_conformance.spec import loader  # noqa: F401  (kept across the inner sessions: its memo of parsed files)
 
 GROUPS = ("lengths", "states", "tf-options")
 

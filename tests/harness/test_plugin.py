@@ -16,7 +16,6 @@ import lstm_conformance.harness.runner  # noqa: F401
 import lstm_conformance.harness.session  # noqa: F401
 from lstm_conformance.cli import main as cli_main
 from lstm_conformance.report import results
-from lstm_conformance.spec import loader  # noqa: F401  (kept across the inner sessions: its memo of parsed files)
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "adapters.py"
