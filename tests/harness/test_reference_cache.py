@@ -3,6 +3,7 @@ any input (or a derived problem that keeps the case id) never reuses a stale res
 import dataclasses
 
 import numpy as np
+import pytest
 
 from lstm_conformance.checks import reference_cache
 from lstm_conformance.checks.reference_cache import ReferenceCache, content_key
@@ -56,13 +57,38 @@ def test_editing_the_reference_invalidates(library, monkeypatch):
     assert content_key(p, "forward") != before
 
 
-def test_a_damaged_cache_file_is_recomputed(library, tmp_path):
+@pytest.mark.parametrize("damage", ["replaced", "truncated", "extended"])
+def test_a_damaged_cache_file_is_recomputed(library, tmp_path, damage):
     p = problem_of(library)
-    ReferenceCache(tmp_path).get(p)
-    for file in tmp_path.rglob("*.npz"):
-        file.write_bytes(b"not an npz")
+    expected = ReferenceCache(tmp_path).get(p)
+    files = list(tmp_path.rglob(f"*{reference_cache.ARRAYS_SUFFIX}"))
+    assert len(files) == 1
+    data = files[0].read_bytes()
+    files[0].write_bytes({"replaced": b"not a cache file", "truncated": data[:-1], "extended": data + b"\0"}[damage])
     cache = ReferenceCache(tmp_path)
-    assert cache.get(p)["y"].shape == (5, 3, 7) and cache.computed == 1
+    got = cache.get(p)
+    assert cache.computed == 1
+    np.testing.assert_array_equal(got["y"], expected["y"])
+
+
+def test_the_cache_file_keeps_every_bit_dtype_and_shape(tmp_path):
+    arrays = {"y": np.array([[-0.0, np.nan], [np.inf, 5e-324]]), "empty": np.zeros((0, 3)), "scalar": np.array(2.5),
+              "half": np.array([1.5, -2.0], dtype=np.float16), "lengths": np.array([3, 1], dtype=np.int64),
+              "strided": np.arange(12.0).reshape(3, 4)[:, ::2], "param:weight_ih_l0": np.ones((4, 2), order="F")}
+    with open(tmp_path / "result.arrays", "wb") as handle:
+        reference_cache.write_arrays(handle, arrays)
+    back = reference_cache.read_arrays(tmp_path / "result.arrays")
+    assert list(back) == list(arrays)
+    for name, array in arrays.items():
+        assert back[name].dtype == array.dtype and back[name].shape == array.shape, name
+        assert back[name].tobytes() == np.ascontiguousarray(array).tobytes(), name
+        assert back[name].flags.writeable, name
+
+
+def test_only_numbers_are_written(tmp_path):
+    with pytest.raises(ValueError, match="numeric"):
+        with open(tmp_path / "result.arrays", "wb") as handle:
+            reference_cache.write_arrays(handle, {"y": np.array([None, 1.0], dtype=object)})
 
 
 def test_cache_can_be_switched_off(monkeypatch):
