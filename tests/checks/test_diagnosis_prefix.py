@@ -42,6 +42,8 @@ def test_every_causal_model_passes_the_screen_on_its_own_outputs(library, steps)
     on all of x. Each causal model's full outputs, taken as an implementation's, must pass."""
     checked = {}  # defect id: how many models of it were checked (three of each are enough)
     for case in screened_cases(library):
+        if all(checked.get(defect, 0) >= 3 for defect in prefix.CAUSAL):
+            break  # three models of each checked: the rest of the library adds time only
         dtype = case.dtypes[0]
         try:
             problem = lengthened(materialize(case, dtype), steps)
