@@ -28,8 +28,17 @@ _LARGEST = {dtype: float(np.finfo(dtype).max) for dtype in ("float16", "float32"
 
 def _ulp_at(mags: np.ndarray, dtype: str) -> np.ndarray:
     """ulp() of magnitudes already taken (|values| ≥ 0)."""
+    return _spacing(mags, dtype).astype(np.float64, copy=False)
+
+
+def _spacing(mags: np.ndarray, dtype: str) -> np.ndarray:
+    """_ulp_at's values, left in float16/float32 for those dtypes: a float64 array divided by
+    them is promoted to float64, which holds them exactly, so it equals the division by
+    _ulp_at's values without the cast."""
+    if dtype == "float64":
+        return np.spacing(mags)
     if dtype in _LARGEST:  # beyond the dtype's range the spacing of its largest number
-        mags = np.minimum(mags, _LARGEST[dtype])
+        return np.spacing(np.minimum(mags, _LARGEST[dtype]).astype(dtype))
     if dtype == "bfloat16":
         exponent = np.floor(np.log2(np.maximum(mags, np.finfo(np.float32).tiny)))
         return np.exp2(exponent - 7)
@@ -50,62 +59,92 @@ def compare_output(name: str, expected: np.ndarray, got: np.ndarray, tol: Tolera
         record.update(passed=False, message=f"{name} has shape {tuple(got.shape)}, expected {tuple(expected.shape)}")
         return record
     got = np.asarray(got, dtype=np.float64)
-    # common (determinism, exact results): every element the same finite number
-    if tol.atol > 0 and got.size and not (got != expected).any() and np.isfinite(expected).all():
+    if not got.size:  # nothing to compare: no error, and nothing out of tolerance
+        record.update(max_abs=0.0, max_rel=0.0, max_ulp=0.0, tolerance_used=0.0, passed=True)
+        return record
+    return _compare(record, name, expected, got, tol, dtype, config, axes)
+
+
+# These run on ~50,000 mostly tiny arrays per library run and mutation score, where the cost is
+# the number of NumPy calls, not the arithmetic: each step below takes the cheapest call that
+# gives the same numbers (the reasons in the comments; tests/checks/test_metrics_equivalence.py
+# holds them to a plain implementation of the same definitions).
+
+@np.errstate(invalid="ignore", over="ignore", divide="ignore")  # NaN/Inf are measured, not warned
+def _compare(record, name, expected, got, tol, dtype, config, axes) -> dict:
+    delta = got - expected
+    # every difference ±0 means got == expected, finite, in every element (Inf − Inf and NaN give
+    # NaN, which counts as nonzero); the common case of determinism and exact results
+    if tol.atol > 0 and not np.count_nonzero(delta):
         return _agreeing(record, name, expected, got, config, axes)
-    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):  # NaN/Inf are measured, not warned
-        return _compare(record, name, expected, got, tol, dtype, config, axes)
+    magnitude = np.abs(expected)
+    diff = np.abs(delta)
+    max_abs = _largest(diff)
+    if math.isfinite(max_abs):  # every difference finite, so got and expected finite everywhere:
+        # no NaN/Inf to mark or forgive, the general way's masks would change nothing
+        allowed = tol.atol + tol.rtol * magnitude
+    else:
+        diff = np.where(np.isfinite(got), diff, np.inf)  # NaN or Inf where a number was expected
+        same = _same_special(expected, got)  # NaN where NaN is expected: agreement
+        diff = np.where(same, 0.0, diff)
+        allowed = np.where(same, 1.0, tol.atol + tol.rtol * magnitude)
+        max_abs = _largest(diff)
+    significant = magnitude >= tol.atol  # relative error is meaningless near zero
+    everywhere = np.count_nonzero(significant) == significant.size
+    within = int(np.count_nonzero(diff <= allowed))
+    ratio = diff / allowed
+    flat_worst = int(ratio.argmax())  # where ratio's maximum is (the first NaN, if any)
+    record.update(
+        max_abs=max_abs,
+        max_rel=_largest_where(significant, everywhere, diff / magnitude),
+        # ULPs, like rel, only where |expected| ≥ atol: near zero the spacing is subnormal-tiny
+        max_ulp=_largest_where(significant, everywhere, diff / _spacing(magnitude, dtype)),
+        tolerance_used=ratio.item(flat_worst),
+        passed=within == diff.size,
+    )
+    names = axes or axis_names(name, config)
+    record["worst"] = {
+        "index": dict(zip(names, _unravel(flat_worst, diff.shape))),
+        "expected": expected.item(flat_worst),  # item(i): the i-th element in C order, as a float
+        "got": got.item(flat_worst),
+        "abs_error": diff.item(flat_worst),
+    }
+    if not record["passed"]:
+        record["failing_elements"] = diff.size - within
+        record["message"] = describe_failure(record)
+    return record
 
 
 def _agreeing(record, name, expected, got, config, axes) -> dict:
     """The record _compare makes when got == expected, finite, in every element, in fewer
     steps: every error is 0, so with atol > 0 the tolerance holds with none of it used, and the
     worst element is the first (the argmax of zeros)."""
-    first = (0,) * expected.ndim
     record.update(max_abs=0.0, max_rel=0.0, max_ulp=0.0, tolerance_used=0.0, passed=True)
-    record["worst"] = {"index": {n: int(i) for n, i in zip(axes or axis_names(name, config), first)},
-                       "expected": float(expected[first]), "got": float(got[first]), "abs_error": 0.0}
+    record["worst"] = {"index": {n: 0 for n, _ in zip(axes or axis_names(name, config), expected.shape)},
+                       "expected": expected.item(0), "got": got.item(0), "abs_error": 0.0}
     return record
 
 
-def _compare(record, name, expected, got, tol, dtype, config, axes) -> dict:
-    magnitude = np.abs(expected)
-    delta = got - expected
-    if math.isfinite(delta.sum()):  # every element finite (an overflowing sum only takes the general way)
-        # got and expected finite everywhere: no NaN/Inf to mark or forgive, so the general way's
-        # masks would change nothing (the same numbers, fewer NumPy calls on these tiny arrays)
-        diff = np.abs(delta)
-        allowed = tol.atol + tol.rtol * magnitude
-    else:
-        diff = np.where(np.isfinite(got), np.abs(delta), np.inf)  # NaN or Inf where a number was expected
-        same = _same_special(expected, got)  # NaN where NaN is expected: agreement
-        diff = np.where(same, 0.0, diff)
-        allowed = np.where(same, 1.0, tol.atol + tol.rtol * magnitude)
-    significant = magnitude >= tol.atol  # relative error is meaningless near zero
-    within = diff <= allowed
-    ratio = diff / allowed
-    flat_worst = int(ratio.argmax()) if diff.size else None  # where ratio.max() is (the first NaN, if any)
-    record.update(
-        max_abs=float(diff.max()) if diff.size else 0.0,
-        max_rel=float(np.where(significant, diff / magnitude, 0.0).max()) if diff.size else 0.0,
-        # ULPs, like rel, only where |expected| ≥ atol: near zero the spacing is subnormal-tiny
-        max_ulp=float(np.where(significant, diff / _ulp_at(magnitude, dtype), 0.0).max()) if diff.size else 0.0,
-        tolerance_used=float(ratio.flat[flat_worst]) if diff.size else 0.0,
-        passed=bool(within.all()),
-    )
-    if diff.size:
-        worst = np.unravel_index(flat_worst, diff.shape)
-        names = axes or axis_names(name, config)
-        record["worst"] = {
-            "index": {n: int(i) for n, i in zip(names, worst)},
-            "expected": float(expected[worst]),
-            "got": float(got[worst]),
-            "abs_error": float(diff[worst]),
-        }
-        if not record["passed"]:
-            record["failing_elements"] = int(diff.size - np.count_nonzero(within))
-            record["message"] = describe_failure(record)
-    return record
+def _largest(values: np.ndarray) -> float:
+    """values.max() of a nonempty array, in one C call instead of .max()'s Python wrappers: the
+    first maximum (or first NaN, which max() returns too). The errors here are never −0.0, so
+    the element found is the same number as max()'s."""
+    return values.item(values.argmax())
+
+
+def _largest_where(mask: np.ndarray, everywhere: bool, values: np.ndarray) -> float:
+    """np.where(mask, values, 0.0).max() (errors ≥ 0 or NaN); without the np.where when the
+    mask holds everywhere."""
+    return _largest(values if everywhere else np.where(mask, values, 0.0))
+
+
+def _unravel(flat: int, shape: tuple) -> tuple:
+    """np.unravel_index(flat, shape) (C order) in plain Python: a few divmods on tiny shapes."""
+    index = []
+    for size in reversed(shape):
+        flat, i = divmod(flat, size)
+        index.append(i)
+    return tuple(reversed(index))
 
 
 def describe_failure(record: dict) -> str:
@@ -113,7 +152,7 @@ def describe_failure(record: dict) -> str:
     where = ", ".join(f"{k}={v}" for k, v in worst["index"].items())
     return (f"{record['output']}[{where}]: expected {worst['expected']:.9g}, got {worst['got']:.9g} "
             f"(abs error {worst['abs_error']:.3g} > atol {record['atol']:g} + rtol {record['rtol']:g}·|expected|; "
-            f"{record['failing_elements']} of {int(np.prod(record['shape']))} elements out of tolerance)")
+            f"{record['failing_elements']} of {math.prod(record['shape'])} elements out of tolerance)")
 
 
 def failing_mask(expected: np.ndarray, got: np.ndarray, tol: Tolerance) -> np.ndarray:
