@@ -10,6 +10,7 @@ which also records what numpy_lstm_training.py's backward pass needs.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Optional
 
 import numpy as np
@@ -32,25 +33,29 @@ def activation_parameters(name, alpha, beta):
     return a, b
 
 
+# Each spec activation as a maker of an in-place f(z, out) from its (alpha, beta): the table is
+# built once, and a call makes only the one function it needs. tanh is the ufunc itself (its
+# second positional argument is `out`): no Python frame per call.
+_ACTIVATIONS = {
+    "sigmoid": lambda a, b: _sigmoid,
+    "tanh": lambda a, b: np.tanh,
+    "identity": lambda a, b: lambda z, out: np.copyto(out, z) or out,
+    "relu": lambda a, b: lambda z, out: np.maximum(z, 0, out=out),
+    "hard_sigmoid": lambda a, b: lambda z, out: np.clip(z * a + b, 0, 1, out=out),
+    "affine": lambda a, b: lambda z, out: np.copyto(out, z * a + b) or out,
+    "leaky_relu": lambda a, b: lambda z, out: np.copyto(out, np.where(z >= 0, z, a * z)) or out,
+    # ONNX's LSTM text: "x if x >= alpha else 0" (the stand-alone operator says x > alpha)
+    "thresholded_relu": lambda a, b: lambda z, out: np.copyto(out, np.where(z >= a, z, 0)) or out,
+    "scaled_tanh": lambda a, b: lambda z, out: np.copyto(out, a * np.tanh(b * z)) or out,
+    "elu": lambda a, b: lambda z, out: np.copyto(out, np.where(z >= 0, z, a * np.expm1(np.minimum(z, 0)))) or out,
+    "softsign": lambda a, b: lambda z, out: np.copyto(out, z / (1 + np.abs(z))) or out,
+    "softplus": lambda a, b: lambda z, out: np.copyto(out, np.logaddexp(0, z)) or out,
+}
+
+
 def activation(name, alpha, beta):
     """An in-place activation f(z, out) for the spec's activation names."""
-    a, b = activation_parameters(name, alpha, beta)
-    table = {
-        "sigmoid": _sigmoid,
-        "tanh": lambda z, out: np.tanh(z, out=out),
-        "identity": lambda z, out: np.copyto(out, z) or out,
-        "relu": lambda z, out: np.maximum(z, 0, out=out),
-        "hard_sigmoid": lambda z, out: np.clip(z * a + b, 0, 1, out=out),
-        "affine": lambda z, out: np.copyto(out, z * a + b) or out,
-        "leaky_relu": lambda z, out: np.copyto(out, np.where(z >= 0, z, a * z)) or out,
-        # ONNX's LSTM text: "x if x >= alpha else 0" (the stand-alone operator says x > alpha)
-        "thresholded_relu": lambda z, out: np.copyto(out, np.where(z >= a, z, 0)) or out,
-        "scaled_tanh": lambda z, out: np.copyto(out, a * np.tanh(b * z)) or out,
-        "elu": lambda z, out: np.copyto(out, np.where(z >= 0, z, a * np.expm1(np.minimum(z, 0)))) or out,
-        "softsign": lambda z, out: np.copyto(out, z / (1 + np.abs(z))) or out,
-        "softplus": lambda z, out: np.copyto(out, np.logaddexp(0, z)) or out,
-    }
-    return table[name]
+    return _ACTIVATIONS[name](*activation_parameters(name, alpha, beta))
 
 
 def check_inputs(config, x, params, h0, c0, lengths):
@@ -200,7 +205,9 @@ class Cell:
         # TF1 cell_clip on the state itself, TF1/TFLite projection clip, Keras-style carried padding
         self.state_clip, self.proj_clip = config.state_clip, config.proj_clip
         self.carry = config.padding == "carry"
-        self.functions = [activation(a.name, a.alpha, a.beta) for a in direction_activations(config, d)]
+        names = direction_activations(config, d)
+        self.functions = [activation(a.name, a.alpha, a.beta) for a in names]
+        self.sigmoid_gates = names[0].name == "sigmoid"  # σ is the logistic function (any clip aside)
 
     def clip(self, z):
         # ONNX clip bounds every activation input, ψ's too
@@ -211,6 +218,14 @@ class Cell:
         if self.clip_value is not None:  # (clip inlined: this runs several times a step)
             z = np.clip(z, -self.clip_value, self.clip_value)
         return self.functions[k](z, out)
+
+    def step_functions(self):
+        """(σ, φ, ψ) as f(z, out) that clip z first, as apply does: without a clip, the
+        activations themselves (the general loop calls these several times a step)."""
+        if self.clip_value is None:
+            return tuple(self.functions)
+        v = self.clip_value
+        return tuple((lambda z, out, f=f: f(np.clip(z, -v, v), out)) for f in self.functions)
 
 
 LN_EPS = 1e-8  # TFLite's MeanStddevNormalization constant
@@ -257,12 +272,24 @@ def _direction_general(cell, xw, w_hh, w_hr, peep, state, mask, outs, steps, nor
 
     if cell.carry:
         last_y, last_c = np.zeros_like(out_y[0]), np.zeros_like(out_c[0])  # carried past a row's length
+    sigma, phi, psi = cell.step_functions()
+    # σ over all four blocks at once where it is the logistic function (elementwise, so the same
+    # numbers) and the output gate needs nothing made after c' (a peephole, layer norm); the g
+    # rows then get φ. Otherwise σ of the i and f rows, and of the o rows after c'.
+    sigma_first = cell.sigmoid_gates and peep is None and norm is None and not cell.input_forget
+    # Without lengths, the state entering each step is the previous step's output: the tape's
+    # h_prev and c_prev and the c outputs are then copied in bulk after the loop, and h' = r
+    # goes straight into y where there is no projection or clip.
+    bulk = mask is None
+    r_into_y = bulk and w_hr is None and cell.proj_clip is None
+    h_first, c_first = h, c
     # the tape's arrays as locals: the loop below runs once per step, and small steps are many
     z_all, gates_all, h_prev, c_prev = tape["z"], tape["gates"], tape["h_prev"], tape["c_prev"]
     c_raw_all, c_new_all, psi_all = tape["c_raw"], tape["c_new"], tape["psi"]
     for t in steps:
         cols = slice(t * B, (t + 1) * B)
-        h_prev[:, cols], c_prev[t] = h, c
+        if not bulk:
+            h_prev[:, cols], c_prev[t] = h, c
         z, gates = z_all[t], gates_all[t]
         np.matmul(w_hh, h, out=z)
         z += xw[:, cols]
@@ -273,22 +300,28 @@ def _direction_general(cell, xw, w_hh, w_hr, peep, state, mask, outs, steps, nor
             for k in range(3):
                 normalised(t, k, z)
         i, f, g, o = gates[:H], gates[H:2 * H], gates[2 * H:3 * H], gates[3 * H:]
-        if cell.input_forget:
-            cell.apply(0, z[:H], i)
+        if sigma_first:
+            sigma(z, gates)
+        elif cell.input_forget:
+            sigma(z[:H], i)
             np.subtract(1.0, i, out=f)
         else:  # i and f are adjacent rows: one σ over both
-            cell.apply(0, z[:2 * H], gates[:2 * H])
-        cell.apply(1, z[2 * H:3 * H], g)
+            sigma(z[:2 * H], gates[:2 * H])
+        phi(z[2 * H:3 * H], g)
         c_new = np.add(f * c, i * g, out=c_raw_all[t])  # f·c + i·g, straight into the tape
         if cell.state_clip is not None:
             c_new = np.clip(c_new, -cell.state_clip, cell.state_clip, out=c_new_all[t])
-        if peep is not None:
-            z[3 * H:] += peep[2] * (c if cell.output_peephole_previous else c_new)
-        if norm is not None:
-            normalised(t, 3, z)
-        cell.apply(0, z[3 * H:], o)
-        cell.apply(2, c_new, psi_all[t])
-        r = o * psi_all[t]
+        if not sigma_first:
+            if peep is not None:
+                z[3 * H:] += peep[2] * (c if cell.output_peephole_previous else c_new)
+            if norm is not None:
+                normalised(t, 3, z)
+            sigma(z[3 * H:], o)
+        psi_t = psi(c_new, psi_all[t])
+        if r_into_y:
+            h, c = np.multiply(o, psi_t, out=out_y[t]), c_new
+            continue
+        r = o * psi_t
         if w_hr is None:
             h_new = r
         else:
@@ -299,14 +332,23 @@ def _direction_general(cell, xw, w_hh, w_hr, peep, state, mask, outs, steps, nor
             h_new = np.clip(h_new, -cell.proj_clip, cell.proj_clip)
         if mask is None:
             h, c = h_new, c_new
-        else:  # columns past their length carry their state and output zeros (or, carry: the last output)
-            h, c = np.where(mask[t], h_new, h), np.where(mask[t], c_new, c)
-            if cell.carry:
-                h_new, c_new = np.where(mask[t], h_new, last_y), np.where(mask[t], c_new, last_c)
-                last_y, last_c = h_new, c_new
-            else:
-                h_new, c_new = h_new * mask[t], c_new * mask[t]
+            out_y[t] = h_new
+            continue
+        # columns past their length carry their state and output zeros (or, carry: the last output)
+        h, c = np.where(mask[t], h_new, h), np.where(mask[t], c_new, c)
+        if cell.carry:
+            h_new, c_new = np.where(mask[t], h_new, last_y), np.where(mask[t], c_new, last_c)
+            last_y, last_c = h_new, c_new
+        else:
+            h_new, c_new = h_new * mask[t], c_new * mask[t]
         out_y[t], out_c[t] = h_new, c_new
+    if bulk:  # each step's entering state is the one before it made: y and c' of the previous step
+        out_c[...] = c_new_all
+        first, later, earlier = (T - 1, slice(0, T - 1), slice(1, T)) if steps[0] else (0, slice(1, T), slice(0, T - 1))
+        h_steps = h_prev.reshape(h_prev.shape[0], T, B)  # a view: column t·B + b is step t of sequence b
+        h_steps[:, first], c_prev[first] = h_first, c_first
+        h_steps[:, later] = out_y[earlier].transpose(1, 0, 2)
+        c_prev[later] = c_new_all[earlier]
     return h, c, tape
 
 
@@ -330,6 +372,16 @@ def gemm_block(batch, hidden, width):
     return None
 
 
+@lru_cache(maxsize=64)
+def _fast_rows(H, dtype):
+    """The fast loop's row order (i, f, o, g) and the rows' scale (½ for σ's rows), read-only."""
+    order = np.concatenate([np.arange(2 * H), np.arange(3 * H, 4 * H), np.arange(2 * H, 3 * H)])
+    scale = np.full(4 * H, 0.5, dtype)
+    scale[3 * H:] = 1.0
+    order.flags.writeable = scale.flags.writeable = False
+    return order, scale
+
+
 @dataclass
 class PackedWeights:
     """pack_weights' result. `layers` holds one (w_ih, w_hh, bias, w_hr, peepholes) per layer and
@@ -338,6 +390,7 @@ class PackedWeights:
     layers: list
     block: Optional[int] = None
     norms: Optional[list] = None  # layer_norm: (γ (4, H, 1), bias (4H, 1)) per layer and direction
+    fast: bool = False  # laid out for the standard LSTM's fast loops (see pack_weights)
 
 
 def pack_weights(config, params, dtype=np.float32, fast=None, batch=None, block="auto"):
@@ -362,9 +415,7 @@ def pack_weights(config, params, dtype=np.float32, fast=None, batch=None, block=
                          f"divides hidden_size {H}")
     layers, norms = [], ([] if config.layer_norm else None)
     if fast:
-        order = np.concatenate([np.arange(2 * H), np.arange(3 * H, 4 * H), np.arange(2 * H, 3 * H)])
-        scale = np.full(4 * H, 0.5, dtype)
-        scale[3 * H:] = 1.0
+        order, scale = _fast_rows(H, np.dtype(dtype))
     for layer in range(config.num_layers):
         for d in range(config.num_directions):
             sfx = f"_l{layer}" + ("_reverse" if d else "")
@@ -388,7 +439,7 @@ def pack_weights(config, params, dtype=np.float32, fast=None, batch=None, block=
             else:
                 layers.append((np.ascontiguousarray(w_ih), np.ascontiguousarray(w_hh), bias[:, None],
                                None if w_hr is None else np.ascontiguousarray(w_hr), peep))
-    return PackedWeights(layers, block, norms)
+    return PackedWeights(layers, block, norms, fast)
 
 
 def reverse_direction(config, d):
@@ -508,7 +559,7 @@ def lstm_numpy(config, x, params, h0=None, c0=None, lengths=None, dtype=np.float
         y, cells, h_n, c_n = run_layers_blocked(config, packed, x, h0, c0, lengths, dtype)
     else:
         T, layer_in, h_n, c_n, mask = feature_major_inputs(config, x, h0, c0, lengths, dtype)
-        y, cells, _, _ = run_layers(config, packed, T, layer_in, h_n, c_n, mask, is_standard(config))
+        y, cells, _, _ = run_layers(config, packed, T, layer_in, h_n, c_n, mask, packed.fast)
         # batch-major views: (T, B, F) and (L·D, B, F)
         y, cells, h_n, c_n = (np.swapaxes(a, 1, 2) for a in (y, cells, h_n, c_n))
     return {"y": caller_layout(config, y), "c": caller_layout(config, cells),

@@ -23,28 +23,31 @@ from .numpy_lstm_forward import (LN_EPS, Cell, activation_parameters, caller_lay
 SLOPE_FROM_VALUE = {"sigmoid": lambda s: s * (1.0 - s), "tanh": lambda v: 1.0 - v ** 2}
 
 
+def _logistic(u):
+    return 0.5 * (1.0 + np.tanh(0.5 * u))  # cannot overflow
+
+
+# Each activation's slope as a maker of d f(u) / du from its (alpha, beta): the table is built
+# once, and a call makes only the one function it needs.
+_DERIVATIVES = {
+    "sigmoid": lambda a, b: lambda u: SLOPE_FROM_VALUE["sigmoid"](_logistic(u)),
+    "tanh": lambda a, b: lambda u: SLOPE_FROM_VALUE["tanh"](np.tanh(u)),
+    "identity": lambda a, b: lambda u: np.ones_like(u),
+    "relu": lambda a, b: lambda u: (u >= 0).astype(u.dtype),
+    "hard_sigmoid": lambda a, b: lambda u: np.where((a * u + b >= 0) & (a * u + b <= 1), a, 0.0).astype(u.dtype),
+    "affine": lambda a, b: lambda u: np.full_like(u, a),
+    "leaky_relu": lambda a, b: lambda u: np.where(u >= 0, 1.0, a).astype(u.dtype),
+    "thresholded_relu": lambda a, b: lambda u: (u >= a).astype(u.dtype),
+    "scaled_tanh": lambda a, b: lambda u: a * b * (1.0 - np.tanh(b * u) ** 2),
+    "elu": lambda a, b: lambda u: np.where(u >= 0, 1.0, a * np.exp(np.minimum(u, 0.0))).astype(u.dtype),
+    "softsign": lambda a, b: lambda u: 1.0 / (1.0 + np.abs(u)) ** 2,
+    "softplus": lambda a, b: _logistic,
+}
+
+
 def derivative(name, alpha, beta):
     """d f(u) / du for the spec's activation `name`, as a function of u."""
-    a, b = activation_parameters(name, alpha, beta)
-
-    def sigmoid(u):
-        return 0.5 * (1.0 + np.tanh(0.5 * u))  # cannot overflow
-
-    table = {
-        "sigmoid": lambda u: SLOPE_FROM_VALUE["sigmoid"](sigmoid(u)),
-        "tanh": lambda u: SLOPE_FROM_VALUE["tanh"](np.tanh(u)),
-        "identity": lambda u: np.ones_like(u),
-        "relu": lambda u: (u >= 0).astype(u.dtype),
-        "hard_sigmoid": lambda u: np.where((a * u + b >= 0) & (a * u + b <= 1), a, 0.0).astype(u.dtype),
-        "affine": lambda u: np.full_like(u, a),
-        "leaky_relu": lambda u: np.where(u >= 0, 1.0, a).astype(u.dtype),
-        "thresholded_relu": lambda u: (u >= a).astype(u.dtype),
-        "scaled_tanh": lambda u: a * b * (1.0 - np.tanh(b * u) ** 2),
-        "elu": lambda u: np.where(u >= 0, 1.0, a * np.exp(np.minimum(u, 0.0))).astype(u.dtype),
-        "softsign": lambda u: 1.0 / (1.0 + np.abs(u)) ** 2,
-        "softplus": sigmoid,
-    }
-    return table[name]
+    return _DERIVATIVES[name](*activation_parameters(name, alpha, beta))
 
 
 class _Slopes:
@@ -84,7 +87,8 @@ def _backward_direction(slope, weights, tape, dy, dh, dc, mask, steps, norm=None
     T, H, B = tape["c_prev"].shape
     _, w_hh, _, w_hr, peep = weights
     dz_all = np.zeros((4 * H, T * B), dh.dtype)
-    dh_all = np.zeros((dh.shape[0], T * B), dh.dtype)
+    # the output gradients per step: only the projection's gradient needs them
+    dh_all = None if w_hr is None else np.zeros((dh.shape[0], T * B), dh.dtype)
     dpeep = np.zeros((3, H), dh.dtype)
     extra = {"bias": np.zeros(4 * H, dh.dtype), "gamma": np.zeros((4, H), dh.dtype)}
     dy_last = np.zeros_like(dh)  # padding carry: the gradient reaching the last output through padded steps
@@ -125,8 +129,11 @@ def _backward_direction(slope, weights, tape, dy, dh, dc, mask, steps, norm=None
         c_prev, c_new = c_prev_all[t], c_new_all[t]
         gates = gates_all[t]
         i, f, g, o = gates[:H], gates[H:2 * H], gates[2 * H:3 * H], gates[3 * H:]
-        dh_all[:, cols] = dh_new
-        dr = w_hr.T @ dh_new if w_hr is not None else dh_new
+        if w_hr is None:
+            dr = dh_new
+        else:
+            dh_all[:, cols] = dh_new
+            dr = w_hr.T @ dh_new
         dz = dz_all[:, cols]
         dz[3 * H:] = dr * psi_all[t] * d_sigma_o[t]
         if norm is not None:
