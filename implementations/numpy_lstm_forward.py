@@ -26,11 +26,13 @@ def _sigmoid(z, out):
     return out
 
 
+DEFAULT_ALPHA = {"leaky_relu": 0.01, "thresholded_relu": 1.0, "hard_sigmoid": 0.2, "elu": 1.0, "affine": 1.0}
+DEFAULT_BETA = {"hard_sigmoid": 0.5, "affine": 0.0}
+
+
 def activation_parameters(name, alpha, beta):
     """(alpha, beta) with the ONNX defaults filled in where the spec gives none."""
-    a = {"leaky_relu": 0.01, "thresholded_relu": 1.0, "hard_sigmoid": 0.2, "elu": 1.0, "affine": 1.0}.get(name) if alpha is None else alpha
-    b = {"hard_sigmoid": 0.5, "affine": 0.0}.get(name) if beta is None else beta
-    return a, b
+    return (DEFAULT_ALPHA.get(name) if alpha is None else alpha, DEFAULT_BETA.get(name) if beta is None else beta)
 
 
 # Each spec activation as a maker of an in-place f(z, out) from its (alpha, beta): the table is
@@ -88,26 +90,29 @@ def check_inputs(config, x, params, h0, c0, lengths):
 def is_standard(config) -> bool:
     """σ = sigmoid, φ = ψ = tanh (in both directions), and nothing that needs per-gate work
     inside the step."""
+    if (config.peepholes or config.cell_clip is not None or config.input_forget or config.padding != "zeros"
+            or config.state_clip is not None or config.proj_clip is not None or config.layer_norm):
+        return False
     sets = [config.activations] + ([config.activations_reverse] if config.activations_reverse is not None else [])
-    names_ok = all(tuple(a.name for a in acts) == ("sigmoid", "tanh", "tanh") for acts in sets)
-    plain = all(a.alpha is None and a.beta is None for acts in sets for a in acts)
-    return (names_ok and plain and not config.peepholes
-            and config.cell_clip is None and not config.input_forget
-            and config.padding == "zeros" and config.state_clip is None and config.proj_clip is None
-            and not config.layer_norm)
+    return all(len(acts) == 3 and all(a.name == name and a.alpha is None and a.beta is None
+                                      for a, name in zip(acts, ("sigmoid", "tanh", "tanh"))) for acts in sets)
 
 
-def _gates_and_cell(z, c, c_t, out):
-    """One step's gate math, in place, shared by the two fast loops. z holds the step's
-    pre-activations in (i, f, o, g) blocks along axis 0, the sigmoid rows halved (pack_weights);
+def _gate_views(z, n):
+    """The views of the step's pre-activation buffer z (reused every step) that _gates_and_cell
+    works on: z, the σ rows, and the i, f, o and g blocks of n rows along axis 0, made once."""
+    return z, z[:3 * n], z[:n], z[n:2 * n], z[2 * n:3 * n], z[3 * n:]
+
+
+def _gates_and_cell(views, c, c_t, out):
+    """One step's gate math, in place, shared by the two fast loops. `views` (_gate_views) show
+    the step's pre-activations z in (i, f, o, g) blocks, the sigmoid rows halved (pack_weights);
     c is the previous cell state. Writes the new cell state into c_t and o·tanh(c_t) into `out`
     (also used as scratch). All arrays share one layout."""
-    n = c.shape[0]
+    z, sig, i, f, o, g = views
     np.tanh(z, out=z)
-    sig = z[:3 * n]
     sig *= 0.5
     sig += 0.5
-    i, f, o, g = z[:n], z[n:2 * n], z[2 * n:3 * n], z[3 * n:]
     np.multiply(f, c, out=c_t)
     np.multiply(i, g, out=out)
     c_t += out
@@ -125,12 +130,13 @@ def _direction_standard(xw, w_hh, w_hr, state, mask, outs, steps):
     H, B = c.shape
     out_y, out_c = outs
     z = np.empty((4 * H, B), c.dtype)
+    views = _gate_views(z, H)
     cell_out = None if w_hr is None else np.empty_like(c)
     for t in steps:
         np.matmul(w_hh, h, out=z)
         z += xw[:, t * B:(t + 1) * B]
         y_t, c_t = out_y[t], out_c[t]
-        _gates_and_cell(z, c, c_t, y_t if w_hr is None else cell_out)
+        _gates_and_cell(views, c, c_t, y_t if w_hr is None else cell_out)
         if w_hr is not None:
             np.matmul(w_hr, cell_out, out=y_t)
         if mask is None:
@@ -168,12 +174,13 @@ def _direction_blocked(xw, w_hh, w_hr, state, mask, outs, steps):
         cell_out = np.empty((B, n * r), h.dtype)
         y_blocks = [blocks(cell_out)] * len(out_y)
     z = np.empty((nb, B, r), h.dtype)
+    views = _gate_views(z, n)
     c = blocks(c)
     for t in steps:
         np.matmul(h, w_hh, out=z)
         z += xw[t]
         y_t, c_t = out_y[t], c_blocks[t]
-        _gates_and_cell(z, c, c_t, y_blocks[t])
+        _gates_and_cell(views, c, c_t, y_blocks[t])
         if w_hr is not None:
             np.matmul(cell_out, w_hr, out=y_t)
         if mask is None:
@@ -485,14 +492,15 @@ def feature_major_inputs(config, x, h0, c0, lengths, dtype):
     return T, layer_in, h_n, c_n, mask
 
 
-def run_layers(config, packed, T, layer_in, h_n, c_n, mask, fast):
+def run_layers(config, packed, T, layer_in, h_n, c_n, mask, fast, direction_cells=None):
     """The forward pass over every layer and direction, in feature-major arrays. h_n and c_n
     hold the initial state and are overwritten with the final one. Returns the last layer's
     outputs and cells, (T, D·F, B), each layer's input (features, T·B) and, for the general
-    loop, each direction's tape (None for the fast loop)."""
+    loop, each direction's tape (None for the fast loop). `direction_cells`: the general loop's
+    Cell per direction, when the caller has made them."""
     H, P, D, L = config.hidden_size, config.output_size, config.num_directions, config.num_layers
     B = h_n.shape[2]
-    cells_by_direction = None if fast else [Cell(config, d) for d in range(D)]
+    cells_by_direction = None if fast else (direction_cells or [Cell(config, d) for d in range(D)])
     inputs, tapes = [], []
     for layer in range(L):
         layer_out = np.empty((T, D * P, B), h_n.dtype)

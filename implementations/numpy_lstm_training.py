@@ -53,8 +53,8 @@ def derivative(name, alpha, beta):
 class _Slopes:
     """d activation_k(clip(z)) / dz for one direction's activations and the clip."""
 
-    def __init__(self, config, d=0):
-        self.cell = Cell(config, d)
+    def __init__(self, config, d=0, cell=None):
+        self.cell = cell or Cell(config, d)
         activations = direction_activations(config, d)
         self.derivatives = [derivative(a.name, a.alpha, a.beta) for a in activations]
         self.from_value = [SLOPE_FROM_VALUE.get(a.name) for a in activations]
@@ -83,14 +83,15 @@ def _backward_direction(slope, weights, tape, dy, dh, dc, mask, steps, norm=None
     (4H, T·B), the gradients w.r.t. each step's (projected) output h (P, T·B), w.r.t. the
     peepholes (3, H) and w.r.t. the initial state. With layer_norm (`norm`) the returned
     pre-activation gradients are those before the normalisation (what W_ih and W_hh see), and
-    the gradients of the bias (after it) and of γ come back in `extra`."""
+    the gradients of the bias (after it) and of γ come back in `extra`. Without peepholes or
+    layer_norm their gradients are None."""
     T, H, B = tape["c_prev"].shape
     _, w_hh, _, w_hr, peep = weights
     dz_all = np.zeros((4 * H, T * B), dh.dtype)
     # the output gradients per step: only the projection's gradient needs them
     dh_all = None if w_hr is None else np.zeros((dh.shape[0], T * B), dh.dtype)
-    dpeep = np.zeros((3, H), dh.dtype)
-    extra = {"bias": np.zeros(4 * H, dh.dtype), "gamma": np.zeros((4, H), dh.dtype)}
+    dpeep = None if peep is None else np.zeros((3, H), dh.dtype)
+    extra = None if norm is None else {"bias": np.zeros(4 * H, dh.dtype), "gamma": np.zeros((4, H), dh.dtype)}
     dy_last = np.zeros_like(dh)  # padding carry: the gradient reaching the last output through padded steps
 
     def through_norm(t, k, dz):  # block k of dz (w.r.t. the normalised pre-activation), in place
@@ -175,7 +176,8 @@ def lstm_numpy_gradients(config, x, params, h0=None, c0=None, lengths=None, upst
     packed = pack_weights(config, params, dtype, fast=False)
     T, layer_in, h_n, c_n, mask = feature_major_inputs(config, x, h0, c0, lengths, dtype)
     B = h_n.shape[2]
-    _, _, inputs, tapes = run_layers(config, packed, T, layer_in, h_n, c_n, mask, fast=False)
+    cells = [Cell(config, d) for d in range(D)]  # each direction's activations, for both passes
+    _, _, inputs, tapes = run_layers(config, packed, T, layer_in, h_n, c_n, mask, fast=False, direction_cells=cells)
 
     def upstream_array(name, shape, state):
         given = upstream.get(name)
@@ -184,7 +186,7 @@ def lstm_numpy_gradients(config, x, params, h0=None, c0=None, lengths=None, upst
     d_out = upstream_array("y", (T, B, D * P), False).transpose(0, 2, 1)  # (T, D·P, B)
     dh_n = upstream_array("h_n", (L * D, B, P), True)
     dc_n = upstream_array("c_n", (L * D, B, H), True)
-    slopes, grads = [_Slopes(config, d) for d in range(D)], {}
+    slopes, grads = [_Slopes(config, d, cells[d]) for d in range(D)], {}
     dh0, dc0 = np.zeros((L * D, B, P), dtype), np.zeros((L * D, B, H), dtype)
     for layer in reversed(range(L)):
         d_in = np.zeros_like(inputs[layer])
