@@ -569,6 +569,6 @@ def lstm_numpy(config, x, params, h0=None, c0=None, lengths=None, dtype=np.float
         T, layer_in, h_n, c_n, mask = feature_major_inputs(config, x, h0, c0, lengths, dtype)
         y, cells, _, _ = run_layers(config, packed, T, layer_in, h_n, c_n, mask, packed.fast)
         # batch-major views: (T, B, F) and (L·D, B, F)
-        y, cells, h_n, c_n = (np.swapaxes(a, 1, 2) for a in (y, cells, h_n, c_n))
+        y, cells, h_n, c_n = y.transpose(0, 2, 1), cells.transpose(0, 2, 1), h_n.transpose(0, 2, 1), c_n.transpose(0, 2, 1)
     return {"y": caller_layout(config, y), "c": caller_layout(config, cells),
             "h_n": caller_layout(config, h_n, True), "c_n": caller_layout(config, c_n, True)}
