@@ -280,9 +280,12 @@ def _direction_general(cell, xw, w_hh, w_hr, peep, state, mask, outs, steps, nor
     if cell.carry:
         last_y, last_c = np.zeros_like(out_y[0]), np.zeros_like(out_c[0])  # carried past a row's length
     sigma, phi, psi = cell.step_functions()
-    # σ over all four blocks at once where it is the logistic function (elementwise, so the same
-    # numbers) and the output gate needs nothing made after c' (a peephole, layer norm); the g
-    # rows then get φ. Otherwise σ of the i and f rows, and of the o rows after c'.
+    # σ over all four blocks at once where it is the logistic function and the output gate needs
+    # nothing made after c' (a peephole, layer norm); the g rows then get φ. Its steps are unary
+    # or take a scalar, so the numbers (NaN payloads too) do not depend on how many rows one call
+    # covers; a product of two arrays could (x86 keeps the first NaN, and NumPy's SIMD loop and
+    # its tail put the operands in different orders). Otherwise σ of the i and f rows, and of
+    # the o rows after c'.
     sigma_first = cell.sigmoid_gates and peep is None and norm is None and not cell.input_forget
     # Without lengths, the state entering each step is the previous step's output: the tape's
     # h_prev and c_prev and the c outputs are then copied in bulk after the loop, and h' = r
