@@ -220,19 +220,12 @@ class Cell:
         # ONNX clip bounds every activation input, ψ's too
         return z if self.clip_value is None else np.clip(z, -self.clip_value, self.clip_value)
 
-    def apply(self, k, z, out):
-        """Activation k (0: σ, 1: φ, 2: ψ) of clip(z), written into `out`."""
-        if self.clip_value is not None:  # (clip inlined: this runs several times a step)
-            z = np.clip(z, -self.clip_value, self.clip_value)
-        return self.functions[k](z, out)
-
     def step_functions(self):
-        """(σ, φ, ψ) as f(z, out) that clip z first, as apply does: without a clip, the
+        """(σ, φ, ψ) as f(z, out) of clip(z), written into `out`: without a clip, the
         activations themselves (the general loop calls these several times a step)."""
         if self.clip_value is None:
             return tuple(self.functions)
-        v = self.clip_value
-        return tuple((lambda z, out, f=f: f(np.clip(z, -v, v), out)) for f in self.functions)
+        return tuple((lambda z, out, f=f: f(self.clip(z), out)) for f in self.functions)
 
 
 LN_EPS = 1e-8  # TFLite's MeanStddevNormalization constant
