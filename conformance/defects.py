@@ -73,6 +73,9 @@ _DEFECTS = (
                                       "spec: forward then reverse)"),
     Defect("directions-swapped-in-final-state", "h_n and c_n's direction slices in the wrong order (the reverse "
                                                 "direction's first; spec: layer by layer, forward then reverse)"),
+    Defect("directions-swapped-between-layers", "layers 1 and up read the layer below's output with its two "
+                                                "direction halves in the wrong order (the reverse direction's "
+                                                "first; spec: forward then reverse)"),
     # an option of the case ignored, or applied in part
     Defect("peepholes-ignored", "peepholes ignored (no peephole terms)"),
     Defect("output-peephole-state", "output peephole applied to {got}, spec: {spec}"),

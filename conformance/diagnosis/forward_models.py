@@ -140,6 +140,16 @@ def forward_variants(problem: Problem, reference: dict) -> Iterator[tuple[str, C
             return dict(reference, h_n=reference["h_n"][order], c_n=reference["c_n"][order])
         yield named("directions-swapped-in-y"), y_halves_swapped
         yield named("directions-swapped-in-final-state"), state_slices_swapped
+    if config.bidirectional and config.num_layers >= 2:
+        # a layer above 0 reading [reverse, forward] of the layer below computes what the correct
+        # stack computes with the two column halves of its weight_ih swapped
+        P = config.output_size
+
+        def halves_swapped(name, value):
+            above_first = name.startswith("weight_ih_l") and not name.startswith("weight_ih_l0")
+            return np.concatenate([value[:, P:], value[:, :P]], axis=1) if above_first else value
+        yield named("directions-swapped-between-layers"), lambda: _reference(
+            problem, params={k: halves_swapped(k, v) for k, v in problem.params.items()})
     yield from _strides_ignored(problem)
     yield from defect_models(problem, reference)  # last: the listed patterns come first when several match
 

@@ -1,11 +1,15 @@
 """A bidirectional LSTM whose recurrence is right but whose two directions are assembled in the
 wrong order (y's halves, or h_n's and c_n's direction slices) is named for exactly that, in one
-and two layers, batch-first, unbatched and with lengths."""
+and two layers, batch-first, unbatched and with lengths; so is a stack whose layers above 0 read
+the layer below's directions in the wrong order."""
+import dataclasses
+
 import numpy as np
 import pytest
 
 from lstm_conformance.harness.runner import run_case
 from lstm_conformance.implementations.numpy_lstm import NumpyAdapter
+from lstm_conformance.spec.model import state_shapes
 
 Y_SWAPPED = "y's two direction halves in the wrong order (the reverse direction's first; spec: forward then reverse)"
 STATE_SWAPPED = ("h_n and c_n's direction slices in the wrong order (the reverse direction's first; spec: layer by "
@@ -48,3 +52,44 @@ def test_directions_in_the_wrong_order_are_named(cases, case, adapter, text):
 @pytest.mark.parametrize("case", CASES)
 def test_the_correct_implementation_passes_those_cases(cases, case):
     assert run_case(cases[case], "float64", NumpyAdapter())["status"] == "pass"
+
+
+BETWEEN_LAYERS = ("layers 1 and up read the layer below's output with its two direction halves in the wrong order "
+                  "(the reverse direction's first; spec: forward then reverse)")
+
+
+class LayersReadDirectionsSwapped(NumpyAdapter):
+    """A stack of one-layer bidirectional LSTMs (numpy's, one call per layer) in which each layer
+    above 0 reads [reverse, forward] of the layer below; y, h_n and c_n are assembled correctly.
+    The bug is written out as the concatenation it is, not as the diagnosis models it."""
+    name = "layers-read-directions-swapped"
+
+    def prepare(self, problem):
+        cfg, P = problem.config, problem.config.output_size
+        shapes = state_shapes(cfg, problem.batch)
+        h0, c0 = (np.zeros(shapes[k]) if v is None else v for k, v in (("h0", problem.h0), ("c0", problem.c0)))
+
+        def run():
+            layer_in, h_n, c_n = problem.x, [], []
+            for layer in range(cfg.num_layers):
+                config = dataclasses.replace(cfg, num_layers=1, input_size=layer_in.shape[-1])
+                params = {k.replace(f"_l{layer}", "_l0"): v for k, v in problem.params.items()
+                          if k.endswith((f"_l{layer}", f"_l{layer}_reverse"))}
+                one = dataclasses.replace(problem, config=config, x=layer_in, h0=h0[2 * layer:2 * layer + 2],
+                                          c0=c0[2 * layer:2 * layer + 2], params=params, lengths=None)
+                out = super(LayersReadDirectionsSwapped, self).prepare(one)()
+                h_n.append(out["h_n"])
+                c_n.append(out["c_n"])
+                y = out["y"]
+                layer_in = np.concatenate([y[..., P:], y[..., :P]], axis=-1)  # the bug: reverse first
+            return {"y": y, "h_n": np.concatenate(h_n), "c_n": np.concatenate(c_n)}
+        return run
+
+
+@pytest.mark.parametrize("case", ["bidirectional-multi-layer", "bidirectional-multi-layer-projection"])
+def test_layers_reading_the_directions_swapped_are_named(cases, case):
+    assert cases[case].config.num_layers == 2 and not cases[case].config.batch_first
+    record = run_case(cases[case], "float64", LayersReadDirectionsSwapped())
+    assert record["status"] == "fail"
+    assert record["diagnosis"]["patterns"] == [BETWEEN_LAYERS]
+    assert record["diagnosis"]["defects"] == ["directions-swapped-between-layers"]
