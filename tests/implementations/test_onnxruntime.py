@@ -58,7 +58,8 @@ KNOWN_DISAGREEMENTS = {
     **{case: CLIP_ON_PSI for case in ("clip-binds-random", "clip-binds-peepholes-bidirectional",
                                        "clip-binds-lengths-batch-first", "clip-binds-input-forget",
                                        "lengths-one-direction-peepholes-clip",
-                                       "clip-binds-onnx-options-bidirectional-lengths")},
+                                       "clip-binds-onnx-options-bidirectional-lengths",
+                                       "clip-binds-onnx-options-unbatched")},
     # the library's cases that leave alpha/beta to the defaults (defaults.yaml)
     "default-affine": AFFINE_DEFAULTS,
     "default-affine-one-parameter": AFFINE_DEFAULTS,
