@@ -9,7 +9,7 @@ pair of its features, the non-standard activations it accepts counting as one fe
 
 The pure-NumPy implementation is left out: it implements every option of the spec, including
 framework-specific ones (TF's state clip, TFLite's layer norm) that no real implementation
-combines; each of those has cases of its own."""
+combines; each of those has cases of its own. So is cuda (below)."""
 import importlib
 import itertools
 
@@ -32,7 +32,9 @@ CANNOT_COMBINE = {
     "keras": {frozenset({"bidirectional", "padding_carry"}): "Keras's Bidirectional zeroes masked outputs "
               "(force_zero_output_for_mask), so a masked bidirectional LSTM never carries"},
 }
-ADAPTERS = sorted(name for name in BUILTIN if name != "numpy")
+# cuda is torch-lstm's nn.LSTM on a GPU, with its features; its unsupported_reason asks the
+# driver on every call (2 s over the library here).
+ADAPTERS = sorted(name for name in BUILTIN if name not in ("numpy", "cuda"))
 
 
 def adapter(name):
@@ -49,14 +51,22 @@ def declared_features(instance) -> set:
     return features
 
 
+class Problems(dict):
+    """dtype -> the case's problem in it, materialized on first use."""
+
+    def __init__(self, case):
+        super().__init__()
+        self.case = case
+
+    def __missing__(self, dtype):
+        self[dtype] = materialize(self.case, dtype)
+        return self[dtype]
+
+
 @pytest.fixture(scope="module")
 def runnable_cases(library):
-    """(case, its features, a problem in one of its dtypes) for every valid case."""
-    out = []
-    for case in library:
-        if case.expect_error is None:
-            out.append((case, set(case_features(case)), {d: materialize(case, d) for d in case.dtypes}))
-    return out
+    """(case, its features, its problems by dtype) for every valid case."""
+    return [(case, set(case_features(case)), Problems(case)) for case in library if case.expect_error is None]
 
 
 def uncombined_pairs(instance, runnable_cases, excused=frozenset()) -> list:
@@ -64,8 +74,8 @@ def uncombined_pairs(instance, runnable_cases, excused=frozenset()) -> list:
     dtypes = instance.capabilities().dtypes
     met = set()
     for case, used, problems in runnable_cases:
-        problem = next((p for d, p in problems.items() if d in dtypes), None)
-        if problem is not None and used <= features and instance.unsupported_reason(problem) is None:
+        dtype = next((d for d in case.dtypes if d in dtypes), None)
+        if dtype is not None and used <= features and instance.unsupported_reason(problems[dtype]) is None:
             met |= {frozenset(pair) for pair in itertools.combinations(sorted(used), 2)}
     wanted = {frozenset(pair) for pair in itertools.combinations(sorted(features), 2)} - NOT_COMBINABLE - excused
     return sorted(tuple(sorted(pair)) for pair in wanted - met)
