@@ -84,7 +84,10 @@ def uncombined_pairs(instance, runnable_cases, excused=frozenset()) -> list:
 @pytest.mark.parametrize("name", ADAPTERS)
 def test_every_pair_of_an_implementations_features_meets_in_a_case_it_runs(runnable_cases, name):
     excused = frozenset(CANNOT_COMBINE.get(name.split("-")[0], {}))  # keras-jax etc. are Keras's LSTM too
-    assert uncombined_pairs(adapter(name), runnable_cases, excused) == []
+    missing = uncombined_pairs(adapter(name), runnable_cases, excused)
+    assert not missing, (f"{name} declares these pairs of features, and no case it runs combines them: {missing}. "
+                         "Add a case that does (spec/README.md), or, if the implementation cannot combine them by "
+                         "design, list the pair in CANNOT_COMBINE with why.")
 
 
 def test_a_library_without_the_plain_stacked_bilstm_fails_the_guard(runnable_cases):
