@@ -146,8 +146,8 @@ def forward_variants(problem: Problem, reference: dict) -> Iterator[tuple[str, C
         P = config.output_size
 
         def halves_swapped(name, value):
-            above_first = name.startswith("weight_ih_l") and not name.startswith("weight_ih_l0")
-            return np.concatenate([value[:, P:], value[:, :P]], axis=1) if above_first else value
+            above_layer_0 = name.startswith("weight_ih_l") and not name.startswith("weight_ih_l0")
+            return np.concatenate([value[:, P:], value[:, :P]], axis=1) if above_layer_0 else value
         yield named("directions-swapped-between-layers"), lambda: _reference(
             problem, params={k: halves_swapped(k, v) for k, v in problem.params.items()})
     yield from _strides_ignored(problem)
