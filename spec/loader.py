@@ -125,6 +125,8 @@ def _schema_check(instance: Any, schema_: dict, file, case_id, prefix: str = "")
 def _describe(err: jsonschema.ValidationError) -> str:
     if err.validator == "additionalProperties":
         return f"unknown key: {err.message}"
+    if err.validator == "type" and "propertyNames" in err.absolute_schema_path:  # YAML reads `~:` or `1:` as a non-text key
+        return f"every key here must be text (a name), got {err.instance!r}"
     if err.validator == "oneOf" and err.schema is schema.DATA:
         return ("expected 'zeros', 'ones', 'none' or a mapping with literal, fill, uniform [lo, hi] or "
                 f"normal [mean, std], got {err.instance!r}")

@@ -128,7 +128,7 @@ CASE = {
                 "lengths": {"type": "array", "items": {"type": "integer"}},
             },
         },
-        "parameters": {"type": "object", "additionalProperties": DATA},
+        "parameters": {"type": "object", "propertyNames": {"type": "string"}, "additionalProperties": DATA},
         "expect": {"type": "array", "items": EXPECTATION},
         # The inputs are invalid: an implementation must raise. The text says why.
         "expect_error": {"type": "string", "minLength": 1},
@@ -136,10 +136,11 @@ CASE = {
         "matrix": {
             "type": "object",
             "minProperties": 1,
+            "propertyNames": {"type": "string"},
             "additionalProperties": {
                 "type": "object",
                 "minProperties": 1,
-                "propertyNames": {"pattern": r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"},
+                "propertyNames": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"},  # a YAML key may be null or a number
                 "additionalProperties": {
                     "type": ["object", "null"],
                     "additionalProperties": False,

@@ -278,6 +278,12 @@ SHAPE = "shape: {seq_len: 2, batch: 1, input_size: 1, hidden_size: 1}"
     (SHAPE + "\n    inputs: {x: {literal: [[[{a: 1}]], [[1]]]}}", "inputs.x.literal"),
     (SHAPE + "\n    inputs: {x: {literal: [[[true]], [[1]]]}}", "inputs.x.literal"),
     (SHAPE + "\n    expect: [{output: y, values: [a, 1]}]", "expect[0].values"),
+    # a matrix label or a parameter name that YAML reads as null or a number: a TypeError when
+    # the variant id was joined, or when the name was matched
+    (SHAPE + "\n    matrix: {size: {~: ~}}", "matrix.size"),
+    (SHAPE + "\n    matrix: {size: {1: {}}}", "matrix.size"),
+    (SHAPE + "\n    parameters: {1: zeros}", "parameters"),
+    (SHAPE + "\n    matrix: {v: {a: {parameters: {~: zeros}}}}", "parameters"),
 ])
 def test_inputs_the_fuzzing_found_are_clean_errors(extra, key):
     with pytest.raises(SpecError) as info:
