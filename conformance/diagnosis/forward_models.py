@@ -11,7 +11,7 @@ from ..defects import named
 from ..reference.forward import from_time_major, state_from_batched, to_time_major
 from ..spec.model import Activation, Problem, padding_mask
 from .options import option_variants
-from .rerun import _cell_output, _reference, forward_with, gate_order_name, permute_gates
+from .rerun import _cell_output, _reference, forward_with, gate_order_name, layer_by_layer, permute_gates
 from .searched import defect_models
 
 
@@ -130,6 +130,12 @@ def forward_variants(problem: Problem, reference: dict) -> Iterator[tuple[str, C
                 out[k] = from_time_major(config, tm)
             return out
         yield named("reverse-not-realigned"), reverse_misaligned
+    elif config.bidirectional and problem.lengths is None:  # each layer's misaligned y feeds the next
+        def reverse_halves_flipped(cfg, y, c):
+            y, c = y.copy(), c.copy()
+            y[:, :, cfg.output_size:], c[:, :, H:] = y[::-1, :, cfg.output_size:], c[::-1, :, H:]
+            return y, c
+        yield named("reverse-not-realigned"), lambda: layer_by_layer(problem, reverse_halves_flipped)
     if config.bidirectional:  # the two directions assembled in the wrong order (after a correct recurrence)
         def y_halves_swapped():
             P = config.output_size

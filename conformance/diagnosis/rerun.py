@@ -3,6 +3,7 @@
 loop (forward_with), so that only the defect differs."""
 from __future__ import annotations
 
+import dataclasses
 from typing import Callable
 
 import numpy as np
@@ -70,3 +71,29 @@ def _psi_output(config, p: dict, o: np.ndarray, psi_input: np.ndarray) -> np.nda
     """h' = o ⊙ ψ(psi_input) (then the projection), with no clip of its own."""
     h = o * activations.apply(config.activation("hidden"), psi_input)
     return h @ p["weight_hr"].T if config.proj_size else h
+
+
+def layer_by_layer(problem: Problem, between: Callable) -> dict:
+    """The reference run one layer at a time, each layer's time-major outputs passed through
+    between(config, y, c) -> (y, c) before the next layer reads y (and, after the last layer,
+    before they are returned): a defect in how a stack hands a layer's outputs on. Each layer
+    is lstm_forward on a one-layer time-major configuration, with that layer's parameters and
+    state slices, so only the defect differs."""
+    config = problem.config
+    D = config.num_directions
+    layer_in = to_time_major(config, problem.x)
+    h0, c0 = state_to_batched(config, problem.h0), state_to_batched(config, problem.c0)
+    one = dataclasses.replace(config, num_layers=1, batch_first=False, unbatched=False)
+    h_n, c_n = [], []
+    for layer in range(config.num_layers):
+        sfx = f"_l{layer}"
+        params = {k.replace(sfx, "_l0", 1): v for k, v in problem.params.items() if k.endswith((sfx, sfx + "_reverse"))}
+        rows = slice(layer * D, (layer + 1) * D)
+        out = lstm_forward(dataclasses.replace(one, input_size=layer_in.shape[-1]), layer_in, params,
+                           None if h0 is None else h0[rows], None if c0 is None else c0[rows], problem.lengths)
+        y, c = between(config, out.y, out.c)
+        h_n.append(out.h_n)
+        c_n.append(out.c_n)
+        layer_in = y
+    return {"y": from_time_major(config, y), "c": from_time_major(config, c),
+            "h_n": state_from_batched(config, np.concatenate(h_n)), "c_n": state_from_batched(config, np.concatenate(c_n))}

@@ -1,14 +1,20 @@
 """A bidirectional LSTM whose recurrence is right but whose two directions are assembled in the
 wrong order (y's halves, or h_n's and c_n's direction slices) is named for exactly that, in one
 and two layers, batch-first, unbatched and with lengths; so is a stack whose layers above 0 read
-the layer below's directions in the wrong order."""
+the layer below's directions in the wrong order, and a stack whose reverse outputs are not
+re-aligned in time (each layer reading the misaligned outputs of the one below)."""
 import dataclasses
 
 import numpy as np
 import pytest
 
-from lstm_conformance.harness.runner import run_case
+from lstm_conformance.diagnosis.rerun import layer_by_layer
+from lstm_conformance.harness.runner import run_case, run_suite
 from lstm_conformance.implementations.numpy_lstm import NumpyAdapter
+from lstm_conformance.mutants import zoo
+from lstm_conformance.reference import lstm_forward
+from lstm_conformance.report.summary import problem_groups
+from lstm_conformance.spec.materialize import materialize
 from lstm_conformance.spec.model import state_shapes
 
 Y_SWAPPED = "y's two direction halves in the wrong order (the reverse direction's first; spec: forward then reverse)"
@@ -93,3 +99,35 @@ def test_layers_reading_the_directions_swapped_are_named(cases, case):
     assert record["status"] == "fail"
     assert record["diagnosis"]["patterns"] == [BETWEEN_LAYERS]
     assert record["diagnosis"]["defects"] == ["directions-swapped-between-layers"]
+
+
+REVERSE_MISALIGNED = "reverse direction's outputs not re-aligned in time"
+STACKS = ["bidirectional-multi-layer", "batch-first-bidirectional-multi-layer", "bidirectional-multi-layer-projection",
+          "unbatched-bidirectional-multi-layer"]
+
+
+@pytest.mark.parametrize("case", STACKS)
+def test_a_misaligned_reverse_direction_is_named_in_a_stack(cases, case):
+    # the zoo's control LSTM stores its reverse outputs in processing order, and its layer 1
+    # reads them so: the diagnosis re-runs the reference layer by layer with the same defect
+    assert cases[case].config.num_layers == 2
+    record = run_case(cases[case], "float64", zoo.ReverseMisaligned())
+    assert record["status"] == "fail" and record["diagnosis"]["patterns"] == [REVERSE_MISALIGNED]
+
+
+def test_a_misaligned_stack_fails_forward_and_gradients_in_one_group(cases):
+    records = run_suite([cases["bidirectional-multi-layer"]], [zoo.ReverseMisaligned()], ["float64"],
+                        checks=["forward", "gradients"])
+    failing = [r for r in records if r["status"] == "fail"]
+    assert {r["check"] for r in failing} == {"forward", "gradients"}
+    assert [(g.label, g.count) for g in problem_groups(failing)] == [(f"diagnosis: {REVERSE_MISALIGNED}", 2)]
+
+
+@pytest.mark.parametrize("case", STACKS + ["lengths-bidirectional-multi-layer/batch-first", "multi-layer/l3",
+                                           "peepholes-bidirectional-multi-layer", "state-order-layers-directions"])
+def test_the_layer_by_layer_rerun_without_a_defect_is_the_reference(cases, case):
+    problem = materialize(cases[case], "float64")
+    want = lstm_forward(problem.config, problem.x, problem.params, problem.h0, problem.c0, problem.lengths).as_dict()
+    got = layer_by_layer(problem, lambda config, y, c: (y, c))
+    for name in ("y", "c", "h_n", "c_n"):
+        assert got[name].shape == want[name].shape and np.array_equal(got[name], want[name]), name
