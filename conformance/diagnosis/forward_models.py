@@ -45,6 +45,15 @@ def _strides_ignored(problem: Problem) -> Iterator[tuple[str, Callable[[], dict]
     yield named("strides-ignored"), model
 
 
+def _reverse_half_in_processing_order(config, y: np.ndarray, c: np.ndarray) -> tuple:
+    """Copies of time-major y and c whose reverse-direction half is stored in the order the
+    steps ran (T-1 first), not re-aligned in time."""
+    y, c = y.copy(), c.copy()
+    y[:, :, config.output_size:] = y[::-1, :, config.output_size:].copy()
+    c[:, :, config.hidden_size:] = c[::-1, :, config.hidden_size:].copy()
+    return y, c
+
+
 def _flip_time(config, a: np.ndarray) -> np.ndarray:
     return np.flip(a, axis=config.time_axis)
 
@@ -121,21 +130,16 @@ def forward_variants(problem: Problem, reference: dict) -> Iterator[tuple[str, C
             mask = padding_mask(problem)[..., None]
             return {k: (np.where(mask, 0.0, v) if k in ("y", "c") else v) for k, v in out.items()}
         yield named("padding-processed"), padding_processed
-    if config.bidirectional and config.num_layers == 1 and problem.lengths is None:
-        def reverse_misaligned():
-            out = dict(reference)
-            for k, width in (("y", config.output_size), ("c", H)):
-                tm = to_time_major(config, reference[k]).copy()
-                tm[:, :, width:] = tm[::-1, :, width:]
-                out[k] = from_time_major(config, tm)
-            return out
+    if config.bidirectional and problem.lengths is None:
+        if config.num_layers == 1:  # the recurrence is right: the reference's outputs, misaligned
+            def reverse_misaligned():
+                y, c = _reverse_half_in_processing_order(
+                    config, to_time_major(config, reference["y"]), to_time_major(config, reference["c"]))
+                return dict(reference, y=from_time_major(config, y), c=from_time_major(config, c))
+        else:  # each layer's misaligned y feeds the next
+            def reverse_misaligned():
+                return layer_by_layer(problem, _reverse_half_in_processing_order)
         yield named("reverse-not-realigned"), reverse_misaligned
-    elif config.bidirectional and problem.lengths is None:  # each layer's misaligned y feeds the next
-        def reverse_halves_flipped(cfg, y, c):
-            y, c = y.copy(), c.copy()
-            y[:, :, cfg.output_size:], c[:, :, H:] = y[::-1, :, cfg.output_size:], c[::-1, :, H:]
-            return y, c
-        yield named("reverse-not-realigned"), lambda: layer_by_layer(problem, reverse_halves_flipped)
     if config.bidirectional:  # the two directions assembled in the wrong order (after a correct recurrence)
         def y_halves_swapped():
             P = config.output_size

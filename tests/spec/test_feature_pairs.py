@@ -15,6 +15,7 @@ import itertools
 
 import pytest
 
+from lstm_conformance.adapter import STANDARD_ONLY
 from lstm_conformance.harness.survey import case_features
 from lstm_conformance.implementations import BUILTIN
 from lstm_conformance.spec.materialize import materialize
@@ -45,8 +46,7 @@ def adapter(name):
 def declared_features(instance) -> set:
     caps = instance.capabilities()
     features = set(caps.features)
-    standard = {"gate": {"sigmoid"}, "cell": {"tanh"}, "hidden": {"tanh"}}
-    if caps.activations is None or any(set(caps.activations.get(role, ())) - names for role, names in standard.items()):
+    if caps.activations is None or any(set(caps.activations.get(role, ())) - names for role, names in STANDARD_ONLY.items()):
         features.add("activations")
     return features
 
